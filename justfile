@@ -1,0 +1,45 @@
+# dcmview task runner. `uv run just <recipe>` works without a system `just`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+packages := "dcmview-core dcmview-annotations dcmview-server dcmview-tunnel dcmview-py"
+
+# List the recipes.
+default:
+    @just --list
+
+# The whole test suite (what the README and CI run).
+test *args:
+    uv run pytest {{args}}
+
+# One package's tests, with only that package and its declared dependencies installed.
+test-pkg name *args:
+    uv run --exact --package {{name}} python -m pytest packages/{{name}} {{args}}
+
+# Each package alone (proves no package leans on an undeclared sibling).
+test-each:
+    for p in {{packages}}; do if [ -d packages/$p ]; then just test-pkg $p; fi; done
+
+# Lint, format check and strict type check.
+lint:
+    uv run ruff check .
+    uv run ruff format --check .
+    uv run mypy
+
+# Rewrite formatting and apply safe lint fixes.
+fmt:
+    uv run ruff format .
+    uv run ruff check --fix .
+
+# Open the viewer on the built-in demo study.
+demo *args:
+    uv run dcmview --demo {{args}}
+
+# Build the viewer into dcmview-server's package data.
+frontend:
+    npm --prefix frontend ci
+    npm --prefix frontend run build
+
+# Run the benchmarks (pass --quick for the short run).
+bench *args:
+    uv run python benchmarks/run.py {{args}}

@@ -1,0 +1,30 @@
+"""dcmview-core: DICOM discovery, header model, tag tree and frame decoding."""
+
+from __future__ import annotations
+
+from dcmview_core.errors import (
+    DcmviewError,
+    DecodeError,
+    FrameOutOfRange,
+    NoPixelData,
+    PixelError,
+    UnsupportedTransferSyntax,
+    UsageError,
+)
+from dcmview_core.model import FileEntry, SupportState, Window
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DcmviewError",
+    "DecodeError",
+    "FileEntry",
+    "FrameOutOfRange",
+    "NoPixelData",
+    "PixelError",
+    "SupportState",
+    "UnsupportedTransferSyntax",
+    "UsageError",
+    "Window",
+    "__version__",
+]

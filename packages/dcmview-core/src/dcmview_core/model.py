@@ -1,0 +1,65 @@
+"""The header model: one immutable `FileEntry` per accepted DICOM file.
+
+A `FileEntry` carries everything the API's `FilesResponse` and `/info` need, read from the
+header only. Its `index` is assigned in discovery order and never changes; it keys caches and
+annotations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A linear VOI window (PS3.3 C.11.2.1.2): centre and width in modality units."""
+
+    center: float
+    width: float
+
+
+class SupportState(StrEnum):
+    """Whether the viewer can show a file's pixels."""
+
+    RENDERABLE = "renderable"
+    METADATA_ONLY = "metadata_only"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One accepted DICOM file, as discovery read it from its header."""
+
+    index: int
+    path: str
+    """Absolute, normalized path (``os.path.abspath``; symlinks in file names are kept)."""
+    label: str
+    """``PatientID · Modality · StudyDate`` from what is present, else the file name."""
+    patient_id: str | None
+    patient_name: str | None
+    study_instance_uid: str | None
+    study_date: str | None
+    study_description: str | None
+    series_instance_uid: str | None
+    series_number: int | None
+    series_description: str | None
+    modality: str | None
+    instance_number: int | None
+    sop_class_uid: str | None
+    sop_instance_uid: str | None
+    transfer_syntax_uid: str
+    photometric_interpretation: str | None
+    rows: int
+    columns: int
+    frame_count: int
+    """Frames actually present in the file (a truncated file lists only whole frames)."""
+    bits_allocated: int | None
+    bits_stored: int | None
+    pixel_representation: int | None
+    samples_per_pixel: int | None
+    has_pixels: bool
+    default_window: Window | None
+    support_state: SupportState
+    support_reason: str | None
+    """Stable machine-readable reason, e.g. ``transfer_syntax.not_supported``; None if renderable."""
