@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dcmview_core.decoders import can_decode, support_reason
 from dcmview_core.errors import (
     DcmviewError,
     DecodeError,
@@ -27,4 +28,6 @@ __all__ = [
     "UsageError",
     "Window",
     "__version__",
+    "can_decode",
+    "support_reason",
 ]
