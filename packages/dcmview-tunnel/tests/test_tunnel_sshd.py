@@ -1,0 +1,178 @@
+"""The tunnel against a real private sshd, with both backends."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dcmview_tunnel import (
+    HostKeyError,
+    RemoteCommandError,
+    Tunnel,
+    TunnelAuthError,
+    connect,
+)
+from dcmview_tunnel.testing import PrivateSSHD
+
+pytestmark = pytest.mark.sshd
+
+BACKENDS = ["paramiko", "ssh"]
+
+ECHO_SERVER = """
+import socket, sys
+srv = socket.create_server(("127.0.0.1", 0))
+print("PORT", srv.getsockname()[1], flush=True)
+while True:
+    conn, _ = srv.accept()
+    with conn:
+        data = conn.recv(1024)
+        conn.sendall(b"echo:" + data)
+"""
+
+
+@pytest.fixture(params=BACKENDS)
+def tunnel(request: pytest.FixtureRequest, sshd: PrivateSSHD) -> Iterator[Tunnel]:
+    with connect(sshd.alias, ssh_config=sshd.ssh_config, backend=request.param) as t:
+        assert t.backend == request.param
+        yield t
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_forward_reaches_a_remote_server(tunnel: Tunnel) -> None:
+    proc = tunnel.run([sys.executable, "-u", "-c", ECHO_SERVER])
+    line = proc.expect(lambda s: s.startswith("PORT "), timeout=20)
+    remote_port = int(line.split()[1])
+    fwd = tunnel.forward(remote_port)
+    assert fwd.local_port > 0
+    for payload in (b"one", b"two"):
+        with socket.create_connection(("127.0.0.1", fwd.local_port), timeout=10) as sock:
+            sock.sendall(payload)
+            assert sock.recv(1024) == b"echo:" + payload
+    fwd.close()
+    fwd.close()  # idempotent
+    assert proc.running
+    proc.terminate(timeout=5)
+    assert not proc.running
+
+
+def test_run_reports_lines_stderr_and_exit_status(tunnel: Tunnel) -> None:
+    proc = tunnel.run(["sh", "-c", 'echo "out $1"; echo oops >&2; exit 3', "sh", "a b"])
+    assert proc.readline(timeout=20) == "out a b"
+    assert proc.readline(timeout=20) is None
+    assert proc.wait(timeout=20) == 3
+    assert "oops" in proc.stderr_text()
+
+
+def test_missing_remote_command_is_a_clear_error(tunnel: Tunnel) -> None:
+    proc = tunnel.run(["dcmview-does-not-exist", "--no-browser"])
+    with pytest.raises(RemoteCommandError, match="not found") as info:
+        proc.expect(lambda s: "running at" in s, timeout=20)
+    assert info.value.exit_status == 127
+    assert "dcmview-does-not-exist" in info.value.stderr
+
+
+def test_caller_learns_when_the_remote_process_is_killed(tunnel: Tunnel) -> None:
+    proc = tunnel.run(["sh", "-c", "echo $$; exec sleep 60"])
+    line = proc.readline(timeout=20)
+    assert line is not None
+    os.kill(int(line), signal.SIGKILL)  # the "remote" host is this machine
+    assert proc.wait(timeout=10) is not None
+    assert not proc.running
+    assert proc.readline(timeout=5) is None
+    assert "killed" in str(proc.exit_error(proc.poll()))
+
+
+def test_close_ends_remote_commands_through_eof(sshd: PrivateSSHD) -> None:
+    for backend in BACKENDS:
+        t = connect(sshd.alias, ssh_config=sshd.ssh_config, backend=backend)  # type: ignore[arg-type]
+        proc = t.run(["sh", "-c", "echo $$; exec cat"])
+        pid = int(proc.readline(timeout=20) or "0")
+        assert _pid_alive(pid)
+        t.close()
+        t.close()
+        deadline = time.monotonic() + 10
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _pid_alive(pid), backend
+        assert not t.alive
+
+
+def test_fixed_local_port_in_use_raises_oserror(tunnel: Tunnel) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError, match="in use") as info:
+            tunnel.forward(22, local_port=port)
+        assert info.value.errno == errno.EADDRINUSE
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_wrong_key_is_an_auth_error(sshd: PrivateSSHD, backend: str) -> None:
+    with pytest.raises(TunnelAuthError):
+        connect(sshd.alias, ssh_config=sshd.wrong_key_config, backend=backend)  # type: ignore[arg-type]
+
+
+def test_auto_reports_auth_error_after_trying_both(sshd: PrivateSSHD) -> None:
+    with pytest.raises(TunnelAuthError, match="paramiko"):
+        connect(sshd.alias, ssh_config=sshd.wrong_key_config)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unknown_host_key_is_refused(sshd: PrivateSSHD, backend: str) -> None:
+    with pytest.raises(HostKeyError):
+        connect(sshd.alias, ssh_config=sshd.unknown_host_config, backend=backend)  # type: ignore[arg-type]
+
+
+def test_unknown_host_key_refused_by_auto_without_fallback(sshd: PrivateSSHD) -> None:
+    with pytest.raises(HostKeyError, match="known_hosts"):
+        connect(sshd.alias, ssh_config=sshd.unknown_host_config)
+
+
+def test_changed_host_key_is_refused(sshd: PrivateSSHD, tmp_path: Path) -> None:
+    other = (sshd.directory / "wrong_ed25519.pub").read_text().split()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{sshd.port} {other[0]} {other[1]}\n")
+    config = tmp_path / "config"
+    config.write_text(
+        sshd.ssh_config.read_text().replace(str(sshd.directory / "known_hosts"), str(known))
+    )
+    for backend in BACKENDS:
+        with pytest.raises(HostKeyError):
+            connect(sshd.alias, ssh_config=config, backend=backend)  # type: ignore[arg-type]
+
+
+def test_unknown_host_key_accepted_when_opted_in(sshd: PrivateSSHD) -> None:
+    with connect(
+        sshd.alias, ssh_config=sshd.unknown_host_config, accept_unknown_host_key=True,
+        backend="paramiko",
+    ) as t:  # fmt: skip
+        assert t.run(["true"]).wait(timeout=20) == 0
+    # paramiko accepts for this connection only: nothing was written
+    assert (sshd.directory / "known_hosts_empty").read_text() == ""
+
+
+def test_proxyjump_config_uses_the_ssh_binary(sshd: PrivateSSHD, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        sshd.ssh_config.read_text()
+        + sshd.ssh_config.read_text().replace(f"Host {sshd.alias}", "Host via-jump")
+        + f"    ProxyJump {sshd.alias}\n"
+    )
+    with connect("via-jump", ssh_config=config) as t:
+        assert t.backend == "ssh"
+        proc = t.run(["echo", "through the jump host"])
+        assert proc.readline(timeout=20) == "through the jump host"
