@@ -1,0 +1,627 @@
+"""EMBED ROI CSV: read once, check every row, match rows to loaded files, export.
+
+Reading is split from matching so that a server whose file list fills progressively can parse
+the CSV at startup (`read_csv`) and match each file as it is discovered (`AnnotationCsv.match`);
+`load_csv` does both for a known set of files.
+
+Text is UTF-8 (a BOM is ignored, LF or CRLF). Bytes that are not valid UTF-8 are kept as lone
+surrogates (Python's ``surrogateescape``, the same convention as ``os.fsdecode`` on POSIX), so a
+file name that is not UTF-8 matches the file on disk and is written back byte for byte by
+`export_csv`.
+
+Line numbers are physical lines of the CSV (the header is line 1). Relative paths resolve
+against the CSV's directory first and then the working directory; `RowMatch.rule` says which.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import stat
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Final
+
+from dcmview_annotations.errors import CsvReadError, RoiProblem
+from dcmview_annotations.model import (
+    CSV_FIELDS,
+    MISSING,
+    Geometry,
+    RoiSet,
+    geometry_problems,
+    roi_set_from_values,
+)
+
+PATH_COLUMN: Final = "anon_dicom_path"
+NUM_COLUMN: Final = "num_ROI"
+COORDS_COLUMN: Final = "ROI_coords"
+FRAMES_COLUMN: Final = "ROI_frames"
+REQUIRED_COLUMNS: Final = (PATH_COLUMN, COORDS_COLUMN)
+EXPORT_COLUMNS: Final = (PATH_COLUMN, NUM_COLUMN, COORDS_COLUMN, FRAMES_COLUMN)
+
+#: How a row's path was matched to a loaded file.
+RULE_ABSOLUTE: Final = "absolute"
+RULE_CSV_DIR: Final = "csv_dir"
+RULE_CWD: Final = "cwd"
+
+_BOM: Final = b"\xef\xbb\xbf"
+
+Source = str | bytes | os.PathLike[str] | os.PathLike[bytes] | IO[bytes]
+
+
+def display_path(path: str) -> str:
+    """A printable form of a path: bytes that are not UTF-8 shown as ``\\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class CsvProblem:
+    """One problem in the CSV: where (line, column), which rule, and a sentence.
+
+    ``line`` is None for problems about the whole file (unreadable, not UTF-8, empty).
+    ``str()`` gives ``line 7, ROI_frames: frame 12 of box 1 is out of range (file has 10 frames)``.
+    """
+
+    line: int | None
+    column: str | None
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            part
+            for part in (None if self.line is None else f"line {self.line}", self.column)
+            if part
+        )
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict (``line``, ``column``, ``rule``, ``message``)."""
+        return {
+            "line": self.line,
+            "column": self.column,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row: its path as written, and its canonical boxes or its own problems."""
+
+    line: int
+    path: str
+    roi_set: RoiSet | None
+    problems: tuple[CsvProblem, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowMatch:
+    """A row matched to a loaded file, checked against that file's geometry."""
+
+    row: CsvRow
+    path: str
+    rule: str
+    roi_set: RoiSet | None
+    problems: tuple[CsvProblem, ...] = ()
+
+
+def _row_problem(line: int, p: RoiProblem) -> CsvProblem:
+    return CsvProblem(line, p.field, p.rule, p.message)
+
+
+def _normalize(path: str, base: str | None = None) -> str:
+    if base is not None and not os.path.isabs(path):
+        path = os.path.join(base, path)
+    return os.path.normpath(path)
+
+
+class AnnotationCsv:
+    """A parsed, checked CSV that is not yet matched to files (see `read_csv`).
+
+    `match` is thread-safe and claims each row at most once, so a progressive scan can call it
+    for every file as it appears.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        csv_dir: str | None,
+        cwd: str,
+        rows: Sequence[CsvRow],
+        structural_errors: Sequence[CsvProblem],
+    ) -> None:
+        self.name = name
+        self.csv_dir = csv_dir
+        self.cwd = cwd
+        self.rows = tuple(rows)
+        self.structural_errors = list(structural_errors)
+        self._lock = threading.Lock()
+        self._claimed: set[int] = set()  # lines of rows already matched
+        # normalized candidate path -> [(row, rule)], preferred first
+        self._index: dict[str, list[tuple[CsvRow, str]]] = {}
+        self._build_index()
+
+    @property
+    def row_errors(self) -> list[CsvProblem]:
+        """The problems found in rows without any file (types, JSON, counts, ...)."""
+        return [p for row in self.rows for p in row.problems]
+
+    def candidates(self, row: CsvRow) -> list[tuple[str, str]]:
+        """Where the row's path may point, in order of preference, with the rule's name."""
+        if os.path.isabs(row.path):
+            return [(_normalize(row.path), RULE_ABSOLUTE)]
+        out: list[tuple[str, str]] = []
+        if self.csv_dir is not None:
+            out.append((_normalize(row.path, self.csv_dir), RULE_CSV_DIR))
+        cwd_candidate = _normalize(row.path, self.cwd)
+        if not out or out[0][0] != cwd_candidate:
+            out.append((cwd_candidate, RULE_CWD))
+        return out
+
+    def _build_index(self) -> None:
+        seen_raw: dict[str, int] = {}
+        primary: dict[str, CsvRow] = {}
+        for row in self.rows:
+            if not row.path.strip():
+                continue
+            raw_key = os.path.normpath(row.path)
+            if raw_key in seen_raw:
+                self.structural_errors.append(
+                    CsvProblem(
+                        row.line,
+                        PATH_COLUMN,
+                        "duplicate_path",
+                        f"{display_path(row.path)!r} is repeated (lines {seen_raw[raw_key]} and "
+                        f"{row.line}); keep one row per file",
+                    )
+                )
+                continue
+            seen_raw[raw_key] = row.line
+            cands = self.candidates(row)
+            first_key = cands[0][0]
+            if first_key in primary:
+                other = primary[first_key]
+                self.structural_errors.append(
+                    CsvProblem(
+                        row.line,
+                        PATH_COLUMN,
+                        "duplicate_path",
+                        f"lines {other.line} and {row.line} name the same file "
+                        f"{display_path(first_key)!r}; keep one row per file",
+                    )
+                )
+                continue
+            primary[first_key] = row
+            for key, rule in cands:
+                self._index.setdefault(key, []).append((row, rule))
+        # rows matched by their preferred rule win over fallbacks of other rows
+        order = {RULE_ABSOLUTE: 0, RULE_CSV_DIR: 0, RULE_CWD: 1}
+        for entries in self._index.values():
+            entries.sort(key=lambda e: (order[e[1]], e[0].line))
+
+    def _check(self, row: CsvRow, path: str, rule: str, geometry: Geometry) -> RowMatch:
+        if row.roi_set is None:
+            return RowMatch(row, path, rule, None, row.problems)
+        problems = tuple(
+            _row_problem(row.line, p) for p in geometry_problems(row.roi_set, geometry, CSV_FIELDS)
+        )
+        return RowMatch(row, path, rule, None if problems else row.roi_set, problems)
+
+    def match(self, path: str, geometry: Geometry) -> RowMatch | None:
+        """Match one loaded file (absolute path) to its row, if any, and check it.
+
+        Each row is claimed once: a second file resolving to an already matched row gets None.
+        The returned `RowMatch` has ``roi_set=None`` and ``problems`` when the row is invalid.
+        """
+        key = _normalize(path, self.cwd)
+        with self._lock:
+            entry = next(
+                (e for e in self._index.get(key, ()) if e[0].line not in self._claimed), None
+            )
+            if entry is None:
+                return None
+            self._claimed.add(entry[0].line)
+        return self._check(entry[0], key, entry[1], geometry)
+
+    def match_all(self, geometries: Mapping[str, Geometry]) -> list[RowMatch]:
+        """Match every row against a known set of files (preferred rule first per row)."""
+        normalized = {_normalize(p, self.cwd): g for p, g in geometries.items()}
+        taken: set[str] = set()
+        results: list[RowMatch] = []
+        indexed = {id(r) for entries in self._index.values() for r, _ in entries}
+        with self._lock:
+            for row in self.rows:
+                if id(row) not in indexed or row.line in self._claimed:
+                    continue
+                for key, rule in self.candidates(row):
+                    if key in normalized and key not in taken:
+                        taken.add(key)
+                        self._claimed.add(row.line)
+                        results.append(self._check(row, key, rule, normalized[key]))
+                        break
+        return results
+
+    def unclaimed(self) -> list[CsvRow]:
+        """Rows that have not been matched to any file (so far)."""
+        with self._lock:
+            return [r for r in self.rows if r.line not in self._claimed]
+
+
+@dataclass
+class CsvLoadResult:
+    """What `load_csv` found: the valid sets by file, every problem, and the unmatched rows."""
+
+    csv: AnnotationCsv
+    roi_sets: dict[str, RoiSet] = field(default_factory=dict)
+    matches: dict[str, RowMatch] = field(default_factory=dict)
+    errors: list[CsvProblem] = field(default_factory=list)
+    unmatched: list[CsvRow] = field(default_factory=list)
+
+    @property
+    def structural_errors(self) -> list[CsvProblem]:
+        """Problems that make the whole CSV unusable (``dcmview --annotations`` exits 2)."""
+        return self.csv.structural_errors
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no problem at all."""
+        return not self.structural_errors and not self.errors
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_source(source: Source) -> tuple[bytes | None, str, str | None, CsvProblem | None]:
+    """Read the whole source once: (data, display name, directory for relative paths, problem)."""
+    if isinstance(source, str | bytes | os.PathLike):
+        path = os.fsdecode(source)
+        try:
+            with open(path, "rb") as fh:
+                is_regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+                data = fh.read()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            return (
+                None,
+                path,
+                None,
+                CsvProblem(None, None, "unreadable", f"cannot read {display_path(path)}: {reason}"),
+            )
+        csv_dir = os.path.dirname(os.path.abspath(path)) if is_regular else None
+        return data, path, csv_dir, None
+    stream: object = getattr(source, "buffer", source)
+    read = getattr(stream, "read", None)
+    if read is None:
+        raise CsvReadError(f"expected a path or a binary file object, got {type(source).__name__}")
+    name_obj = getattr(stream, "name", None)
+    name = os.fsdecode(name_obj) if isinstance(name_obj, str | bytes) else "<stream>"
+    csv_dir = None
+    try:
+        fileno = stream.fileno()  # type: ignore[attr-defined]
+        if (
+            name != "<stream>"
+            and not name.startswith("<")
+            and stat.S_ISREG(os.fstat(fileno).st_mode)
+        ):
+            csv_dir = os.path.dirname(os.path.abspath(name))
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        pass
+    try:
+        data = read()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return (
+            None,
+            name,
+            None,
+            CsvProblem(None, None, "unreadable", f"cannot read {name}: {reason}"),
+        )
+    if not isinstance(data, bytes | bytearray):
+        raise CsvReadError("open the CSV in binary mode ('rb'): got text, not bytes")
+    return bytes(data), name, csv_dir, None
+
+
+def _encoding_problem(data: bytes) -> CsvProblem | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return CsvProblem(
+            None, None, "not_utf8", "is UTF-16 text, not UTF-8: save the CSV as UTF-8"
+        )
+    if b"\x00" in data:
+        return CsvProblem(None, None, "not_utf8", "contains NUL bytes: it is not a UTF-8 text CSV")
+    return None
+
+
+def _records_pandas(data: bytes) -> list[tuple[int, list[str]]] | None:
+    """Tokenize with pandas when every record is one physical line; else None."""
+    import pandas as pd
+
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    width = max(map(bytes.count, lines, itertools.repeat(b",")), default=0) + 1
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            header=None,
+            names=list(range(width)),
+            dtype=str,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8",
+            encoding_errors="surrogateescape",
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(frame) != len(lines):
+        return None  # a quoted field spans lines, or a bare CR ends lines
+    columns = [frame[c].tolist() for c in frame.columns]
+    return [(i + 1, list(fields)) for i, fields in enumerate(zip(*columns, strict=True))]
+
+
+def _records_csv(data: bytes) -> list[tuple[int, list[str]]]:
+    """Tokenize with the csv module (exact physical line numbers, multi-line fields)."""
+    text = data.decode("utf-8", "surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    out: list[tuple[int, list[str]]] = []
+    previous = 0
+    for fields in reader:
+        out.append((previous + 1, fields))
+        previous = reader.line_num
+    return out
+
+
+def _cell(fields: list[str], index: int | None) -> str:
+    if index is None or index >= len(fields):
+        return ""
+    return fields[index]
+
+
+def _parse_json_cell(text: str, column: str, line: int, problems: list[CsvProblem]) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        shown = text if len(text) <= 60 else text[:59] + "…"
+        hint = ""
+        if text.lstrip().startswith("("):
+            hint = " (Python tuples are not JSON: write [[ymin, xmin, ymax, xmax]])"
+        problems.append(
+            CsvProblem(
+                line,
+                column,
+                "invalid_json",
+                f"is not valid JSON ({exc.msg} at character {exc.pos + 1}): "
+                f"{display_path(shown)!r}{hint}",
+            )
+        )
+        return MISSING
+    except RecursionError:
+        problems.append(CsvProblem(line, column, "invalid_json", "is nested too deeply"))
+        return MISSING
+
+
+def _num_cell(text: str) -> object:
+    text = text.strip()
+    if not text:
+        return MISSING
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _parse_row(
+    line: int, fields: list[str], header_width: int, cols: dict[str, int | None]
+) -> CsvRow:
+    path = _cell(fields, cols[PATH_COLUMN])
+    problems: list[CsvProblem] = []
+    used = len(fields)
+    while used > header_width and fields[used - 1] == "":
+        used -= 1
+    if used > header_width:
+        problems.append(
+            CsvProblem(
+                line,
+                None,
+                "field_count",
+                f"has {used} fields but the header has {header_width}: quote the JSON cells "
+                '(for example "[[120,340,220,430]]")',
+            )
+        )
+        return CsvRow(line, path, None, tuple(problems))
+    if not path.strip():
+        problems.append(CsvProblem(line, PATH_COLUMN, "empty_path", "is empty"))
+    coords_text = _cell(fields, cols[COORDS_COLUMN]).strip()
+    coords: object = MISSING
+    if not coords_text:
+        problems.append(
+            CsvProblem(
+                line, COORDS_COLUMN, "empty_cell", "is empty (write [] for a file with no boxes)"
+            )
+        )
+    else:
+        coords = _parse_json_cell(coords_text, COORDS_COLUMN, line, problems)
+    frames_text = _cell(fields, cols[FRAMES_COLUMN]).strip()
+    frames: object = MISSING
+    if frames_text:
+        frames = _parse_json_cell(frames_text, FRAMES_COLUMN, line, problems)
+    num = _num_cell(_cell(fields, cols[NUM_COLUMN]))
+    if problems:
+        return CsvRow(line, path, None, tuple(problems))
+    roi_set, roi_problems = roi_set_from_values(coords, frames, num, CSV_FIELDS)
+    problems.extend(_row_problem(line, p) for p in roi_problems)
+    return CsvRow(line, path, roi_set, tuple(problems))
+
+
+def _header_problems(header: list[str]) -> tuple[dict[str, int | None], list[CsvProblem]]:
+    names = [h.strip() for h in header]
+    problems: list[CsvProblem] = []
+    positions: dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in positions and name in EXPORT_COLUMNS:
+            problems.append(
+                CsvProblem(
+                    1,
+                    None,
+                    "duplicate_column",
+                    f"column {name} appears twice (fields {positions[name] + 1} and {i + 1})",
+                )
+            )
+        positions.setdefault(name, i)
+    for required in REQUIRED_COLUMNS:
+        if required not in positions:
+            near = [n for n in names if n.lower() == required.lower()]
+            hint = f" ({near[0]!r} differs only in case: names are case-sensitive)" if near else ""
+            shown = ", ".join(display_path(n) for n in names) or "nothing"
+            problems.append(
+                CsvProblem(
+                    1,
+                    None,
+                    "missing_column",
+                    f"missing required column {required}{hint}; the header has: {shown}",
+                )
+            )
+    cols: dict[str, int | None] = {c: positions.get(c) for c in EXPORT_COLUMNS}
+    return cols, problems
+
+
+def read_csv(source: Source, *, cwd: str | None = None) -> AnnotationCsv:
+    """Read an EMBED ROI CSV once and check every row without any file.
+
+    ``source`` is a path or a binary file object (a pipe works: it is read exactly once).
+    Nothing is ever written. Problems are returned, not raised: see `AnnotationCsv`.
+    """
+    work_dir = os.path.abspath(cwd) if cwd is not None else os.getcwd()
+    data, name, csv_dir, problem = _read_source(source)
+
+    def failed(p: CsvProblem) -> AnnotationCsv:
+        return AnnotationCsv(
+            name=name, csv_dir=csv_dir, cwd=work_dir, rows=(), structural_errors=[p]
+        )
+
+    if problem is not None or data is None:
+        assert problem is not None
+        return failed(problem)
+    data = data.removeprefix(_BOM)
+    bad = _encoding_problem(data)
+    if bad is not None:
+        return failed(bad)
+    if not data.strip():
+        return failed(
+            CsvProblem(
+                None,
+                None,
+                "empty_csv",
+                f"is empty: expected a header row with {PATH_COLUMN} and {COORDS_COLUMN}",
+            )
+        )
+    records = _records_pandas(data)
+    if records is None:
+        records = _records_csv(data)
+    # skip leading blank lines before the header
+    start = 0
+    while start < len(records) and not any(f.strip() for f in records[start][1]):
+        start += 1
+    if start == len(records):
+        return failed(CsvProblem(None, None, "empty_csv", "has no header row (only empty fields)"))
+    header_line, header = records[start]
+    cols, problems = _header_problems(header)
+    problems = [CsvProblem(header_line, p.column, p.rule, p.message) for p in problems]
+    header_width = len(header)
+    while header_width > 1 and not header[header_width - 1].strip():
+        header_width -= 1
+    rows: list[CsvRow] = []
+    if not problems:
+        for line, fields in records[start + 1 :]:
+            if not any(fields):
+                continue  # blank line (or only separators)
+            rows.append(_parse_row(line, fields, header_width, cols))
+    return AnnotationCsv(
+        name=name, csv_dir=csv_dir, cwd=work_dir, rows=rows, structural_errors=problems
+    )
+
+
+def load_csv(
+    source: Source, geometries: Mapping[str, Geometry], *, cwd: str | None = None
+) -> CsvLoadResult:
+    """Read a CSV once and match it to the loaded files ``{path: Geometry}``.
+
+    The result holds the valid sets by normalized path, every row problem (with line, column and
+    rule), the rows whose file is not loaded, and the structural errors (missing column, repeated
+    path, unreadable or non-UTF-8 file) on which a caller should refuse the CSV.
+    """
+    parsed = read_csv(source, cwd=cwd)
+    result = CsvLoadResult(csv=parsed)
+    result.errors.extend(parsed.row_errors)
+    for m in parsed.match_all(geometries):
+        result.matches[m.path] = m
+        if m.roi_set is not None:
+            result.roi_sets[m.path] = m.roi_set
+        elif m.row.roi_set is not None:  # the row was fine on its own, the file rejects it
+            result.errors.extend(m.problems)
+    result.errors.sort(key=lambda p: p.line or 0)
+    result.unmatched = parsed.unclaimed()
+    return result
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _quote(cell: bytes) -> bytes:
+    return b'"' + cell.replace(b'"', b'""') + b'"'
+
+
+def _path_cell(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bytes:
+    raw = path if isinstance(path, bytes) else os.fspath(path)
+    encoded = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+    if not encoded:
+        raise ValueError("cannot export a row with an empty path")
+    needs_quotes = (
+        any(c in encoded for c in (b",", b'"', b"\n", b"\r"))
+        or encoded != encoded.strip()
+        or encoded.startswith(_BOM)
+    )
+    return _quote(encoded) if needs_quotes else encoded
+
+
+def _json_cell(value: object) -> bytes:
+    return _quote(json.dumps(value, separators=(",", ":"), allow_nan=False).encode("ascii"))
+
+
+def export_csv(
+    rows: Iterable[tuple[str | bytes | os.PathLike[str] | os.PathLike[bytes], RoiSet]],
+) -> bytes:
+    """EMBED CSV bytes for ``(path, RoiSet)`` pairs; sets without boxes are left out.
+
+    Columns ``anon_dicom_path,num_ROI,ROI_coords,ROI_frames``, JSON cells compact and quoted, LF
+    line ends. ``str`` paths are encoded with ``surrogateescape`` and ``bytes`` paths are written
+    as they are, so a file name that is not UTF-8 comes back byte for byte through `load_csv`.
+    """
+    out = [",".join(EXPORT_COLUMNS).encode("ascii") + b"\n"]
+    for path, roi_set in rows:
+        if roi_set.num_roi == 0:
+            continue
+        doc = roi_set.to_json()
+        out.append(
+            b",".join(
+                (
+                    _path_cell(path),
+                    str(roi_set.num_roi).encode("ascii"),
+                    _json_cell(doc["roi_coords"]),
+                    _json_cell(doc["roi_frames"]),
+                )
+            )
+            + b"\n"
+        )
+    return b"".join(out)
