@@ -1,0 +1,436 @@
+"""Header reading for discovery: a lean reader for the common case, pydicom for the rest.
+
+Both paths produce a `Header`: the few attributes discovery needs, converted from their raw
+bytes by the same functions (so the two paths agree value for value), plus where the pixel data
+element starts. Nothing here reads pixel data or any bulk value.
+
+The lean reader handles files with the 128-byte preamble and ``DICM`` magic in Implicit or
+Explicit VR Little Endian (native or encapsulated pixel data). It returns ``None`` for anything
+else (no preamble, big endian, deflate, enhanced multi-frame functional groups, unusual
+character sets, odd structure) and the caller falls back to pydicom, which decides.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from pydicom.charset import convert_encodings, decode_bytes
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+
+CHUNK = 16384
+UNDEFINED = 0xFFFFFFFF
+PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
+ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+MAX_DEPTH = 256
+_HEAD_EXPLICIT = struct.Struct("<HH2sH")
+_HEAD_IMPLICIT = struct.Struct("<HHL")
+_LENGTH = struct.Struct("<L")
+
+IMPLICIT_LE = "1.2.840.10008.1.2"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+NATIVE_SYNTAXES = frozenset({IMPLICIT_LE, EXPLICIT_LE, DEFLATED_LE, EXPLICIT_BE})
+
+# tag -> (keyword, kind); kinds are converted by `_convert`.
+WANTED: dict[int, tuple[str, str]] = {
+    0x00080005: ("SpecificCharacterSet", "cs_multi"),
+    0x00080016: ("SOPClassUID", "ui"),
+    0x00080018: ("SOPInstanceUID", "ui"),
+    0x00080020: ("StudyDate", "cs"),
+    0x00080060: ("Modality", "cs"),
+    0x00081030: ("StudyDescription", "text"),
+    0x0008103E: ("SeriesDescription", "text"),
+    0x00100010: ("PatientName", "pn"),
+    0x00100020: ("PatientID", "text"),
+    0x0020000D: ("StudyInstanceUID", "ui"),
+    0x0020000E: ("SeriesInstanceUID", "ui"),
+    0x00200011: ("SeriesNumber", "is"),
+    0x00200013: ("InstanceNumber", "is"),
+    0x00280002: ("SamplesPerPixel", "us"),
+    0x00280004: ("PhotometricInterpretation", "cs"),
+    0x00280008: ("NumberOfFrames", "is"),
+    0x00280010: ("Rows", "us"),
+    0x00280011: ("Columns", "us"),
+    0x00280100: ("BitsAllocated", "us"),
+    0x00280101: ("BitsStored", "us"),
+    0x00280103: ("PixelRepresentation", "us"),
+    0x00281050: ("WindowCenter", "ds"),
+    0x00281051: ("WindowWidth", "ds"),
+}
+_SIMPLE_CHARSETS = {None: "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
+_PN_DELIMITERS = {0x5E, 0x3D}
+_TEXT_DELIMITERS = {0x5C}
+
+
+class TruncatedError(Exception):
+    """The header ends before an element it announced."""
+
+
+@dataclass(slots=True)
+class PixelElement:
+    """Where the pixel data element's value starts and how long it says it is."""
+
+    tag: int
+    value_offset: int
+    length: int
+    """Declared length; ``UNDEFINED`` for encapsulated data."""
+
+
+@dataclass(slots=True)
+class Header:
+    """What discovery needs from one file's header."""
+
+    transfer_syntax_uid: str
+    little_endian: bool
+    values: dict[str, Any] = field(default_factory=dict)
+    pixel: PixelElement | None = None
+    window: tuple[float, float] | None = None
+
+
+def _strip(raw: bytes) -> str | None:
+    text = raw.decode("latin-1").strip(" \x00")
+    return text or None
+
+
+def _first(raw: bytes) -> bytes:
+    return raw.split(b"\\", 1)[0]
+
+
+def decode_text(raw: bytes, charsets: list[str] | None, kind: str) -> str | None:
+    """Decode a text value with the file's Specific Character Set (PS3.5 6.1)."""
+    key = charsets[0] if charsets and len(charsets) == 1 else (None if not charsets else "")
+    simple = _SIMPLE_CHARSETS.get(key)
+    if simple is not None:
+        text = raw.decode(simple, errors="replace")
+    else:
+        encodings = convert_encodings(list(charsets or []))
+        delimiters = _PN_DELIMITERS if kind == "pn" else _TEXT_DELIMITERS
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = decode_bytes(raw, encodings, delimiters)
+    text = text.rstrip(" \x00") if kind == "pn" else text.strip(" \x00")
+    return text or None
+
+
+def convert(kind: str, raw: bytes, little: bool) -> Any:
+    """Convert one wanted value from its raw bytes; invalid values become None."""
+    if kind == "us":
+        if len(raw) < 2:
+            return None
+        return int.from_bytes(raw[:2], "little" if little else "big")
+    if kind == "ui":
+        return _strip(raw)
+    if kind == "cs":
+        return _strip(_first(raw))
+    if kind == "cs_multi":
+        values = [v.strip(" \x00") for v in raw.decode("latin-1").split("\\")]
+        return values if any(values) else None
+    if kind == "is":
+        text = _strip(_first(raw))
+        try:
+            return None if text is None else int(float(text))
+        except ValueError:
+            return None
+    if kind == "ds":
+        text = _strip(_first(raw))
+        try:
+            number = None if text is None else float(text)
+        except ValueError:
+            return None
+        return number if number is not None and number == number else None
+    return raw  # text and pn: decoded once the character set is known
+
+
+def finish(values: dict[str, Any], raw_text: dict[str, tuple[str, bytes]]) -> None:
+    """Decode the collected text values with the character set found in the header."""
+    charsets = values.get("SpecificCharacterSet")
+    for keyword, (kind, raw) in raw_text.items():
+        values[keyword] = decode_text(raw, charsets, kind)
+
+
+def window_from(values: dict[str, Any]) -> tuple[float, float] | None:
+    center, width = values.pop("WindowCenter", None), values.pop("WindowWidth", None)
+    if center is None or width is None or not width > 0:
+        return None
+    return (float(center), float(width))
+
+
+class _Reader:
+    """Random access to a file through a small moving window (element headers only)."""
+
+    __slots__ = ("base", "data", "fd", "size")
+
+    def __init__(self, fd: int, size: int, data: bytes) -> None:
+        self.fd, self.size, self.data, self.base = fd, size, data, 0
+
+    def get(self, pos: int, n: int) -> bytes:
+        off = pos - self.base
+        if off < 0 or off + n > len(self.data):
+            if pos + n > self.size:
+                raise TruncatedError
+            self.data = os.pread(self.fd, max(n, CHUNK), pos)
+            self.base, off = pos, 0
+            if len(self.data) < n:
+                raise TruncatedError
+        return self.data[off : off + n]
+
+
+def _skip_undefined(reader: _Reader, pos: int, explicit: bool) -> int | None:
+    """Skip an undefined-length sequence whose first item starts at *pos*; return the end."""
+    stack: list[tuple[bool, bool]] = [(True, explicit)]  # (is_sequence, explicit)
+    unpack = struct.unpack_from
+    while stack:
+        head = reader.get(pos, 8)
+        group, elem = unpack("<HH", head)
+        tag = group << 16 | elem
+        if group == 0xFFFE:
+            length = unpack("<L", head, 4)[0]
+            pos += 8
+            if tag == ITEM:
+                if length == UNDEFINED:
+                    stack.append((False, stack[-1][1]))
+                else:
+                    pos += length
+            elif tag == ITEM_END:
+                if stack.pop()[0]:
+                    return None
+            elif tag == SEQ_END:
+                if not stack.pop()[0]:
+                    return None
+            else:
+                return None
+            continue
+        is_explicit = stack[-1][1]
+        if is_explicit:
+            vr = head[4:6]
+            if vr in LONG_VRS:
+                length = unpack("<L", reader.get(pos + 8, 4))[0]
+                pos += 12
+            else:
+                length = unpack("<H", head, 6)[0]
+                pos += 8
+                vr = b"XX"
+        else:
+            vr = b"SQ"
+            length = unpack("<L", head, 4)[0]
+            pos += 8
+        if length == UNDEFINED:
+            if vr not in (b"SQ", b"UN") or len(stack) >= MAX_DEPTH:
+                return None
+            stack.append((True, is_explicit and vr == b"SQ"))
+        else:
+            pos += length
+    return pos
+
+
+def read_lean(fd: int, size: int) -> Header | None:
+    """Read the header of a preamble + DICM file in little endian; None means "use pydicom"."""
+    first = os.pread(fd, CHUNK, 0)
+    if len(first) < 144 or first[128:132] != b"DICM":
+        return None
+    reader = _Reader(fd, size, first)
+    unpack = struct.unpack_from
+    values: dict[str, Any] = {}
+    raw_text: dict[str, tuple[str, bytes]] = {}
+    pos = 132
+    ts: str | None = None
+    # File Meta Information: always Explicit VR Little Endian (PS3.10 7.1)
+    while pos + 8 <= size:
+        head = reader.get(pos, 8)
+        group, elem = unpack("<HH", head)
+        if group != 0x0002:
+            break
+        vr = head[4:6]
+        if vr in LONG_VRS:
+            length = unpack("<L", reader.get(pos + 8, 4))[0]
+            pos += 12
+        else:
+            length = unpack("<H", head, 6)[0]
+            pos += 8
+        if length == UNDEFINED:
+            return None
+        if elem == 0x0010:
+            ts = _strip(reader.get(pos, length))
+        pos += length
+    if ts is None or ts in (DEFLATED_LE, EXPLICIT_BE):
+        return None
+    explicit = ts != IMPLICIT_LE
+    header = Header(transfer_syntax_uid=ts, little_endian=True, values=values)
+    wanted = WANTED
+    long_vrs = LONG_VRS
+    head_explicit = _HEAD_EXPLICIT.unpack_from
+    head_implicit = _HEAD_IMPLICIT.unpack_from
+    unpack_length = _LENGTH.unpack_from
+    data, base = reader.data, reader.base
+    dlen = len(data)
+    last_tag = 0
+    while pos + 8 <= size:
+        off = pos - base
+        if off < 0 or off + 12 > dlen:
+            data = os.pread(fd, CHUNK, pos)
+            base, off, dlen = pos, 0, len(data)
+            if dlen < 8:
+                raise TruncatedError
+        if explicit:
+            group, elem, vr, length = head_explicit(data, off)
+            if vr in long_vrs:
+                if off + 12 > dlen:
+                    raise TruncatedError
+                length = unpack_length(data, off + 8)[0]
+                start = pos + 12
+            else:
+                if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
+                    return None
+                start = pos + 8
+        else:
+            group, elem, length = head_implicit(data, off)
+            vr = b"SQ"
+            start = pos + 8
+        tag = group << 16 | elem
+        if tag <= last_tag:
+            return None
+        last_tag = tag
+        if tag in PIXEL_TAGS:
+            header.pixel = PixelElement(tag, start, length)
+            break
+        if tag > 0x7FE00010:
+            break
+        if tag in FUNCTIONAL_GROUPS:
+            return None
+        if length == UNDEFINED:
+            if vr not in (b"SQ", b"UN"):
+                return None
+            end = _skip_undefined(reader, start, explicit and vr == b"SQ")
+            if end is None:
+                return None
+            pos = end
+            continue
+        found = wanted.get(tag)
+        if found is not None:
+            keyword, kind = found
+            voff = start - base
+            fits = voff + length <= dlen
+            raw = data[voff : voff + length] if fits else reader.get(start, length)
+            if kind in ("text", "pn"):
+                raw_text[keyword] = (kind, raw)
+            else:
+                values[keyword] = convert(kind, raw, True)
+        pos = start + length
+    else:
+        if pos != size:
+            raise TruncatedError
+    charsets = values.get("SpecificCharacterSet")
+    if charsets is not None and (len(charsets) != 1 or charsets[0] not in _SIMPLE_CHARSETS):
+        return None
+    finish(values, raw_text)
+    header.window = window_from(values)
+    return header
+
+
+# ---------------------------------------------------------------------------------------------
+# pydicom path
+
+
+class OffsetFile:
+    """A read-only view of a binary file that starts *offset* bytes in (for stray lead bytes)."""
+
+    def __init__(self, fp: IO[bytes], offset: int, name: str) -> None:
+        self._fp, self._offset, self.name = fp, offset, name
+        fp.seek(offset)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fp.read(size)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 0:
+            return self._fp.seek(pos + self._offset) - self._offset
+        return self._fp.seek(pos, whence) - self._offset
+
+    def tell(self) -> int:
+        return self._fp.tell() - self._offset
+
+    def close(self) -> None:
+        """Closing is the owner's job."""
+
+
+def _raw_bytes(ds: Dataset, tag: int) -> bytes | None:
+    try:
+        elem: Any = ds.get_item(tag)
+    except (KeyError, ValueError, TypeError):
+        return None
+    if isinstance(elem, RawDataElement):
+        value = elem.value
+        return value if isinstance(value, bytes) else None
+    return None
+
+
+def _functional_window(ds: Dataset) -> tuple[float, float] | None:
+    """First frame's window from per-frame, then shared functional groups (PS3.3 C.7.6.16)."""
+    for keyword in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
+        try:
+            groups = ds.get(keyword)
+            if not groups:
+                continue
+            voi = groups[0].get("FrameVOILUTSequence")
+            if not voi:
+                continue
+            item = voi[0]
+            center, width = item.get("WindowCenter"), item.get("WindowWidth")
+            if center is None or width is None:
+                continue
+            center = center[0] if isinstance(center, Sequence) else center
+            width = width[0] if isinstance(width, Sequence) else width
+            if float(width) > 0:
+                return (float(center), float(width))
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+            continue
+    return None
+
+
+def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
+    """Collect the wanted values from a dataset read with pydicom (raw, unconverted elements)."""
+    values: dict[str, Any] = {}
+    raw_text: dict[str, tuple[str, bytes]] = {}
+    for tag, (keyword, kind) in WANTED.items():
+        raw = _raw_bytes(ds, tag)
+        if raw is None:
+            continue
+        if kind in ("text", "pn"):
+            raw_text[keyword] = (kind, raw)
+        else:
+            values[keyword] = convert(kind, raw, little)
+    finish(values, raw_text)
+    header = Header(transfer_syntax_uid=ts, little_endian=little, values=values)
+    header.window = window_from(values) or _functional_window(ds)
+    return header
+
+
+def read_pixel_element(fp: IO[bytes], little: bool, explicit: bool) -> PixelElement | None:
+    """Parse the element header at the current position if it is a pixel data element."""
+    start = fp.tell()
+    head = fp.read(12)
+    if len(head) < 8:
+        return None
+    order = "<" if little else ">"
+    group, elem, *_ = struct.unpack(order + "HH", head[:4])
+    tag = group << 16 | elem
+    if tag not in PIXEL_TAGS:
+        return None
+    if explicit:
+        if len(head) < 12:
+            return None
+        if head[4:6] in LONG_VRS:
+            return PixelElement(tag, start + 12, struct.unpack(order + "L", head[8:12])[0])
+        return PixelElement(tag, start + 8, struct.unpack(order + "H", head[6:8])[0])
+    return PixelElement(tag, start + 8, struct.unpack(order + "L", head[4:8])[0])

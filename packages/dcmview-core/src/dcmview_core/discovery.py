@@ -1,0 +1,548 @@
+"""Discovery: turn paths into a stream of `FileEntry` records, headers only.
+
+`scan` walks its inputs in a deterministic order (input order, then directory entries sorted by
+name, depth first), reads each file's header (never its pixel data), and yields one
+`FileEntry` per accepted file, with indices 0, 1, 2 … in that order, or a `Skipped` record
+saying why a file was left out. Parsing may run in worker threads; the order never changes.
+
+Nothing here blocks on special files: a path is opened with ``O_NONBLOCK`` and checked to be a
+regular file with ``fstat`` before a byte is read, so FIFOs, sockets and devices are skipped.
+Directory symlinks are followed once (a loop is walked once).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+import threading
+import warnings
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import IO, Any, Literal
+
+from pydicom import dcmread
+from pydicom.datadict import dictionary_has_tag
+from pydicom.dataset import Dataset
+
+from dcmview_core import _header
+from dcmview_core._header import (
+    DEFLATED_LE,
+    EXPLICIT_BE,
+    EXPLICIT_LE,
+    IMPLICIT_LE,
+    NATIVE_SYNTAXES,
+    UNDEFINED,
+    Header,
+    OffsetFile,
+    PixelElement,
+    TruncatedError,
+)
+from dcmview_core.decoders import support_reason as _syntax_support_reason
+from dcmview_core.filters import Filter
+from dcmview_core.model import FileEntry, SupportState, Window
+
+SkipReason = Literal["not_dicom", "unreadable", "unparsable", "filtered"]
+PathInput = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_PYDICOM_LOCK = threading.Lock()
+_DEFER = 64 * 1024
+_MAX_FRAGMENTS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A path discovery left out, and why (``reason`` is stable, ``detail`` is for people)."""
+
+    path: str
+    reason: SkipReason
+    detail: str
+
+
+class _NotDicomError(Exception):
+    pass
+
+
+class _UnparsableError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# walking
+
+
+def _normalize(path: PathInput) -> str:
+    return os.path.abspath(os.fsdecode(os.fspath(path)))
+
+
+def _special(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _os_detail(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+def walk(paths: Iterable[PathInput], *, recursive: bool = True) -> Iterator[str | Skipped]:
+    """Yield candidate file paths (absolute, normalized) in discovery order, or `Skipped`.
+
+    Input order first; inside a directory, entries sorted by name, depth first. Each directory
+    is entered once (by device and inode), so symlink loops end. Unreadable inputs and
+    special files become `Skipped` records.
+    """
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[str] = set()
+    for raw in paths:
+        path = _normalize(raw)
+        try:
+            st = os.stat(path)
+        except OSError as error:
+            yield Skipped(path, "unreadable", _os_detail(error))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_dir(path, st, recursive, seen_dirs, seen_files)
+        elif stat.S_ISREG(st.st_mode):
+            if path not in seen_files:
+                seen_files.add(path)
+                yield path
+        else:
+            yield Skipped(path, "unreadable", _special(st.st_mode))
+
+
+def _walk_dir(
+    root: str,
+    st: os.stat_result,
+    recursive: bool,
+    seen_dirs: set[tuple[int, int]],
+    seen_files: set[str],
+) -> Iterator[str | Skipped]:
+    seen_dirs.add((st.st_dev, st.st_ino))
+    stack: list[Iterator[os.DirEntry[str]]] = []
+    listing = _list_dir(root)
+    if isinstance(listing, Skipped):
+        yield listing
+        return
+    stack.append(iter(listing))
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        path = entry.path
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError as error:
+            yield Skipped(path, "unreadable", _os_detail(error))
+            continue
+        if is_dir:
+            if not recursive:
+                continue
+            try:
+                dst = entry.stat()
+            except OSError as error:
+                yield Skipped(path, "unreadable", _os_detail(error))
+                continue
+            key = (dst.st_dev, dst.st_ino)
+            if key in seen_dirs:
+                continue
+            seen_dirs.add(key)
+            listing = _list_dir(path)
+            if isinstance(listing, Skipped):
+                yield listing
+            else:
+                stack.append(iter(listing))
+        elif is_file:
+            if path not in seen_files:
+                seen_files.add(path)
+                yield path
+        else:
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as error:
+                detail = "broken symbolic link" if entry.is_symlink() else _os_detail(error)
+                yield Skipped(path, "unreadable", detail)
+                continue
+            yield Skipped(path, "unreadable", _special(mode))
+
+
+def _list_dir(path: str) -> list[os.DirEntry[str]] | Skipped:
+    try:
+        with os.scandir(path) as it:
+            entries = list(it)
+    except OSError as error:
+        return Skipped(path, "unreadable", _os_detail(error))
+    entries.sort(key=lambda e: e.name)
+    return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# reading one file
+
+
+def _plausible_start(head: bytes) -> int | None:
+    """Offset (0–7) where a preamble-less dataset seems to begin, from its first element."""
+    for offset in range(8):
+        chunk = head[offset : offset + 8]
+        if len(chunk) < 8:
+            return None
+        for order in ("<", ">"):
+            group, elem = struct.unpack(order + "HH", chunk[:4])
+            if group not in (0x0002, 0x0008) or elem > 0x0100:
+                continue
+            vr = chunk[4:6]
+            if vr.isalpha() and vr.isupper():
+                return offset
+            if order == "<" and struct.unpack("<L", chunk[4:8])[0] < 0x10000:
+                return offset
+    return None
+
+
+def _encoding(ds: Dataset) -> tuple[str, bool, bool]:
+    """Transfer syntax UID, little endian, explicit VR of a dataset pydicom read.
+
+    The syntax comes from the File Meta Information when present; the byte order and VR
+    explicitness from what pydicom found in the data (some files contradict their meta).
+    """
+    meta = getattr(ds, "file_meta", None)
+    ts: str | None = None
+    if meta is not None:
+        value = meta.get("TransferSyntaxUID")
+        ts = str(value).strip(" \x00") or None if value else None
+    implicit, little = ds.original_encoding
+    if ts is None:
+        ts = IMPLICIT_LE if implicit else (EXPLICIT_LE if little else EXPLICIT_BE)
+    return ts, bool(little), not implicit
+
+
+def _plausible(ds: Dataset) -> bool:
+    """A preamble-less parse is accepted only when it looks like a real dataset."""
+    tags = list(ds.keys())
+    if len(tags) < 3:
+        return False
+    unknown = sum(1 for t in tags if not (t.group % 2 or dictionary_has_tag(t)))
+    if unknown * 4 > len(tags):
+        return False
+    uid = _header._raw_bytes(ds, 0x00080016) or _header._raw_bytes(ds, 0x0020000D)
+    if uid is None:
+        return False
+    text = uid.rstrip(b" \x00")
+    return bool(text) and all(c in b"0123456789." for c in text)
+
+
+def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
+    """Header via pydicom; also the pixel length for deflated files (read inflated)."""
+    fp.seek(0)
+    head = fp.read(132)
+    preamble = len(head) == 132 and head[128:132] == b"DICM"
+    source: Any = fp
+    if not preamble:
+        offset = _plausible_start(head)
+        if offset is None:
+            raise _NotDicomError("no DICM magic and no plausible DICOM dataset at the start")
+        source = OffsetFile(fp, offset, path) if offset else fp
+        source.seek(0)
+    else:
+        fp.seek(0)
+    try:
+        with _PYDICOM_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(source, force=not preamble, stop_before_pixels=True, defer_size=_DEFER)
+            ts, little, explicit = _encoding(ds)
+            inline: int | None = None
+            pixel: PixelElement | None = None
+            if ts == DEFLATED_LE:
+                source.seek(0)
+                full = dcmread(source, defer_size=None)
+                data = full.get("PixelData") or full.get("FloatPixelData")
+                data = data or full.get("DoubleFloatPixelData")
+                inline = len(data) if data else None
+            else:
+                pixel = _header.read_pixel_element(source, little, explicit)
+            if not preamble and not _plausible(ds):
+                raise _NotDicomError("no DICM magic and the data does not parse as a DICOM dataset")
+            header = _header.header_from_dataset(ds, ts, little)
+    except _NotDicomError:
+        raise
+    except Exception as error:  # hostile input: pydicom raises many kinds (RecursionError too)
+        if not preamble:
+            raise _NotDicomError(
+                f"no DICM magic and not parsable ({type(error).__name__})"
+            ) from None
+        raise _UnparsableError(f"{type(error).__name__}: {error}") from None
+    if pixel is not None and offset_of(source) != 0:
+        pixel = PixelElement(pixel.tag, pixel.value_offset + offset_of(source), pixel.length)
+    header.pixel = pixel
+    return header, inline
+
+
+def offset_of(source: Any) -> int:
+    return source._offset if isinstance(source, OffsetFile) else 0
+
+
+def _frame_bits(values: dict[str, Any], tag: int) -> int:
+    rows, columns = values.get("Rows") or 0, values.get("Columns") or 0
+    spp = values.get("SamplesPerPixel") or 1
+    bits = values.get("BitsAllocated") or {0x7FE00008: 32, 0x7FE00009: 64}.get(tag, 0)
+    if values.get("PhotometricInterpretation") == "YBR_FULL_422" and spp == 3:
+        return rows * columns * 2 * bits
+    return rows * columns * spp * bits
+
+
+def _fragments(fd: int, start: int, size: int) -> tuple[int, list[tuple[int, int]]]:
+    """Basic Offset Table length and the complete fragments (offset, length) after it."""
+    pos = start
+    bot_length = -1
+    fragments: list[tuple[int, int]] = []
+    while pos + 8 <= size and len(fragments) < _MAX_FRAGMENTS:
+        head = os.pread(fd, 8, pos)
+        if len(head) < 8:
+            break
+        group, elem, length = struct.unpack("<HHL", head)
+        if (group, elem) != (0xFFFE, 0xE000) or length == UNDEFINED:
+            break
+        if pos + 8 + length > size:
+            break
+        if bot_length < 0:
+            bot_length = length
+        else:
+            fragments.append((pos + 8, length))
+        pos += 8 + length
+    return bot_length, fragments
+
+
+_CODESTREAM_STARTS = (b"\xff\xd8\xff", b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP")
+
+
+def _encapsulated_frames(fd: int, pixel: PixelElement, size: int, declared: int) -> int:
+    bot_length, fragments = _fragments(fd, pixel.value_offset, size)
+    if not fragments:
+        return 0
+    if declared <= 1:
+        return 1
+    if bot_length > 0 and bot_length % 4 == 0:
+        bot = os.pread(fd, bot_length, pixel.value_offset + 8)
+        offsets = struct.unpack(f"<{bot_length // 4}L", bot)
+        first = fragments[0][0] - 8
+        starts = {off - 8 - first for off, _ in fragments}
+        end = fragments[-1][0] + fragments[-1][1] - first
+        count = 0
+        for k, off in enumerate(offsets[:declared]):
+            following = offsets[k + 1] if k + 1 < len(offsets) else None
+            if off not in starts or (following is not None and following > end):
+                break
+            count += 1
+        return count
+    if len(fragments) == declared:
+        return declared
+    marked = 0
+    for off, _length in fragments:
+        if os.pread(fd, 6, off).startswith(_CODESTREAM_STARTS):
+            marked += 1
+    return min(declared, marked or len(fragments))
+
+
+def _frame_count(header: Header, fd: int, size: int, inline: int | None) -> tuple[bool, int]:
+    """``(has_pixels, frames present)``; native data is bounded by the bytes in the file."""
+    values = header.values
+    declared = values.get("NumberOfFrames")
+    declared = declared if isinstance(declared, int) and declared > 0 else 1
+    pixel = header.pixel
+    if inline is not None:
+        available, tag = inline, 0x7FE00010
+    elif pixel is None or pixel.length == 0:
+        return False, 0
+    elif header.transfer_syntax_uid not in NATIVE_SYNTAXES:
+        end = size if pixel.length == UNDEFINED else min(size, pixel.value_offset + pixel.length)
+        return True, _encapsulated_frames(fd, pixel, end, declared)
+    elif pixel.length == UNDEFINED:
+        return True, 0
+    else:
+        available, tag = min(pixel.length, max(0, size - pixel.value_offset)), pixel.tag
+    bits = _frame_bits(values, tag)
+    if bits <= 0:
+        return True, 0
+    return True, min(declared, available * 8 // bits)
+
+
+def _support(header: Header, has_pixels: bool, frames: int) -> tuple[SupportState, str | None]:
+    if not has_pixels:
+        return SupportState.METADATA_ONLY, "pixel_data.absent"
+    ts = header.transfer_syntax_uid
+    pixel = header.pixel
+    if pixel is not None and pixel.length == UNDEFINED and ts in NATIVE_SYNTAXES:
+        return SupportState.UNSUPPORTED, "pixel_data.encoding_mismatch"
+    reason = _syntax_support_reason(ts)
+    if reason is not None:
+        return SupportState.UNSUPPORTED, reason
+    values = header.values
+    if not values.get("Rows") or not values.get("Columns") or not values.get("BitsAllocated"):
+        return SupportState.UNSUPPORTED, "pixel_data.missing_attributes"
+    if frames == 0:
+        return SupportState.UNSUPPORTED, "pixel_data.truncated"
+    return SupportState.RENDERABLE, None
+
+
+def _label(path: str, values: dict[str, Any]) -> str:
+    parts = [values.get("PatientID"), values.get("Modality"), values.get("StudyDate")]
+    present = [p for p in parts if p]
+    return " · ".join(present) if present else os.path.basename(path)
+
+
+def _build(path: str, header: Header, has_pixels: bool, frames: int, index: int) -> FileEntry:
+    v = header.values
+    state, reason = _support(header, has_pixels, frames)
+    window = Window(*header.window) if header.window else None
+    return FileEntry(
+        index=index,
+        path=path,
+        label=_label(path, v),
+        patient_id=v.get("PatientID"),
+        patient_name=v.get("PatientName"),
+        study_instance_uid=v.get("StudyInstanceUID"),
+        study_date=v.get("StudyDate"),
+        study_description=v.get("StudyDescription"),
+        series_instance_uid=v.get("SeriesInstanceUID"),
+        series_number=v.get("SeriesNumber"),
+        series_description=v.get("SeriesDescription"),
+        modality=v.get("Modality"),
+        instance_number=v.get("InstanceNumber"),
+        sop_class_uid=v.get("SOPClassUID"),
+        sop_instance_uid=v.get("SOPInstanceUID"),
+        transfer_syntax_uid=header.transfer_syntax_uid,
+        photometric_interpretation=v.get("PhotometricInterpretation"),
+        rows=v.get("Rows") or 0,
+        columns=v.get("Columns") or 0,
+        frame_count=frames,
+        bits_allocated=v.get("BitsAllocated"),
+        bits_stored=v.get("BitsStored"),
+        pixel_representation=v.get("PixelRepresentation"),
+        samples_per_pixel=v.get("SamplesPerPixel"),
+        has_pixels=has_pixels,
+        default_window=window,
+        support_state=state,
+        support_reason=reason,
+    )
+
+
+def read_entry(path: str, filters: Sequence[Filter] = (), index: int = -1) -> FileEntry | Skipped:
+    """Read one file's header into a `FileEntry` with *index*, or say why it was skipped.
+
+    *path* should be absolute and normalized (as `walk` yields it); it is stored as given.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as error:
+        return Skipped(path, "unreadable", _os_detail(error))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return Skipped(path, "unreadable", _special(st.st_mode))
+        size = st.st_size
+        if size == 0:
+            return Skipped(path, "not_dicom", "empty file")
+        header: Header | None
+        try:
+            header = _header.read_lean(fd, size)
+        except TruncatedError:
+            header = None
+        inline: int | None = None
+        if header is None:
+            with open(fd, "rb", closefd=False) as fp:
+                header, inline = _read_pydicom(fp, path)
+        has_pixels, frames = _frame_count(header, fd, size, inline)
+        entry = _build(path, header, has_pixels, frames, index)
+        for flt in filters:
+            if not flt.matches(entry, lambda: _dataset(fd, path)):
+                return Skipped(path, "filtered", f"does not match {flt}")
+        return entry
+    except _NotDicomError as error:
+        return Skipped(path, "not_dicom", str(error))
+    except _UnparsableError as error:
+        return Skipped(path, "unparsable", str(error))
+    except OSError as error:
+        return Skipped(path, "unreadable", _os_detail(error))
+    finally:
+        os.close(fd)
+
+
+def _dataset(fd: int, path: str) -> Dataset:
+    """The header as a pydicom Dataset, for filters on arbitrary keywords."""
+    with open(fd, "rb", closefd=False) as fp:
+        fp.seek(0)
+        head = fp.read(132)
+        preamble = len(head) == 132 and head[128:132] == b"DICM"
+        offset = 0 if preamble else (_plausible_start(head) or 0)
+        source: Any = OffsetFile(fp, offset, path) if offset else fp
+        source.seek(0)
+        with _PYDICOM_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=_DEFER)
+            # convert every value now, while warnings are silenced
+            for elem in ds:
+                _ = elem.value
+    return ds
+
+
+# ---------------------------------------------------------------------------------------------
+# the stream
+
+
+def scan(
+    paths: Iterable[PathInput],
+    *,
+    recursive: bool = True,
+    filters: Sequence[Filter] = (),
+    workers: int | None = None,
+) -> Iterator[FileEntry | Skipped]:
+    """Stream `FileEntry` records (indices 0, 1, … in discovery order) and `Skipped` records.
+
+    ``workers``: parser threads. The default (None or 0) parses in the calling thread, which
+    is fastest on local disks (header parsing holds the GIL; measured in
+    ``benchmarks/bench_discovery.py``); threads help only on slow network storage. Results
+    come back in walk order whatever the number of workers.
+    """
+    items = walk(paths, recursive=recursive)
+    index = 0
+    if not workers or workers <= 0:
+        for item in items:
+            result = item if isinstance(item, Skipped) else read_entry(item, filters, index)
+            if isinstance(result, FileEntry):
+                index += 1
+            yield result
+        return
+    window = max(8, workers * 16)
+    pending: deque[Skipped | Future[FileEntry | Skipped]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcmview-scan") as pool:
+        try:
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window:
+                    following: str | Skipped | None = next(items, None)
+                    if following is None:
+                        exhausted = True
+                    elif isinstance(following, Skipped):
+                        pending.append(following)
+                    else:
+                        pending.append(pool.submit(read_entry, following, filters))
+                if not pending:
+                    return
+                head = pending.popleft()
+                result = head if isinstance(head, Skipped) else head.result()
+                if isinstance(result, FileEntry):
+                    result = replace(result, index=index)
+                    index += 1
+                yield result
+        finally:
+            for future in pending:
+                if isinstance(future, Future):
+                    future.cancel()
