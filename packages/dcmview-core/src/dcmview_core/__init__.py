@@ -12,6 +12,7 @@ from dcmview_core.errors import (
     UnsupportedTransferSyntax,
     UsageError,
 )
+from dcmview_core.frames import Frame, FrameMeta, read_frame
 from dcmview_core.model import FileEntry, SupportState, Window
 
 __version__ = "0.1.0"
@@ -20,6 +21,8 @@ __all__ = [
     "DcmviewError",
     "DecodeError",
     "FileEntry",
+    "Frame",
+    "FrameMeta",
     "FrameOutOfRange",
     "NoPixelData",
     "PixelError",
@@ -29,5 +32,6 @@ __all__ = [
     "Window",
     "__version__",
     "can_decode",
+    "read_frame",
     "support_reason",
 ]

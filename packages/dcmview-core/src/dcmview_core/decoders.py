@@ -253,7 +253,7 @@ def _decode_uncompressed(data: bytes, params: CodecParams) -> tuple[np.ndarray, 
     if len(data) < count * nbytes:
         raise DecodeError(f"frame holds {len(data)} of {count * nbytes} bytes")
     arr = np.frombuffer(data, dtype, count).astype(dtype.newbyteorder("="))
-    shape = (params.rows, params.columns)
+    shape: tuple[int, ...] = (params.rows, params.columns)
     if params.samples_per_pixel > 1:
         shape = (*shape, params.samples_per_pixel)
     return arr.reshape(shape), params.photometric_interpretation

@@ -1,0 +1,865 @@
+"""Read one decoded frame of a DICOM file, touching only that frame's bytes.
+
+`read_frame(entry, index)` returns a `Frame`: the samples in the raw layout that ``/raw`` sends
+and the metadata the presentation step and the ``X-Frame-*`` headers need.
+
+Raw layout (PS3.5 8.1.1, 8.2; PS3.3 C.7.6.3): row-major, native byte order (little-endian on
+every platform we run on). Grayscale is as stored, with unused high bits masked and signed
+values sign-extended (``uint8/16/32`` or ``int8/16/32``; 1-bit data becomes ``uint8`` 0/1; Float
+and Double Float Pixel Data become ``float32``/``float64``); MONOCHROME1 is left as stored.
+Colour is always full-resolution interleaved 8-bit RGB: YBR converted, 4:2:2 upsampled, planar
+interleaved, palette applied.
+
+The per-file header and pixel layout (offsets, fragments) is parsed once and kept in a small
+LRU keyed by path, modification time and size, so further frames of a file cost one ``open``,
+one ``seek`` and one ``read``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import threading
+import warnings
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import numpy as np
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from dcmview_core import _colour, decoders
+from dcmview_core.decoders import CodecParams
+from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData
+from dcmview_core.model import FileEntry, Window
+
+__all__ = ["Frame", "FrameMeta", "Lut", "Overlay", "clear_layout_cache", "read_frame"]
+
+_PIXEL_DATA = 0x7FE00010
+_FLOAT_PIXEL_DATA = 0x7FE00008
+_DOUBLE_PIXEL_DATA = 0x7FE00009
+_ITEM = 0xFFFEE000
+_SEQ_DELIMITER = 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+_LAYOUT_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Lut:
+    """A Modality or VOI lookup table (PS3.3 C.11.1, C.11.2): input ``first_mapped + i``
+    maps to ``data[i]``; inputs outside the table take the first or last entry."""
+
+    first_mapped: int
+    bits: int
+    data: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """One overlay plane for this frame (PS3.3 C.9.2): ``mask`` placed at ``origin``
+    (0-based row, column of its top-left pixel in the image)."""
+
+    mask: np.ndarray
+    origin: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMeta:
+    """Everything ``/raw`` headers and the presentation step need about one frame."""
+
+    rows: int
+    columns: int
+    bits_allocated: int
+    """Bits per sample as sent in ``Frame.samples`` (8 for colour and 1-bit data)."""
+    bits_stored: int
+    """Significant bits per sample as sent (after masking; 8 for colour)."""
+    pixel_representation: int
+    """0 unsigned, 1 signed (two's complement) for the samples as sent."""
+    samples_per_pixel: int
+    """As sent: 3 for colour (interleaved RGB), else 1."""
+    photometric_interpretation: str
+    """Of the samples as sent: ``MONOCHROME1``, ``MONOCHROME2`` or ``RGB``."""
+    stored_photometric_interpretation: str
+    """As the file declares it (``YBR_FULL_422``, ``PALETTE COLOR`` …)."""
+    sample_format: str
+    """``uint``, ``int`` or ``float`` (Float/Double Float Pixel Data)."""
+    rescale_slope: float
+    rescale_intercept: float
+    modality_lut: Lut | None
+    windows: tuple[Window, ...]
+    """Window Center/Width pairs for this frame (per-frame functional group, shared group,
+    else the top-level values); the first is the default."""
+    voi_lut_function: str
+    """``LINEAR``, ``LINEAR_EXACT`` or ``SIGMOID`` (PS3.3 C.11.2.1.3)."""
+    voi_luts: tuple[Lut, ...]
+    pixel_padding_value: int | None
+    pixel_padding_range_limit: int | None
+    overlays: tuple[Overlay, ...]
+    frame_index: int
+    number_of_frames: int
+    transfer_syntax_uid: str
+
+    @property
+    def is_colour(self) -> bool:
+        """Whether the samples are RGB (not windowed for display)."""
+        return self.samples_per_pixel == 3
+
+    @property
+    def default_window(self) -> Window | None:
+        """The first Window Center/Width that applies to this frame, if any."""
+        return self.windows[0] if self.windows else None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded frame: ``samples`` in the raw layout and its metadata."""
+
+    samples: np.ndarray
+    meta: FrameMeta
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the samples (what the caches count)."""
+        return int(self.samples.nbytes)
+
+
+# --- per-file layout ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameValues:
+    rescale: tuple[float, float] | None
+    windows: tuple[Window, ...] | None
+    voi_function: str | None
+
+
+@dataclass(slots=True)
+class _Layout:
+    path: str
+    stamp: tuple[int, int]
+    transfer_syntax_uid: str
+    little_endian: bool
+    tag: int
+    value_offset: int
+    value_length: int
+    """Bytes of the pixel value present in the file (native); -1 for encapsulated."""
+    params: CodecParams
+    planar_configuration: int
+    number_of_frames: int
+    sample_format: str
+    base_rescale: tuple[float, float]
+    modality_lut: Lut | None
+    base_windows: tuple[Window, ...]
+    base_voi_function: str
+    voi_luts: tuple[Lut, ...]
+    padding: tuple[int | None, int | None]
+    shared: _FrameValues
+    per_frame: tuple[_FrameValues, ...]
+    overlays: tuple[_OverlayPlane, ...]
+    palette: np.ndarray | None
+    fragments: list[tuple[int, int]] = field(default_factory=list)
+    """(value offset, length) of each fragment after the Basic Offset Table."""
+    frame_fragments: list[tuple[int, int]] | None = None
+    """Per frame: (first fragment index, fragment count)."""
+    fragment_error: str | None = None
+    swap_words: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _OverlayPlane:
+    rows: int
+    columns: int
+    origin: tuple[int, int]
+    n_frames: int
+    first_frame: int
+    data: bytes
+    """Overlay Data: bit ``k`` of the plane is bit ``k % 8`` of byte ``k // 8``."""
+
+
+_layouts: OrderedDict[str, _Layout] = OrderedDict()
+_layouts_lock = threading.Lock()
+
+
+def clear_layout_cache() -> None:
+    """Forget every parsed file layout (tests; files rewritten in place keep working anyway)."""
+    with _layouts_lock:
+        _layouts.clear()
+
+
+def _layout(path: str) -> _Layout:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise DecodeError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _layouts_lock:
+        cached = _layouts.get(path)
+        if cached is not None and cached.stamp == stamp:
+            _layouts.move_to_end(path)
+            return cached
+    layout = _parse_layout(path, stamp)
+    with _layouts_lock:
+        _layouts[path] = layout
+        _layouts.move_to_end(path)
+        while len(_layouts) > _LAYOUT_CACHE_SIZE:
+            _layouts.popitem(last=False)
+    return layout
+
+
+def _parse_layout(path: str, stamp: tuple[int, int]) -> _Layout:
+    with open(path, "rb") as f:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = dcmread(f, stop_before_pixels=True, force=True)
+                pixel_pos = f.tell()
+        except Exception as exc:  # pydicom raises many types on malformed headers
+            raise DecodeError(f"cannot parse the DICOM header of {path}: {exc}") from exc
+        ts = str(ds.file_meta.get("TransferSyntaxUID", decoders.IMPLICIT_VR_LE) or "")
+        if ts == decoders.DEFLATED_EXPLICIT_VR_LE:
+            tag, value_offset, value_length, vr = _deflated_pixel_element(ds)
+            little = True
+        else:
+            little = ts != decoders.EXPLICIT_VR_BE
+            implicit = ts == decoders.IMPLICIT_VR_LE
+            tag, value_offset, value_length, vr = _pixel_element(f, pixel_pos, little, implicit)
+        layout = _build_layout(ds, path, stamp, ts, little, tag, value_offset, value_length)
+        layout.swap_words = not little and vr == b"OW" and layout.params.bits_allocated <= 8
+        if not decoders.is_native(ts) and tag == _PIXEL_DATA:
+            _scan_fragments(f, layout, stamp[1], ds)
+    return layout
+
+
+def _pixel_element(
+    f: BinaryIO, pos: int, little: bool, implicit: bool
+) -> tuple[int, int, int, bytes]:
+    f.seek(pos)
+    head = f.read(12)
+    if len(head) < 8:
+        raise NoPixelData("the file has no Pixel Data")
+    group, elem = struct.unpack("<HH" if little else ">HH", head[:4])
+    tag = (group << 16) | elem
+    if tag not in (_PIXEL_DATA, _FLOAT_PIXEL_DATA, _DOUBLE_PIXEL_DATA):
+        raise NoPixelData("the file has no Pixel Data")
+    u32 = "<L" if little else ">L"
+    if implicit:
+        (length,) = struct.unpack(u32, head[4:8])
+        return tag, pos + 8, length, b"OW" if tag == _PIXEL_DATA else b""
+    vr = head[4:6]
+    if vr in (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN"):
+        if len(head) < 12:
+            raise DecodeError("the Pixel Data element header is truncated")
+        (length,) = struct.unpack(u32, head[8:12])
+        return tag, pos + 12, length, vr
+    (length,) = struct.unpack("<H" if little else ">H", head[6:8])
+    return tag, pos + 8, length, vr
+
+
+def _deflated_pixel_element(ds: Dataset) -> tuple[int, int, int, bytes]:
+    # Deflated files cannot be seeked; frames are sliced from the inflated stream instead.
+    return _PIXEL_DATA, -1, -1, b""
+
+
+def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, list | tuple) or (
+            hasattr(value, "__getitem__") and not isinstance(value, str | bytes)
+        ):
+            value = value[0]
+        return int(value)
+    except (TypeError, ValueError, IndexError):
+        return default
+
+
+def _floats(value: Any) -> list[float]:
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list | tuple) or hasattr(value, "__iter__") else [value]
+    if isinstance(items, str | bytes):
+        items = [items]
+    out: list[float] = []
+    for v in items:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            return []
+        out.append(f)
+    return out
+
+
+def _windows(item: Dataset) -> tuple[Window, ...] | None:
+    if "WindowCenter" not in item or "WindowWidth" not in item:
+        return None
+    centers = _floats(item.get("WindowCenter"))
+    widths = _floats(item.get("WindowWidth"))
+    windows = tuple(
+        Window(c, w)
+        for c, w in zip(centers, widths, strict=False)
+        if math.isfinite(c) and math.isfinite(w) and w > 0
+    )
+    return windows or None
+
+
+def _rescale(item: Dataset) -> tuple[float, float] | None:
+    if "RescaleSlope" not in item and "RescaleIntercept" not in item:
+        return None
+    slope = _floats(item.get("RescaleSlope")) or [1.0]
+    intercept = _floats(item.get("RescaleIntercept")) or [0.0]
+    if not (math.isfinite(slope[0]) and math.isfinite(intercept[0])) or slope[0] == 0:
+        return None
+    return slope[0], intercept[0]
+
+
+def _voi_function(item: Dataset) -> str | None:
+    value = item.get("VOILUTFunction")
+    if not value:
+        return None
+    name = str(value).strip().upper()
+    return name if name in ("LINEAR", "LINEAR_EXACT", "SIGMOID") else None
+
+
+def _group_values(group: Dataset | None) -> _FrameValues:
+    if group is None:
+        return _FrameValues(None, None, None)
+    rescale = windows = function = None
+    for seq_kw in ("PixelValueTransformationSequence",):
+        seq = group.get(seq_kw)
+        if seq:
+            rescale = _rescale(seq[0])
+    seq = group.get("FrameVOILUTSequence")
+    if seq:
+        windows = _windows(seq[0])
+        function = _voi_function(seq[0])
+    return _FrameValues(rescale, windows, function)
+
+
+def _lut_words(value: Any, little: bool, entries: int) -> np.ndarray:
+    if isinstance(value, bytes | bytearray):
+        if len(value) == entries and entries > 0:
+            return np.frombuffer(value, np.uint8).astype(np.int64)
+        return np.frombuffer(value, "<u2" if little else ">u2").astype(np.int64)
+    return np.asarray(value if isinstance(value, list | tuple) else list(value), dtype=np.int64)
+
+
+def _lut_from_item(item: Dataset, data_kw: str, little: bool) -> Lut | None:
+    descriptor = item.get("LUTDescriptor")
+    data = item.get(data_kw)
+    if descriptor is None or data is None:
+        return None
+    desc = [int(v) for v in descriptor]
+    entries = desc[0] or 65536
+    first = desc[1]
+    bits = desc[2] if len(desc) > 2 else 16
+    words = _lut_words(data, little, entries)[:entries]
+    if words.size == 0:
+        return None
+    if first >= 32768 and int(item.get("PixelRepresentation", 0) or 0):
+        first -= 65536
+    return Lut(first, bits, words)
+
+
+def _palette(ds: Dataset, little: bool, bits_stored: int) -> np.ndarray | None:
+    """The stored value → 8-bit RGB table of a PALETTE COLOR image (PS3.3 C.7.9)."""
+    channels = []
+    for colour in ("Red", "Green", "Blue"):
+        descriptor = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
+        if descriptor is None:
+            raise DecodeError(f"PALETTE COLOR image without {colour} Palette LUT Descriptor")
+        desc = [int(v) for v in descriptor]
+        entries = desc[0] or 65536
+        first = desc[1]
+        bits = desc[2]
+        segmented = ds.get(f"Segmented{colour}PaletteColorLookupTableData")
+        plain = ds.get(f"{colour}PaletteColorLookupTableData")
+        if segmented is not None:
+            itemsize = 1 if bits == 8 else 2
+            raw = bytes(segmented)
+            words = np.frombuffer(
+                raw, np.uint8 if itemsize == 1 else ("<u2" if little else ">u2")
+            ).astype(np.int64)
+            values = _colour.expand_segmented_lut(words, entries, itemsize)
+        elif plain is not None:
+            raw = bytes(plain)
+            if bits == 8 and len(raw) == entries:
+                values = np.frombuffer(raw, np.uint8).astype(np.int64)
+            else:
+                values = np.frombuffer(raw, "<u2" if little else ">u2").astype(np.int64)
+                if bits == 8 and int(values.max(initial=0)) > 255:
+                    values = values >> 8
+            values = values[:entries]
+        else:
+            raise DecodeError(f"PALETTE COLOR image without {colour} Palette LUT Data")
+        table8 = _colour.lut_to_8bit(values, bits)
+        size = 1 << min(bits_stored, 16)
+        index = np.clip(np.arange(size) - first, 0, len(table8) - 1)
+        channels.append(table8[index])
+    return np.stack(channels, axis=-1)
+
+
+def _overlay_planes(ds: Dataset, little: bool) -> tuple[_OverlayPlane, ...]:
+    planes = []
+    for group in range(0x6000, 0x6020, 2):
+        data = ds.get((group, 0x3000))
+        rows_el = ds.get((group, 0x0010))
+        cols_el = ds.get((group, 0x0011))
+        if data is None or rows_el is None or cols_el is None or not data.value:
+            continue
+        origin_el = ds.get((group, 0x0050))
+        origin = [int(v) for v in origin_el.value] if origin_el is not None else [1, 1]
+        n_frames_el = ds.get((group, 0x0015))
+        first_el = ds.get((group, 0x0051))
+        raw = bytes(data.value)
+        if not little and data.VR == "OW":
+            raw = np.frombuffer(raw[: len(raw) // 2 * 2], ">u2").astype("<u2").tobytes()
+        planes.append(
+            _OverlayPlane(
+                rows=int(rows_el.value),
+                columns=int(cols_el.value),
+                origin=(origin[0] - 1, origin[1] - 1),
+                n_frames=int(n_frames_el.value) if n_frames_el is not None else 1,
+                first_frame=int(first_el.value) if first_el is not None else 1,
+                data=raw,
+            )
+        )
+    return tuple(planes)
+
+
+def _build_layout(
+    ds: Dataset,
+    path: str,
+    stamp: tuple[int, int],
+    ts: str,
+    little: bool,
+    tag: int,
+    value_offset: int,
+    value_length: int,
+) -> _Layout:
+    rows = _int(ds, "Rows", 0) or 0
+    columns = _int(ds, "Columns", 0) or 0
+    if rows <= 0 or columns <= 0:
+        raise DecodeError(f"invalid image size {rows}×{columns}")
+    if tag == _FLOAT_PIXEL_DATA:
+        bits_allocated, sample_format = 32, "float"
+    elif tag == _DOUBLE_PIXEL_DATA:
+        bits_allocated, sample_format = 64, "float"
+    else:
+        bits_allocated = _int(ds, "BitsAllocated", 16) or 16
+        sample_format = "int" if _int(ds, "PixelRepresentation", 0) == 1 else "uint"
+    if bits_allocated not in (1, 8, 16, 32, 64):
+        raise DecodeError(f"unsupported Bits Allocated {bits_allocated}")
+    bits_stored = _int(ds, "BitsStored", bits_allocated) or bits_allocated
+    bits_stored = min(max(bits_stored, 1), bits_allocated)
+    spp = _int(ds, "SamplesPerPixel", 1) or 1
+    photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+    if not photometric:
+        photometric = "RGB" if spp == 3 else "MONOCHROME2"
+    params = CodecParams(
+        rows=rows,
+        columns=columns,
+        samples_per_pixel=spp,
+        bits_allocated=bits_allocated,
+        bits_stored=bits_stored,
+        pixel_representation=1 if sample_format == "int" else 0,
+        photometric_interpretation=photometric,
+    )
+    n_frames = max(_int(ds, "NumberOfFrames", 1) or 1, 1)
+    modality_lut = None
+    seq = ds.get("ModalityLUTSequence")
+    if seq:
+        modality_lut = _lut_from_item(seq[0], "LUTData", little)
+    voi_luts = tuple(
+        lut
+        for item in ds.get("VOILUTSequence") or []
+        if (lut := _lut_from_item(item, "LUTData", little))
+    )
+    shared_seq = ds.get("SharedFunctionalGroupsSequence")
+    per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence") or []
+    padding_value = _int(ds, "PixelPaddingValue")
+    padding_limit = _int(ds, "PixelPaddingRangeLimit")
+    palette = None
+    if photometric == "PALETTE COLOR" and tag == _PIXEL_DATA:
+        palette = _palette(ds, little, bits_stored)
+    return _Layout(
+        path=path,
+        stamp=stamp,
+        transfer_syntax_uid=ts,
+        little_endian=little,
+        tag=tag,
+        value_offset=value_offset,
+        value_length=value_length,
+        params=params,
+        planar_configuration=_int(ds, "PlanarConfiguration", 0) or 0,
+        number_of_frames=n_frames,
+        sample_format=sample_format,
+        base_rescale=_rescale(ds) or (1.0, 0.0),
+        modality_lut=modality_lut,
+        base_windows=_windows(ds) or (),
+        base_voi_function=_voi_function(ds) or "LINEAR",
+        voi_luts=voi_luts,
+        padding=(padding_value, padding_limit),
+        shared=_group_values(shared_seq[0] if shared_seq else None),
+        per_frame=tuple(_group_values(item) for item in per_frame_seq),
+        overlays=_overlay_planes(ds, little),
+        palette=palette,
+    )
+
+
+# --- encapsulated pixel data (PS3.5 A.4) -----------------------------------------------------
+
+
+def _scan_fragments(f: BinaryIO, layout: _Layout, file_size: int, ds: Dataset) -> None:
+    """Record every fragment's position by reading item headers only, then map frames."""
+    pos = layout.value_offset
+    f.seek(pos)
+    head = f.read(8)
+    if len(head) < 8:
+        layout.fragment_error = "the encapsulated Pixel Data ends before its offset table"
+        return
+    tag, length = _item_header(head)
+    if tag != _ITEM:
+        layout.fragment_error = "the encapsulated Pixel Data does not start with an item"
+        return
+    bot_bytes = f.read(length) if length else b""
+    bot = list(struct.unpack(f"<{len(bot_bytes) // 4}L", bot_bytes[: len(bot_bytes) // 4 * 4]))
+    pos += 8 + length
+    first_item = pos
+    item_positions: list[int] = []
+    while True:
+        f.seek(pos)
+        head = f.read(8)
+        if len(head) < 8:
+            break
+        tag, length = _item_header(head)
+        if tag == _SEQ_DELIMITER or tag != _ITEM:
+            break
+        if length == _UNDEFINED:
+            layout.fragment_error = "a fragment has an undefined length"
+            break
+        available = max(min(length, file_size - pos - 8), 0)
+        item_positions.append(pos)
+        layout.fragments.append((pos + 8, available))
+        if available < length:
+            break
+        pos += 8 + length
+    n = layout.number_of_frames
+    frags = layout.fragments
+    eot = ds.get("ExtendedOffsetTable")
+    if eot is not None and n > 1:
+        offsets = np.frombuffer(bytes(eot), "<u8")
+        index_of = {p - first_item: i for i, p in enumerate(item_positions)}
+        starts = [index_of.get(int(o), -1) for o in offsets[:n]]
+        if -1 not in starts:
+            layout.frame_fragments = _spans(starts, len(frags))
+            return
+    if n == 1:
+        layout.frame_fragments = [(0, len(frags))]
+    elif bot and len(bot) >= 1 and bot[0] == 0:
+        index_of = {p - first_item: i for i, p in enumerate(item_positions)}
+        starts = [index_of.get(o, -1) for o in bot[:n]]
+        if -1 in starts:
+            # Offsets past the fragments that are present: the data is truncated there.
+            starts = [s for s in starts if s != -1]
+        layout.frame_fragments = _spans(starts, len(frags))
+    elif len(frags) == n:
+        layout.frame_fragments = [(i, 1) for i in range(n)]
+    else:
+        starts = []
+        for i, (offset, length) in enumerate(frags):
+            f.seek(offset)
+            if _starts_codestream(f.read(min(length, 12))):
+                starts.append(i)
+        if len(starts) >= n or len(starts) == 0:
+            starts = starts[:n]
+        layout.frame_fragments = _spans(starts, len(frags))
+
+
+def _spans(starts: list[int], n_fragments: int) -> list[tuple[int, int]]:
+    ends = [*starts[1:], n_fragments]
+    return [(s, max(e - s, 0)) for s, e in zip(starts, ends, strict=True)]
+
+
+def _item_header(head: bytes) -> tuple[int, int]:
+    group, elem, length = struct.unpack("<HHL", head)
+    return (group << 16) | elem, length
+
+
+def _starts_codestream(head: bytes) -> bool:
+    return (
+        # JPEG SOI, JPEG 2000 SOC + SIZ, or the JP2 signature box
+        head.startswith((b"\xff\xd8\xff", b"\xffO\xffQ")) or head[4:8] == b"jP  "
+    )
+
+
+def _read_exact(f: BinaryIO, offset: int, length: int) -> bytes:
+    f.seek(offset)
+    return f.read(length)
+
+
+def _encapsulated_bytes(layout: _Layout, index: int) -> bytes:
+    if layout.fragment_error is not None:
+        raise DecodeError(layout.fragment_error)
+    spans = layout.frame_fragments or []
+    if index >= len(spans) or spans[index][1] == 0:
+        raise DecodeError(
+            f"frame {index} is missing: the encapsulated Pixel Data holds "
+            f"{len(layout.fragments)} fragment(s) for {layout.number_of_frames} frame(s)"
+        )
+    first, count = spans[index]
+    parts = []
+    with open(layout.path, "rb") as f:
+        for offset, length in layout.fragments[first : first + count]:
+            data = _read_exact(f, offset, length)
+            if len(data) < length:
+                raise DecodeError(f"frame {index} is truncated")
+            parts.append(data)
+    if index == len(spans) - 1 and index == layout.number_of_frames - 1:
+        # the last frame's last fragment may be cut short by a truncated file
+        last_offset, last_len = layout.fragments[first + count - 1]
+        if last_offset + last_len > layout.stamp[1]:
+            raise DecodeError(f"frame {index} is truncated")
+    return b"".join(parts)
+
+
+# --- native pixel data (PS3.5 8.1.1) -----------------------------------------------------------
+
+
+def _frame_bits(layout: _Layout) -> int:
+    p = layout.params
+    if p.photometric_interpretation == "YBR_FULL_422" and p.samples_per_pixel == 3:
+        return p.rows * p.columns * 2 * p.bits_allocated
+    return p.rows * p.columns * p.samples_per_pixel * p.bits_allocated
+
+
+def _native_bytes(layout: _Layout, index: int) -> tuple[np.ndarray, int]:
+    """The bytes holding frame ``index`` and the bit offset of its first sample in them."""
+    frame_bits = _frame_bits(layout)
+    start_bit = index * frame_bits
+    start = start_bit // 8
+    stop = -(-(start_bit + frame_bits) // 8)
+    # Big-endian OW holds 8- and 1-bit samples in byte-swapped 16-bit words (PS3.5 7.1.2):
+    # read whole words and swap them back.
+    lo, hi = (start & ~1, stop + (stop & 1)) if layout.swap_words else (start, stop)
+    if layout.value_offset < 0:  # deflated: inflate and slice
+        pixel = _inflated_pixel_data(layout)
+        available = len(pixel)
+        chunk = np.frombuffer(pixel, np.uint8)[lo:hi]
+    else:
+        available = max(min(layout.value_length, layout.stamp[1] - layout.value_offset), 0)
+        chunk = np.empty(max(min(hi, available) - lo, 0), dtype=np.uint8)
+        if chunk.size:
+            with open(layout.path, "rb", buffering=0) as f:
+                f.seek(layout.value_offset + lo)
+                got = f.readinto(memoryview(chunk))  # type: ignore[arg-type]
+            chunk = chunk[: got or 0]
+    if len(chunk) < stop - lo:
+        raise DecodeError(
+            f"frame {index} is truncated: the Pixel Data holds {available} bytes, "
+            f"frame {index} needs bytes {start} to {stop}"
+        )
+    if layout.swap_words:
+        chunk = chunk[: len(chunk) // 2 * 2].reshape(-1, 2)[:, ::-1].ravel()
+    return chunk[start - lo : stop - lo], start_bit % 8
+
+
+def _inflated_pixel_data(layout: _Layout) -> bytes:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds = dcmread(layout.path, force=True)
+            value = ds.get(layout.tag)
+        except (zlib.error, Exception) as exc:
+            raise DecodeError(f"cannot inflate the deflated dataset: {exc}") from exc
+    if value is None:
+        raise NoPixelData("the file has no Pixel Data")
+    return bytes(value.value)
+
+
+def _native_samples(layout: _Layout, index: int) -> np.ndarray:
+    p = layout.params
+    chunk, bit_offset = _native_bytes(layout, index)
+    buf = chunk
+    count = p.rows * p.columns * p.samples_per_pixel
+    if p.bits_allocated == 1:
+        bits = np.unpackbits(buf, bitorder="little")
+        return bits[bit_offset : bit_offset + count].reshape(p.rows, p.columns)
+    kind = "f" if layout.sample_format == "float" else "u"
+    dtype = np.dtype(f"{kind}{p.bits_allocated // 8}")
+    if p.bits_allocated > 8:
+        # 8-bit samples are never swapped, even in big-endian OW (SC_rgb_small_odd_big_endian)
+        dtype = dtype.newbyteorder("<" if layout.little_endian else ">")
+    arr = buf[: len(buf) // dtype.itemsize * dtype.itemsize].view(dtype)
+    if not dtype.isnative:
+        arr = arr.astype(dtype.newbyteorder("="))
+    if p.samples_per_pixel == 1:
+        return arr.reshape(p.rows, p.columns)
+    if p.photometric_interpretation == "YBR_FULL_422":
+        return _colour.upsample_422(arr, p.rows, p.columns)
+    if layout.planar_configuration == 1:
+        return np.moveaxis(arr.reshape(p.samples_per_pixel, p.rows, p.columns), 0, -1)
+    return arr.reshape(p.rows, p.columns, p.samples_per_pixel)
+
+
+# --- normalisation to the raw layout -------------------------------------------------------
+
+
+def _normalise_gray(arr: np.ndarray, layout: _Layout) -> np.ndarray:
+    """Mask unused high bits and sign-extend signed samples (PS3.5 8.1.1)."""
+    p = layout.params
+    if layout.sample_format == "float" or p.bits_allocated == 1:
+        return arr
+    nbytes = arr.dtype.itemsize
+    unsigned = arr.view(np.dtype(f"u{nbytes}")) if arr.dtype.kind == "i" else arr
+    stored = p.bits_stored
+    width = nbytes * 8
+    if stored < width:
+        mask = (1 << stored) - 1
+        unsigned = unsigned & np.array(mask, dtype=unsigned.dtype)
+    if layout.sample_format != "int":
+        return unsigned
+    signed = unsigned.view(np.dtype(f"i{nbytes}"))
+    if stored < width:
+        sign = np.array(1 << (stored - 1), dtype=signed.dtype)
+        signed = (signed ^ sign) - sign
+    return signed
+
+
+def _to_rgb8(arr: np.ndarray, photometric: str, layout: _Layout) -> np.ndarray:
+    p = layout.params
+    if photometric == "PALETTE COLOR":
+        if layout.palette is None:  # pragma: no cover - built with the layout
+            raise DecodeError("PALETTE COLOR image without a palette")
+        index = arr.astype(np.intp, copy=False)
+        np.clip(index, 0, len(layout.palette) - 1, out=index)
+        return layout.palette[index]
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise DecodeError(f"{photometric} frame decoded to shape {arr.shape}, expected 3 samples")
+    if arr.dtype != np.uint8:
+        shift = max(p.bits_stored - 8, 0)
+        wide = arr.astype(np.uint64 if arr.dtype.itemsize > 4 else np.uint32)
+        arr = np.right_shift(wide, shift).astype(np.uint8)
+    if photometric in ("YBR_FULL", "YBR_FULL_422"):
+        return _colour.ybr_full_to_rgb(arr)
+    if photometric in ("RGB", "YBR_ICT", "YBR_RCT"):
+        return np.ascontiguousarray(arr)
+    raise DecodeError(f"unsupported Photometric Interpretation {photometric}")
+
+
+def _frame_values(
+    layout: _Layout, index: int
+) -> tuple[tuple[float, float], tuple[Window, ...], str]:
+    per = layout.per_frame[index] if index < len(layout.per_frame) else None
+    shared = layout.shared
+    rescale = (per and per.rescale) or shared.rescale or layout.base_rescale
+    windows = (per and per.windows) or shared.windows or layout.base_windows
+    function = (per and per.voi_function) or shared.voi_function or layout.base_voi_function
+    return rescale, windows, function
+
+
+def _overlays_for(layout: _Layout, index: int) -> tuple[Overlay, ...]:
+    out = []
+    for plane in layout.overlays:
+        k = index + 1 - plane.first_frame
+        if not 0 <= k < plane.n_frames:
+            continue
+        n = plane.rows * plane.columns
+        start_bit = k * n
+        start, stop = start_bit // 8, -(-(start_bit + n) // 8)
+        chunk = np.frombuffer(plane.data[start:stop], np.uint8)
+        bits = np.unpackbits(chunk, bitorder="little")[start_bit % 8 : start_bit % 8 + n]
+        if bits.size < n:
+            continue  # overlay data shorter than declared: nothing reliable to draw
+        out.append(Overlay(bits.reshape(plane.rows, plane.columns).astype(bool), plane.origin))
+    return tuple(out)
+
+
+def read_frame(entry: FileEntry, index: int) -> Frame:
+    """Decode frame ``index`` (0-based) of ``entry``, reading only that frame's bytes.
+
+    Raises `NoPixelData`, `FrameOutOfRange`, `UnsupportedTransferSyntax` (naming the syntax
+    and the package that would decode it) or `DecodeError` (corrupt or truncated data).
+    """
+    layout = _layout(entry.path)
+    if not 0 <= index < layout.number_of_frames:
+        raise FrameOutOfRange(
+            f"frame {index} is out of range: the file has {layout.number_of_frames} frame(s)"
+        )
+    p = layout.params
+    ts = layout.transfer_syntax_uid
+    photometric = p.photometric_interpretation
+    if decoders.is_native(ts):
+        decoders.decoder_for(ts)
+        arr = _native_samples(layout, index)
+    else:
+        decoder = decoders.decoder_for(ts)
+        data = _encapsulated_bytes(layout, index)
+        try:
+            arr, photometric = decoder.decode(data, p)
+        except DecodeError:
+            raise
+        except Exception as exc:  # codecs raise their own error types
+            raise DecodeError(
+                f"{decoder.name} failed on frame {index} ({decoders.syntax_name(ts)}): {exc}"
+            ) from exc
+        arr = np.asarray(arr)
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[:, :, 0]
+        expected = (
+            (p.rows, p.columns)
+            if p.samples_per_pixel == 1
+            else (p.rows, p.columns, p.samples_per_pixel)
+        )
+        if arr.shape != expected:
+            raise DecodeError(
+                f"frame {index} decoded to shape {arr.shape}, the dataset says {expected}"
+            )
+        if p.samples_per_pixel == 1 and arr.dtype.itemsize * 8 != p.bits_allocated >= 8:
+            # the codec chose another width than the dataset: follow the dataset
+            arr = arr.astype(np.dtype(f"u{p.bits_allocated // 8}"))
+    colour = p.samples_per_pixel == 3 or photometric == "PALETTE COLOR"
+    if colour:
+        samples = _to_rgb8(arr, photometric, layout)
+        bits, stored, representation, spp, sent_photometric, sample_format = (
+            8,
+            8,
+            0,
+            3,
+            "RGB",
+            "uint",
+        )
+    else:
+        samples = np.ascontiguousarray(_normalise_gray(arr, layout))
+        bits = 8 if p.bits_allocated == 1 else p.bits_allocated
+        stored = 1 if p.bits_allocated == 1 else p.bits_stored
+        representation, spp, sample_format = p.pixel_representation, 1, layout.sample_format
+        sent_photometric = "MONOCHROME1" if photometric == "MONOCHROME1" else "MONOCHROME2"
+    (slope, intercept), windows, function = _frame_values(layout, index)
+    meta = FrameMeta(
+        rows=p.rows,
+        columns=p.columns,
+        bits_allocated=bits,
+        bits_stored=stored,
+        pixel_representation=representation,
+        samples_per_pixel=spp,
+        photometric_interpretation=sent_photometric,
+        sample_format=sample_format,
+        stored_photometric_interpretation=p.photometric_interpretation,
+        rescale_slope=slope,
+        rescale_intercept=intercept,
+        modality_lut=None if colour else layout.modality_lut,
+        windows=() if colour else windows,
+        voi_lut_function=function,
+        voi_luts=() if colour else layout.voi_luts,
+        pixel_padding_value=layout.padding[0],
+        pixel_padding_range_limit=layout.padding[1],
+        overlays=_overlays_for(layout, index),
+        frame_index=index,
+        number_of_frames=layout.number_of_frames,
+        transfer_syntax_uid=ts,
+    )
+    return Frame(samples, meta)
