@@ -1,0 +1,236 @@
+"""One repeat of one workload against one implementation: returns {figure: value}.
+
+Each frame phase runs on a freshly started server, so "cold" really means nothing of the
+file was decoded or encoded yet (the OS page cache is warm for both implementations: the
+workloads were just generated or read by the previous repeat).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks._client import Client, RequestError, SweepResult, sweep
+from benchmarks._servers import Implementation, Server, ServerError, start_server, time_help
+from benchmarks.workloads import Workload
+
+Figures = dict[str, Any]
+
+LOADED_LINE = r"dcmview: loaded \d+"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Knobs that differ between full, quick and tiny runs."""
+
+    help_runs: int = 3
+    cached_requests: int = 5
+    files_requests: int = 3
+    poll_interval: float = 0.05
+    scan_timeout: float = 300.0
+    sweep_time_limit: float = 60.0
+    clients: tuple[int, ...] = (1, 4)
+
+
+class PhaseError(RuntimeError):
+    """A phase could not be measured (e.g. the server refused the format): recorded as text."""
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, RequestError):
+        code = ""
+        try:
+            import json
+
+            code = json.loads(exc.body).get("code", "")
+        except ValueError:
+            pass
+        return f"HTTP {exc.status} {code}".strip()
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+
+
+def wait_scan(server: Server, settings: Settings) -> tuple[float, dict[str, Any]]:
+    """Poll /api/files (incrementally with `since`) until scan_complete; seconds from start."""
+    client = Client(server.base_url, server.token)
+    seen = 0
+    deadline = time.perf_counter() + settings.scan_timeout
+    try:
+        while True:
+            body = client.json(f"/api/files?since={seen}")
+            if body.get("scan_complete"):
+                return time.perf_counter() - server.started_at, body
+            files = body.get("files", [])
+            if files:
+                seen = max(int(f["index"]) for f in files) + 1
+            if time.perf_counter() > deadline:
+                raise PhaseError(f"scan not complete after {settings.scan_timeout:.0f} s")
+            time.sleep(settings.poll_interval)
+    finally:
+        client.close()
+
+
+def _with_server(
+    impl: Implementation, workload: Workload, settings: Settings, body: Callable[[Server], Figures]
+) -> Figures:
+    """Start a server, wait for its scan, run `body`, add usage figures, stop it."""
+    server = start_server(impl, workload.paths)
+    try:
+        wait_scan(server, settings)
+        _, cpu_before = server.usage()
+        figures = body(server)
+        _, cpu_after = server.usage()
+        figures["_cpu_s"] = cpu_after - cpu_before
+        figures["_peak_rss_mb"] = server.peak_rss / 1e6
+        return figures
+    finally:
+        server.stop()
+
+
+def measure_startup(impl: Implementation, workload: Workload, settings: Settings) -> Figures:
+    """`--help` time, process start → ready line, and idle RSS after the one-file scan."""
+    helps = [time_help(impl) for _ in range(settings.help_runs)]
+    server = start_server(impl, workload.paths)
+    try:
+        ready = server.ready_seconds
+        scan_s, _ = wait_scan(server, settings)
+        rss, cpu = server.usage()
+    finally:
+        server.stop()
+    return {
+        "help_s": statistics.median(helps),
+        "ready_s": ready,
+        "one_file_loaded_s": scan_s,
+        "idle_rss_mb": rss / 1e6,
+        "startup_cpu_s": cpu,
+    }
+
+
+def measure_discovery(impl: Implementation, workload: Workload, settings: Settings) -> Figures:
+    """Time to scan complete (polling /api/files), then /api/files latency and size."""
+    server = start_server(impl, workload.paths)
+    try:
+        scan_s, last = wait_scan(server, settings)
+        line_s = server.line_time(LOADED_LINE)
+        client = Client(server.base_url, server.token)
+        latencies, size, count, skipped = [], 0, 0, 0
+        for _ in range(settings.files_requests):
+            r = client.get("/api/files")
+            latencies.append(r.seconds)
+            size = len(r.body)
+            import json
+
+            doc = json.loads(r.body)
+            count, skipped = len(doc["files"]), int(doc.get("skipped", -1))
+        client.close()
+        _, cpu = server.usage()
+        figures: Figures = {
+            "ready_s": server.ready_seconds,
+            "scan_s": scan_s,
+            "files_latency_s": statistics.median(latencies),
+            "files_size_mb": size / 1e6,
+            "scan_cpu_s": cpu,
+            "peak_rss_mb": server.peak_rss / 1e6,
+            "_files_found": count,
+            "_skipped": skipped,
+            "_files_expected": workload.expected_files,
+            "_last_poll_scanned": last.get("scanned"),
+        }
+        if line_s is not None:
+            figures["scan_line_s"] = line_s
+        return figures
+    finally:
+        server.stop()
+
+
+def _frame_paths(workload: Workload, suffix: str) -> list[str]:
+    return [f"/api/file/0/frame/{f}{suffix}" for f in range(workload.frames)]
+
+
+def _sweep_figures(result: SweepResult) -> Figures:
+    return {
+        "fps": result.per_second,
+        "_partial": result.partial,
+        "_frames_done": result.requests,
+        "_mb": result.total_bytes / 1e6,
+        "_hits": result.cache_hits,
+    }
+
+
+def measure_frames(impl: Implementation, workload: Workload, settings: Settings) -> Figures:
+    """Cold and cached PNG, then PNG and raw sweeps with 1 and N clients (fresh server each)."""
+    figures: Figures = {}
+    mid = workload.frames // 2
+    phase_rss: list[float] = []
+
+    def single(server: Server) -> Figures:
+        client = Client(server.base_url, server.token)
+        try:
+            cold = client.get(f"/api/file/0/frame/{mid}")
+            cached = [
+                client.get(f"/api/file/0/frame/{mid}").seconds
+                for _ in range(settings.cached_requests)
+            ]
+        finally:
+            client.close()
+        return {
+            "cold_png_s": cold.seconds,
+            "cached_png_s": statistics.median(cached),
+            "_png_kb": len(cold.body) / 1e3,
+        }
+
+    phases: list[tuple[str, Callable[[Server], Figures]]] = [("png", single)]
+    for kind, suffix in (("png", ""), ("raw", "/raw")):
+        for n in settings.clients:
+
+            def run_sweep(server: Server, suffix: str = suffix, n: int = n) -> Figures:
+                result = sweep(
+                    server.base_url,
+                    server.token,
+                    _frame_paths(workload, suffix),
+                    n,
+                    time_limit=settings.sweep_time_limit,
+                )
+                return _sweep_figures(result)
+
+            phases.append((f"{kind}_sweep_{n}", run_sweep))
+
+    for name, body in phases:
+        try:
+            got = _with_server(impl, workload, settings, body)
+        except (RequestError, ServerError, PhaseError, OSError) as exc:
+            text = _error_text(exc)
+            if name == "png":
+                figures["cold_png_s"] = figures["cached_png_s"] = {"error": text}
+            else:
+                figures[f"{name}_fps"] = {"error": text}
+            continue
+        phase_rss.append(got.pop("_peak_rss_mb"))
+        cpu = got.pop("_cpu_s")
+        if name == "png":
+            figures.update(got)
+        else:
+            figures[f"{name}_fps"] = got["fps"]
+            figures[f"_{name}"] = {k.lstrip("_"): v for k, v in got.items() if k != "fps"}
+            if name == f"png_sweep_{settings.clients[0]}":
+                figures["sweep_cpu_s"] = cpu
+    if phase_rss:
+        figures["peak_rss_mb"] = max(phase_rss)
+    return figures
+
+
+MEASURES: dict[str, Callable[[Implementation, Workload, Settings], Figures]] = {
+    "startup": measure_startup,
+    "discovery": measure_discovery,
+}
+
+
+def measure(impl: Implementation, workload: Workload, settings: Settings) -> Figures:
+    """Measure one workload once; a failure to start is recorded, not raised."""
+    fn = MEASURES.get(workload.name, measure_frames)
+    try:
+        return fn(impl, workload, settings)
+    except (ServerError, RequestError, PhaseError, OSError) as exc:
+        return {"_error": _error_text(exc)}

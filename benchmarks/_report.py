@@ -1,0 +1,292 @@
+"""Statistics, targets, the markdown table and the chart of a benchmark run."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Our server's default --cache-budget (spec/cli.md) and the Rust default (its --help).
+OUR_CACHE_BUDGET_MB = 512 * 1.048576
+RSS_ALLOWANCE_MB = 150.0
+COMPRESSED = ("tomo_j2k", "tomo_htj2k")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How to show and judge one measured figure."""
+
+    key: str
+    label: str
+    unit: str
+    better: str  # "lower" or "higher"
+
+
+STARTUP = [
+    Figure("ready_s", "process start → ready line", "s", "lower"),
+    Figure("help_s", "`dcmview --help`", "s", "lower"),
+    Figure("one_file_loaded_s", "start → one-file scan complete", "s", "lower"),
+    Figure("idle_rss_mb", "RSS after startup", "MB", "lower"),
+    Figure("startup_cpu_s", "CPU to start", "s", "lower"),
+]
+DISCOVERY = [
+    Figure("scan_s", "start → scan complete (polling /api/files)", "s", "lower"),
+    Figure("scan_line_s", "start → 'loaded N' line on stdout", "s", "lower"),
+    Figure("files_latency_s", "GET /api/files (complete list)", "s", "lower"),
+    Figure("files_size_mb", "/api/files body size", "MB", "lower"),
+    Figure("peak_rss_mb", "server peak RSS (process tree)", "MB", "lower"),
+    Figure("scan_cpu_s", "server CPU to start + scan", "s", "lower"),
+]
+FRAMES = [
+    Figure("cold_png_s", "first PNG, cold", "s", "lower"),
+    Figure("cached_png_s", "same PNG again, cached", "s", "lower"),
+    Figure("png_sweep_1_fps", "PNG sweep, 1 client", "frames/s", "higher"),
+    Figure("png_sweep_4_fps", "PNG sweep, 4 clients", "frames/s", "higher"),
+    Figure("raw_sweep_1_fps", "raw sweep, 1 client", "frames/s", "higher"),
+    Figure("raw_sweep_4_fps", "raw sweep, 4 clients", "frames/s", "higher"),
+    Figure("peak_rss_mb", "server peak RSS (process tree, any phase)", "MB", "lower"),
+    Figure("sweep_cpu_s", "server CPU for one PNG sweep (1 client)", "s", "lower"),
+]
+FRAME_TARGETS = {
+    "cold_png_s",
+    "cached_png_s",
+    "png_sweep_1_fps",
+    "png_sweep_4_fps",
+    "raw_sweep_1_fps",
+    "raw_sweep_4_fps",
+}
+
+
+def figures_for(workload: str) -> list[Figure]:
+    """The figures reported for a workload."""
+    if workload == "startup":
+        return STARTUP
+    if workload == "discovery":
+        return DISCOVERY
+    return FRAMES
+
+
+def summarize(samples: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """Median/min/max of a figure over repeats; an error when no repeat produced a number."""
+    values = [s[key] for s in samples if isinstance(s.get(key), int | float)]
+    if values:
+        return {
+            "median": statistics.median(values),
+            "min": min(values),
+            "max": max(values),
+            "n": len(values),
+        }
+    errors = [s[key]["error"] for s in samples if isinstance(s.get(key), dict)]
+    errors += [s["_error"] for s in samples if "_error" in s]
+    if errors:
+        return {"error": errors[0]}
+    return None
+
+
+def _better(fig: Figure, ours: float, theirs: float, strict: bool) -> bool:
+    if fig.better == "lower":
+        return ours < theirs if strict else ours <= theirs
+    return ours > theirs if strict else ours >= theirs
+
+
+def judge(
+    workload: str, fig: Figure, ours: dict[str, Any] | None, theirs: dict[str, Any] | None
+) -> tuple[str, str] | None:
+    """(target text, 'met' | 'NOT MET' | 'n/a') for a figure with a target, else None."""
+    ours_v = ours.get("median") if ours else None
+    theirs_v = theirs.get("median") if theirs else None
+    if workload == "startup" and fig.key == "ready_s":
+        target = "≤ 1.0 s"
+        if ours_v is None:
+            return target, "n/a"
+        return target, "met" if ours_v <= 1.0 else "NOT MET"
+    if workload == "discovery" and fig.key == "scan_s":
+        target = "≤ 1.5 × Rust"
+        if ours_v is None or theirs_v is None:
+            return target, "n/a"
+        return target, "met" if ours_v <= 1.5 * theirs_v else "NOT MET"
+    if fig.key == "peak_rss_mb" and workload != "startup":
+        limit = OUR_CACHE_BUDGET_MB + RSS_ALLOWANCE_MB
+        target = f"≤ cache budget + 150 MB ({limit:.0f} MB)"
+        if ours_v is None:
+            return target, "n/a"
+        return target, "met" if ours_v <= limit else "NOT MET"
+    if fig.key in FRAME_TARGETS:
+        strict = workload in COMPRESSED
+        target = "faster than Rust" if strict else "at least as fast as Rust"
+        if ours_v is None:
+            return target, "n/a" if ours is None else "NOT MET"
+        if theirs is not None and "error" in theirs:
+            return target + f" (Rust: {theirs['error']})", "met"
+        if theirs_v is None:
+            return target, "n/a"
+        return target, "met" if _better(fig, ours_v, theirs_v, strict) else "NOT MET"
+    return None
+
+
+def _fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    if abs(v) >= 1:
+        return f"{v:.2f}"
+    if abs(v) >= 0.01:
+        return f"{v:.3f}"
+    return f"{v:.4f}"
+
+
+def cell(stats: dict[str, Any] | None, unit: str) -> str:
+    """'median unit [min–max]', an error, or '—'."""
+    if stats is None:
+        return "—"
+    if "error" in stats:
+        return f"✗ {stats['error']}"
+    text = f"{_fmt(stats['median'])} {unit}"
+    if stats["n"] > 1:
+        text += f" [{_fmt(stats['min'])}–{_fmt(stats['max'])}]"
+    return text
+
+
+def ratio(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> float | None:
+    """ours/theirs of the medians, when both are numbers."""
+    if not ours or not theirs or "median" not in ours or "median" not in theirs:
+        return None
+    if theirs["median"] == 0:
+        return None
+    return float(ours["median"]) / float(theirs["median"])
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The results as markdown: header, target summary and one table per workload."""
+    meta = result["meta"]
+    impls = meta["implementations"]
+    lines = [
+        f"# dcmview benchmarks ({meta['mode']} run)",
+        "",
+        f"- Date: {meta['date']}; wall time {meta['duration_s']:.0f} s",
+        f"- Command: `{meta['command']}`",
+        f"- Machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, "
+        f"{meta['machine']['memory_gb']:.0f} GB RAM, {meta['machine']['os']}; "
+        f"load average at start {meta['machine']['load_at_start']}",
+        f"- Repeats: {meta['repeats']} (medians, [min–max]), implementations interleaved "
+        "A B A B within each repeat; every frame phase on a freshly started server",
+    ]
+    for key, label in (("ours", "Ours"), ("rust", "Theirs")):
+        info = impls.get(key, {})
+        if info.get("available"):
+            lines.append(f"- {label}: {info['label']} `{info['version']}` (`{info['command']}`)")
+        else:
+            lines.append(f"- {label}: not available ({info.get('reason', 'not measured')})")
+    lines += [
+        "",
+        "Ratio = ours / Rust of the medians (times: below 1 is faster; frames/s: above 1 is "
+        "faster).",
+        "",
+        "## Targets",
+        "",
+        "| workload | figure | ours | Rust | ours/Rust | target | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in result["targets"]:
+        r = "—" if t["ratio"] is None else f"{t['ratio']:.2f}"
+        lines.append(
+            f"| {t['workload']} | {t['label']} | {t['ours']} | {t['rust']} | {r} | "
+            f"{t['target']} | {'**NOT MET**' if t['status'] == 'NOT MET' else t['status']} |"
+        )
+    for name, w in result["workloads"].items():
+        lines += ["", f"## {name}: {w['description']}", ""]
+        lines += ["| figure | ours | Rust 0.4.1 | ours/Rust |", "|---|---|---|---|"]
+        for fig in figures_for(name):
+            o = w["stats"].get("ours", {}).get(fig.key)
+            t = w["stats"].get("rust", {}).get(fig.key)
+            if o is None and t is None:
+                continue
+            rt = ratio(o, t)
+            lines.append(
+                f"| {fig.label} | {cell(o, fig.unit)} | {cell(t, fig.unit)} | "
+                f"{'—' if rt is None else f'{rt:.2f}'} |"
+            )
+        notes = w.get("notes", [])
+        if notes:
+            lines.append("")
+            lines += [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def chart(result: dict[str, Any], path: Path) -> bool:
+    """Speed of ours relative to Rust per frame/scan figure, and peak RSS; False if no data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows: list[tuple[str, float]] = []
+    rss: list[tuple[str, float | None, float | None]] = []
+    for name, w in result["workloads"].items():
+        stats = w["stats"]
+        for fig in figures_for(name):
+            if fig.key.endswith("rss_mb") or fig.key.endswith("cpu_s") or fig.unit == "MB":
+                continue
+            if name != "startup" and fig.key in ("ready_s", "help_s"):
+                continue
+            if fig.key in ("scan_line_s", "one_file_loaded_s"):
+                continue
+            r = ratio(stats.get("ours", {}).get(fig.key), stats.get("rust", {}).get(fig.key))
+            if r is None or r <= 0:
+                continue
+            speed = 1 / r if fig.better == "lower" else r
+            rows.append((f"{name}: {fig.label}", speed))
+        o = stats.get("ours", {}).get("peak_rss_mb") or stats.get("ours", {}).get("idle_rss_mb")
+        t = stats.get("rust", {}).get("peak_rss_mb") or stats.get("rust", {}).get("idle_rss_mb")
+        rss.append(
+            (
+                name,
+                o.get("median") if o and "median" in o else None,
+                t.get("median") if t and "median" in t else None,
+            )
+        )
+    if not rows and not any(o or t for _, o, t in rss):
+        return False
+    meta = result["meta"]
+    fig_h = max(4.0, 0.28 * len(rows) + 2.5)
+    canvas, (ax1, ax2) = plt.subplots(
+        1, 2, figsize=(14, fig_h), gridspec_kw={"width_ratios": [3, 2]}
+    )
+    labels = [r[0] for r in rows][::-1]
+    speeds = [r[1] for r in rows][::-1]
+    colours = ["#2e7d32" if s >= 1 else "#c62828" for s in speeds]
+    ax1.barh(labels, speeds, color=colours)
+    ax1.axvline(1.0, color="black", linewidth=1)
+    ax1.set_xscale("log")
+    ax1.set_xlabel("speed of ours relative to Rust dcmview 0.4.1 (log; > 1 = ours faster)")
+    ax1.tick_params(axis="y", labelsize=7)
+    for y, s in enumerate(speeds):
+        ax1.text(s, y, f" {s:.2f}×", va="center", fontsize=7)
+    names = [r[0] for r in rss]
+    xs = range(len(names))
+    ax2.bar(
+        [x - 0.2 for x in xs], [r[1] or 0 for r in rss], width=0.4, label="ours", color="#1565c0"
+    )
+    ax2.bar(
+        [x + 0.2 for x in xs], [r[2] or 0 for r in rss], width=0.4, label="Rust", color="#9e9e9e"
+    )
+    ax2.axhline(OUR_CACHE_BUDGET_MB + RSS_ALLOWANCE_MB, color="#c62828", linestyle="--",
+                linewidth=1, label="our budget + 150 MB")  # fmt: skip
+    ax2.set_xticks(list(xs))
+    ax2.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
+    ax2.set_ylabel("server peak RSS, MB (process tree)")
+    ax2.legend(fontsize=8)
+    canvas.suptitle(
+        f"dcmview vs Rust dcmview 0.4.1 — {meta['machine']['cpu']}, "
+        f"{meta['machine']['cores']} cores — {meta['date']} — `{meta['command']}`",
+        fontsize=9,
+    )
+    canvas.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.savefig(path, dpi=110)
+    plt.close(canvas)
+    return True
