@@ -1,0 +1,3 @@
+"""The package version (kept apart so light imports do not pull in Sanic)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,157 @@
+"""`create_app(config)`: the Sanic application of ``docs/api.md`` (no global app).
+
+One request middleware applies the security rules in order (Host, Origin, token); one signal
+handler stamps ``X-Content-Type-Options`` and ``X-Server-Instance`` on every response, errors
+and static files included; one error handler renders every error as ``{"code", "error"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import mimetypes
+import os
+import urllib.parse
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.config import Config
+from sanic.response import HTTPResponse, html, raw
+
+from dcmview_server import routes
+from dcmview_server.config import ServerConfig
+from dcmview_server.errors import UNAUTHORIZED_MESSAGE, ApiError, DcmviewErrorHandler
+from dcmview_server.security import (
+    MISSING_VIEWER_PAGE,
+    check_bearer,
+    origin_allowed,
+)
+from dcmview_server.state import AppState
+
+PUBLIC_ROUTES = frozenset({"index", "index_html", "static_file"})
+MAX_BODY = 2 * 2**20
+_app_ids = itertools.count()
+
+
+def _sanic_config() -> Config:
+    config = Config()
+    config.REQUEST_MAX_SIZE = MAX_BODY
+    config.REQUEST_TIMEOUT = 30
+    config.RESPONSE_TIMEOUT = 120
+    config.KEEP_ALIVE_TIMEOUT = 5
+    config.GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
+    config.NOISY_EXCEPTIONS = False
+    config.ACCESS_LOG = False
+    config.AUTO_EXTEND = False
+    config.AUTO_RELOAD = False
+    config.MOTD = False
+    config.TOUCHUP = False
+    config.FALLBACK_ERROR_FORMAT = "json"
+    config.REAL_IP_HEADER = None
+    return config
+
+
+def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any, Any]:
+    """Build the app for ``config`` (or for an already validated ``state``).
+
+    The background scan starts when the server starts (``before_server_start``). Raises
+    `ConfigError` for a bad filter or a structurally bad annotations CSV.
+    """
+    if state is None:
+        state = AppState.build(config)
+    app: Sanic[Any, Any] = Sanic(
+        f"dcmview-{os.getpid()}-{next(_app_ids)}",
+        config=_sanic_config(),
+        error_handler=DcmviewErrorHandler(),
+        strict_slashes=True,
+        configure_logging=False,
+    )
+    app.ctx.state = state
+    instance = str(state.server_start_ms)
+
+    def decorate(response: HTTPResponse) -> None:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Server-Instance"] = instance
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        # No CORS, ever.
+        for name in [h for h in response.headers if h.lower().startswith("access-control-")]:
+            del response.headers[name]
+
+    app.ctx.decorate_response = decorate
+
+    @app.signal("http.lifecycle.response")
+    async def _stamp(request: Request, response: HTTPResponse) -> None:
+        decorate(response)
+
+    @app.on_request
+    async def _security(request: Request) -> None:
+        host = request.headers.get("host")
+        if not state.host_policy.allows(host) and not (state.unix_socket and host is None):
+            raise ApiError(
+                "forbidden_host",
+                "this Host header is not allowed (DNS-rebinding defence); use 127.0.0.1, "
+                "localhost or add the name with --allow-host",
+            )
+        if not origin_allowed(request.method, request.headers.get("origin"), host):
+            raise ApiError(
+                "forbidden_origin", "cross-origin requests may not change anything on this server"
+            )
+        route = request.route
+        public = route is not None and route.name.rsplit(".", 1)[-1] in PUBLIC_ROUTES
+        decoded = urllib.parse.unquote(request.path)
+        if decoded.startswith("/api") or not public:
+            if state.token is not None and not check_bearer(
+                request.headers.get("authorization"), state.token
+            ):
+                raise ApiError("unauthorized", UNAUTHORIZED_MESSAGE, {"WWW-Authenticate": "Bearer"})
+            if decoded.startswith("/api/"):
+                state.touch()
+        elif route is not None and route.name.endswith(("index", "index_html")):
+            state.touch()
+
+    @app.before_server_start
+    async def _start(app: Sanic[Any, Any]) -> None:
+        state.start(asyncio.get_running_loop())
+
+    @app.after_server_stop
+    async def _stop(app: Sanic[Any, Any]) -> None:
+        state.close()
+
+    # ---- static viewer ---------------------------------------------------------------------
+
+    def _static(name: str) -> HTTPResponse:
+        path = state.bundle.lookup(name)
+        if path is None:
+            raise ApiError("not_found", "no such file in the viewer build")
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or content_type in {
+            "application/javascript",
+            "application/json",
+            "image/svg+xml",
+        }:
+            content_type += "; charset=utf-8"
+        cache = "public, max-age=31536000, immutable" if name.startswith("assets/") else "no-cache"
+        return raw(path.read_bytes(), content_type=content_type, headers={"Cache-Control": cache})
+
+    def _index() -> HTTPResponse:
+        if not state.bundle.has_index:
+            return html(MISSING_VIEWER_PAGE, headers={"Cache-Control": "no-cache"})
+        return _static("index.html")
+
+    @app.get("/", name="index")
+    async def index(request: Request) -> HTTPResponse:
+        return _index()
+
+    @app.get("/index.html", name="index_html")
+    async def index_html(request: Request) -> HTTPResponse:
+        return _index()
+
+    @app.get("/<name:path>", name="static_file")
+    async def static_file(request: Request, name: str) -> HTTPResponse:
+        if name.startswith("api/") or name == "api":
+            raise ApiError("not_found", "no such API endpoint")
+        return _static(name)
+
+    routes.register(app, state)
+    return app

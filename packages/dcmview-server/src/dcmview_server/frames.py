@@ -1,0 +1,299 @@
+"""`FrameService`: frames, PNGs, thumbnails, overlays and tags, computed off the event loop.
+
+- CPU work (decode, window, encode, tag trees) runs in the worker pool sized to the cores.
+- Concurrent requests for the same frame (or the same PNG) share one computation (`SharedWork`).
+- Decoded frames and encoded images live in dcmview-core's byte-budgeted caches, which share
+  ``--cache-budget``; cache access happens on the event loop only.
+- Sequential requests (frame n then n±1 of the same file) prefetch the next frames in that
+  direction, at most ``depth`` ahead and never more than a quarter of the budget; a jump cancels
+  the prefetches not yet started. Prefetch runs behind a semaphore that leaves one worker for
+  requests, so it never delays what is being viewed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Hashable
+from concurrent.futures import Executor
+from typing import Any
+
+import numpy as np
+from dcmview_core.errors import UsageError
+from dcmview_core.frames import Frame, read_frame
+from dcmview_core.model import FileEntry
+
+from dcmview_server.errors import ApiError
+from dcmview_server.header import header_extras
+from dcmview_server.inflight import SharedWork
+
+PREFETCH_DEPTH = 8
+
+
+class FrameService:
+    """Decoded frames and encoded images for the routes, with sharing, caching and prefetch."""
+
+    def __init__(self, pool: Executor, budget: int, workers: int) -> None:
+        self.pool = pool
+        self.work = SharedWork(pool)
+        self._caches: Any = None
+        self.budget = budget
+        self.workers = workers
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._prefetch_slots: asyncio.Semaphore | None = None
+        self._cursor: dict[int, tuple[int, Hashable]] = {}
+        self._prefetch: dict[int, dict[int, asyncio.Task[None]]] = {}
+        self._extras: dict[int, dict[str, Any]] = {}
+        self.prefetched = 0
+
+    @property
+    def caches(self) -> Any:
+        if self._caches is None:
+            from dcmview_core.cache import FrameCaches
+
+            self._caches = FrameCaches(self.budget)
+        return self._caches
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Remember the event loop the server runs on."""
+        self._loop = loop
+
+    def _slots(self) -> asyncio.Semaphore:
+        if self._prefetch_slots is None:
+            self._prefetch_slots = asyncio.Semaphore(max(1, self.workers - 1))
+        return self._prefetch_slots
+
+    async def _run(self, key: Hashable, fn: Any, *args: Any) -> Any:
+        return await self.work.run(key, lambda: fn(*args))
+
+    # ---- decoded frames ----------------------------------------------------------------------
+
+    async def frame(self, entry: FileEntry, index: int) -> tuple[Frame, bool]:
+        """The decoded frame and whether it came from the cache."""
+        key = (entry.index, index)
+        cached = self.caches.get_frame(key)
+        if cached is not None:
+            return cached, True
+        frame: Frame = await self._run(("decode", *key), read_frame, entry, index)
+        self.caches.put_frame(key, frame)
+        return frame, False
+
+    # ---- prefetch ------------------------------------------------------------------------------
+
+    def _note(self, entry: FileEntry, index: int, kind: Hashable) -> None:
+        """Record an access; sequential ones schedule prefetch, jumps cancel it."""
+        last = self._cursor.get(entry.index)
+        self._cursor[entry.index] = (index, kind)
+        if last is None or last[1] != kind or abs(index - last[0]) != 1:
+            self._cancel(entry.index, keep=())
+            return
+        step = index - last[0]
+        frame_bytes = max(1, entry.rows * entry.columns * max(1, (entry.bits_allocated or 8) // 8))
+        if (entry.samples_per_pixel or 1) > 1:
+            frame_bytes = entry.rows * entry.columns * 3
+        depth = min(PREFETCH_DEPTH, max(0, self.budget // 4 // frame_bytes))
+        targets = [index + step * k for k in range(1, depth + 1)]
+        targets = [t for t in targets if 0 <= t < entry.frame_count]
+        self._cancel(entry.index, keep=targets)
+        tasks = self._prefetch.setdefault(entry.index, {})
+        for target in targets:
+            if target in tasks:
+                continue
+            task = asyncio.get_running_loop().create_task(self._prefetch_one(entry, target, kind))
+            tasks[target] = task
+
+            def _forget(t: asyncio.Task[None], file: int = entry.index, f: int = target) -> None:
+                pending = self._prefetch.get(file)
+                if pending is not None and pending.get(f) is t:
+                    del pending[f]
+
+            task.add_done_callback(_forget)
+
+    def _cancel(self, file_index: int, keep: Any) -> None:
+        tasks = self._prefetch.get(file_index)
+        if not tasks:
+            return
+        for frame_index, task in list(tasks.items()):
+            if frame_index not in keep:
+                task.cancel()
+
+    async def _prefetch_one(self, entry: FileEntry, index: int, kind: Hashable) -> None:
+        async with self._slots():
+            with contextlib.suppress(Exception):
+                if kind == "raw":
+                    if self.caches.get_frame((entry.index, index)) is None:
+                        await self.frame(entry, index)
+                        self.prefetched += 1
+                elif isinstance(kind, tuple) and kind[0] == "png":
+                    _, wc, ww, mode = kind
+                    if self.caches.get_encoded(("png", entry.index, index, wc, ww, mode)) is None:
+                        await self._png(entry, index, wc, ww, mode)
+                        self.prefetched += 1
+
+    # ---- responses -----------------------------------------------------------------------------
+
+    async def raw(self, entry: FileEntry, index: int) -> tuple[Any, dict[str, str]]:
+        """``/raw`` body (little-endian samples, zero-copy view) and its ``X-Frame-*`` headers."""
+        frame, hit = await self.frame(entry, index)
+        self._note(entry, index, "raw")
+        samples = frame.samples
+        if samples.dtype.byteorder == ">":
+            samples = samples.astype(samples.dtype.newbyteorder("<"))
+        samples = np.ascontiguousarray(samples)
+        m = frame.meta
+        headers = {
+            "X-Cache": "HIT" if hit else "MISS",
+            "X-Frame-Rows": str(m.rows),
+            "X-Frame-Columns": str(m.columns),
+            "X-Frame-Bits-Allocated": str(m.bits_allocated),
+            "X-Frame-Bits-Stored": str(m.bits_stored),
+            "X-Frame-Pixel-Representation": str(m.pixel_representation),
+            "X-Frame-Samples-Per-Pixel": str(m.samples_per_pixel),
+            "X-Frame-Photometric-Interpretation": m.photometric_interpretation,
+            "X-Frame-Sample-Format": m.sample_format,
+            "X-Frame-Rescale-Slope": _num(m.rescale_slope),
+            "X-Frame-Rescale-Intercept": _num(m.rescale_intercept),
+            "X-Frame-Voi-Lut-Function": m.voi_lut_function,
+            "X-Frame-Has-Overlay": "1" if m.overlays else "0",
+        }
+        window = m.default_window
+        if window is not None:
+            headers["X-Frame-Default-Wc"] = _num(window.center)
+            headers["X-Frame-Default-Ww"] = _num(window.width)
+        return memoryview(samples).cast("B"), headers
+
+    async def _png(
+        self, entry: FileEntry, index: int, wc: float | None, ww: float | None, mode: str
+    ) -> tuple[bytes, dict[str, str]]:
+        key = ("png", entry.index, index, wc, ww, mode)
+        cached = self.caches.get_encoded(key)
+        if cached is not None:
+            return cached
+        frame, _ = await self.frame(entry, index)
+        result: tuple[bytes, dict[str, str]] = await self._run(
+            key, _render_png, frame, wc, ww, mode
+        )
+        self.caches.put_encoded(key, result)
+        return result
+
+    async def display(
+        self, entry: FileEntry, index: int, wc: float | None, ww: float | None, mode: str
+    ) -> tuple[bytes, dict[str, str]]:
+        """The display PNG and its headers (``X-Cache``, ``X-Frame-Window-*``)."""
+        key = ("png", entry.index, index, wc, ww, mode)
+        hit = self.caches.get_encoded(key) is not None
+        body, headers = await self._png(entry, index, wc, ww, mode)
+        self._note(entry, index, ("png", wc, ww, mode))
+        return body, {**headers, "X-Cache": "HIT" if hit else "MISS"}
+
+    async def thumbnail(self, entry: FileEntry, index: int, size: int) -> bytes:
+        """A JPEG of the frame with the default window, longest edge ≤ ``size``."""
+        key = ("thumb", entry.index, index, size)
+        cached = self.caches.get_encoded(key)
+        if cached is not None:
+            body: bytes = cached
+            return body
+        frame, _ = await self.frame(entry, index)
+        body = await self._run(key, _render_thumbnail, frame, size)
+        self.caches.put_encoded(key, body)
+        return body
+
+    async def overlay(self, entry: FileEntry, index: int) -> tuple[bytes, dict[str, str]]:
+        """The frame's overlay planes merged into one byte per pixel (0/1)."""
+        frame, _ = await self.frame(entry, index)
+        if not frame.meta.overlays:
+            raise ApiError("no_overlay", f"frame {index} of file {entry.index} has no overlay")
+        body: bytes = await self._run(("overlay", entry.index, index), _overlay_mask, frame)
+        headers = {"X-Frame-Rows": str(frame.meta.rows), "X-Frame-Columns": str(frame.meta.columns)}
+        return body, headers
+
+    async def header_info(self, entry: FileEntry) -> dict[str, Any]:
+        """The ``/info`` extensions read from the header (cached per file)."""
+        extras = self._extras.get(entry.index)
+        if extras is None:
+            extras = await self._run(("info", entry.index), header_extras, entry)
+            self._extras[entry.index] = extras
+        return extras
+
+    async def tags(self, entry: FileEntry) -> list[dict[str, Any]]:
+        """The file's ``TagNode[]`` preview tree."""
+        nodes: list[dict[str, Any]] = await self._run(("tags", entry.index), _tag_tree, entry.path)
+        return nodes
+
+    async def select_tag(
+        self, entry: FileEntry, tag_path: str, offset: int, limit: int
+    ) -> dict[str, Any]:
+        """One ``TagNode`` at full depth, sequence items paged."""
+        key = ("tag", entry.index, tag_path, offset, limit)
+        try:
+            node: dict[str, Any] = await self._run(
+                key, _select, entry.path, tag_path, offset, limit
+            )
+        except (UsageError, ValueError) as error:
+            raise ApiError("invalid_query", f"bad tag path {tag_path[:80]!r}: {error}") from error
+        except (KeyError, LookupError) as error:
+            raise ApiError("not_found", f"no element at {tag_path[:80]!r}") from error
+        return node
+
+    def close(self) -> None:
+        """Cancel pending prefetches."""
+        for tasks in self._prefetch.values():
+            for task in tasks.values():
+                task.cancel()
+        self._prefetch.clear()
+
+
+def _num(value: float) -> str:
+    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _tag_tree(path: str) -> list[dict[str, Any]]:
+    from dcmview_core import tags as core_tags
+
+    nodes: list[dict[str, Any]] = core_tags.tag_tree(path)
+    return nodes
+
+
+def _select(path: str, tag_path: str, offset: int, limit: int) -> dict[str, Any]:
+    from dcmview_core import tags as core_tags
+
+    node: dict[str, Any] = core_tags.select_tag(path, tag_path, offset=offset, limit=limit)
+    return node
+
+
+def _render_png(
+    frame: Frame, wc: float | None, ww: float | None, mode: str
+) -> tuple[bytes, dict[str, str]]:
+    from dcmview_core.encode import encode_png
+    from dcmview_core.present import render_display
+
+    display = render_display(frame, center=wc, width=ww, mode=mode)
+    headers: dict[str, str] = {}
+    window = getattr(display, "window", None)
+    if window is not None:
+        headers["X-Frame-Window-Center"] = _num(window.center)
+        headers["X-Frame-Window-Width"] = _num(window.width)
+    return encode_png(display.pixels), headers
+
+
+def _render_thumbnail(frame: Frame, size: int) -> bytes:
+    from dcmview_core.encode import encode_thumbnail_jpeg
+    from dcmview_core.present import render_display
+
+    display = render_display(frame, center=None, width=None, mode="default")
+    return encode_thumbnail_jpeg(display.pixels, size)
+
+
+def _overlay_mask(frame: Frame) -> bytes:
+    rows, columns = frame.meta.rows, frame.meta.columns
+    mask = np.zeros((rows, columns), dtype=np.uint8)
+    for plane in frame.meta.overlays:
+        r0, c0 = plane.origin
+        m = np.asarray(plane.mask).astype(bool)
+        top, left = max(r0, 0), max(c0, 0)
+        bottom, right = min(r0 + m.shape[0], rows), min(c0 + m.shape[1], columns)
+        if bottom <= top or right <= left:
+            continue
+        src = m[top - r0 : bottom - r0, left - c0 : right - c0]
+        mask[top:bottom, left:right] |= src.astype(np.uint8)
+    return mask.tobytes()

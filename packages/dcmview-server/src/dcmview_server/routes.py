@@ -1,0 +1,168 @@
+"""The ``/api/`` endpoints of ``docs/api.md``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from dcmview_core.model import FileEntry
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, raw
+
+from dcmview_server import serialize
+from dcmview_server._version import __version__
+from dcmview_server.errors import ApiError
+from dcmview_server.query import (
+    choice_arg,
+    int_arg,
+    path_index,
+    str_arg,
+    window_args,
+)
+from dcmview_server.responses import gzip_if_accepted, json_bytes
+
+if TYPE_CHECKING:
+    from dcmview_server.state import AppState
+
+JSON = "application/json"
+MAX_INDEX = 10**9
+
+
+def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return raw(json_bytes(value), status=status, content_type=JSON, headers=headers)
+
+
+def register(app: Sanic[Any, Any], state: AppState) -> None:
+    """Add every API route to ``app``."""
+
+    def entry_for(index_text: str) -> FileEntry:
+        index = path_index(index_text)
+        entry = state.registry.get(index)
+        if entry is None:
+            raise ApiError("not_found", f"no loaded file with index {index}")
+        return entry
+
+    def frame_for(entry: FileEntry, frame_text: str) -> int:
+        frame = path_index(frame_text, "frame")
+        if not entry.has_pixels:
+            raise ApiError("no_pixel_data", f"file {entry.index} has no pixel data")
+        if frame >= entry.frame_count:
+            raise ApiError(
+                "frame_out_of_range",
+                f"frame {frame} is out of range: file {entry.index} has "
+                f"{entry.frame_count} frame(s), numbered from 0",
+            )
+        return frame
+
+    @app.get("/api/health", name="health")
+    async def health(request: Request) -> HTTPResponse:
+        return _json(
+            {
+                "status": "ok",
+                "viewer": {"name": "dcmview", "version": __version__},
+                "file_count": len(state.registry),
+                "server_start_ms": state.server_start_ms,
+                "masked": state.masker is not None,
+                "scan_complete": state.registry.complete,
+            }
+        )
+
+    @app.get("/api/files", name="files")
+    async def files(request: Request) -> HTTPResponse:
+        since = int_arg(request, "since", 0, 0, MAX_INDEX)
+        body = serialize.files_body(state, since)
+        return gzip_if_accepted(request, body, JSON)
+
+    @app.get("/api/presets", name="presets")
+    async def presets(request: Request) -> HTTPResponse:
+        return _json(serialize.presets())
+
+    @app.get("/api/file/<i:str>/info", name="info")
+    async def info(request: Request, i: str) -> HTTPResponse:
+        entry = entry_for(i)
+        extra = await state.frames.header_info(entry)
+        return _json(serialize.info(entry, extra))
+
+    @app.get("/api/file/<i:str>/frame/<f:str>", name="frame")
+    async def frame(request: Request, i: str, f: str) -> HTTPResponse:
+        entry = entry_for(i)
+        wc, ww = window_args(request)
+        mode = choice_arg(request, "mode", ("default", "full_dynamic"), "default")
+        index = frame_for(entry, f)
+        body, headers = await state.frames.display(entry, index, wc, ww, mode)
+        return raw(body, content_type="image/png", headers=headers)
+
+    @app.get("/api/file/<i:str>/frame/<f:str>/raw", name="frame_raw")
+    async def frame_raw(request: Request, i: str, f: str) -> HTTPResponse:
+        entry = entry_for(i)
+        index = frame_for(entry, f)
+        body, headers = await state.frames.raw(entry, index)
+        return raw(body, content_type="application/octet-stream", headers=headers)
+
+    @app.get("/api/file/<i:str>/frame/<f:str>/overlay", name="frame_overlay")
+    async def frame_overlay(request: Request, i: str, f: str) -> HTTPResponse:
+        entry = entry_for(i)
+        index = frame_for(entry, f)
+        body, headers = await state.frames.overlay(entry, index)
+        return raw(body, content_type="application/octet-stream", headers=headers)
+
+    @app.get("/api/file/<i:str>/frame/<f:str>/thumbnail", name="frame_thumbnail")
+    async def frame_thumbnail(request: Request, i: str, f: str) -> HTTPResponse:
+        entry = entry_for(i)
+        size = int_arg(request, "size", 256, 1, 1024)
+        index = frame_for(entry, f)
+        body = await state.frames.thumbnail(entry, index, size)
+        return raw(body, content_type="image/jpeg")
+
+    @app.get("/api/file/<i:str>/tags", name="tags")
+    async def tags(request: Request, i: str) -> HTTPResponse:
+        entry = entry_for(i)
+        nodes = await state.frames.tags(entry)
+        if state.masker is not None:
+            nodes = state.masker.tags(nodes, entry.patient_id)
+        return _json(nodes)
+
+    @app.get("/api/file/<i:str>/tags/select", name="tags_select")
+    async def tags_select(request: Request, i: str) -> HTTPResponse:
+        entry = entry_for(i)
+        tag_path = str_arg(request, "path")
+        if not tag_path:
+            raise ApiError("invalid_query", "path is required, e.g. path=(0008,1140)/0/(0008,1155)")
+        offset = int_arg(request, "offset", 0, 0, MAX_INDEX)
+        limit = int_arg(request, "limit", 64, 1, 1000)
+        node = await state.frames.select_tag(entry, tag_path, offset, limit)
+        if state.masker is not None:
+            node = state.masker.tag(node, entry.patient_id)
+        return _json(node)
+
+    @app.get("/api/file/<i:str>/annotations", name="annotations_get")
+    async def annotations_get(request: Request, i: str) -> HTTPResponse:
+        entry = entry_for(i)
+        return _json(state.annotations.get(entry).to_json())
+
+    @app.put("/api/file/<i:str>/annotations", name="annotations_put")
+    async def annotations_put(request: Request, i: str) -> HTTPResponse:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise ApiError(
+                "unsupported_media_type", "the body must be JSON (Content-Type: application/json)"
+            )
+        entry = entry_for(i)
+        try:
+            payload = json.loads(request.body or b"")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ApiError("bad_request", f"the body is not valid JSON: {error}") from error
+        roi_set = state.annotations.replace(entry, payload)
+        return _json(roi_set.to_json())
+
+    @app.get("/api/annotations/export.csv", name="annotations_export")
+    async def annotations_export(request: Request) -> HTTPResponse:
+        body = await asyncio.get_running_loop().run_in_executor(
+            state.pool, state.annotations.export_csv, state.registry.entries()
+        )
+        return raw(
+            body,
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="dcmview-annotations.csv"'},
+        )

@@ -1,0 +1,63 @@
+"""The background scan: dcmview-core discovery streamed into the `Registry`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+
+from dcmview_core.discovery import Skipped, scan
+from dcmview_core.errors import UsageError
+from dcmview_core.filters import Filter, parse_filter
+from dcmview_core.model import FileEntry
+
+from dcmview_server.config import ConfigError, ServerConfig
+from dcmview_server.registry import Registry
+
+_REASONS = {
+    "not_dicom": "not DICOM",
+    "unreadable": "unreadable",
+    "unparsable": "unparsable DICOM",
+}
+
+
+def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
+    """Parse ``FIELD=VALUE`` / ``FIELD==VALUE`` strings; a bad one is a `ConfigError`."""
+    filters = []
+    for text in texts:
+        try:
+            filters.append(parse_filter(text))
+        except (UsageError, ValueError) as error:
+            raise ConfigError(f"bad --filter {text!r}: {error}") from error
+    return tuple(filters)
+
+
+def skip_reason(skipped: Skipped) -> str:
+    """A short human reason: ``a.txt: not DICOM (no DICM magic)``."""
+    name = os.path.basename(skipped.path) or skipped.path
+    reason = _REASONS.get(skipped.reason, skipped.reason)
+    return f"{name}: {reason}" + (f" ({skipped.detail})" if skipped.detail else "")
+
+
+def run_scan(
+    config: ServerConfig,
+    filters: Sequence[Filter],
+    registry: Registry,
+    stop: threading.Event,
+) -> None:
+    """Stream discovery into ``registry`` until done or ``stop`` is set."""
+    stream = scan(config.paths, recursive=config.recursive, filters=filters)
+    try:
+        for item in stream:
+            if stop.is_set():
+                return
+            if isinstance(item, FileEntry):
+                registry.add(item)
+            elif item.reason == "filtered":
+                registry.add_filtered()
+            else:
+                registry.add_skipped(skip_reason(item))
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,122 @@
+"""JSON shapes of ``docs/api.md``: files, info, presets (masking applied here)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from dcmview_core.decoders import syntax_name
+from dcmview_core.model import FileEntry, Window
+
+from dcmview_server.responses import json_bytes
+
+if TYPE_CHECKING:
+    from dcmview_server.state import AppState
+
+
+def window_json(window: Window | None) -> dict[str, float] | None:
+    """``{"center", "width"}`` or None."""
+    if window is None:
+        return None
+    return {"center": float(window.center), "width": float(window.width)}
+
+
+def transfer_syntax_name(uid: str) -> str:
+    """The transfer syntax's name (dcmview-core's decoder table), else the UID itself."""
+    return syntax_name(uid) if uid else uid
+
+
+def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
+    """One ``FilesResponse.files[]`` item, masked under ``--mask``."""
+    item: dict[str, Any] = {
+        "index": entry.index,
+        "path": entry.path,
+        "label": entry.label,
+        "has_pixels": entry.has_pixels,
+        "frame_count": entry.frame_count,
+        "rows": entry.rows,
+        "columns": entry.columns,
+        "transfer_syntax_uid": entry.transfer_syntax_uid,
+        "photometric_interpretation": entry.photometric_interpretation,
+        "modality": entry.modality,
+        "patient_id": entry.patient_id,
+        "patient_name": entry.patient_name,
+        "study_instance_uid": entry.study_instance_uid,
+        "study_date": entry.study_date,
+        "study_description": entry.study_description,
+        "series_instance_uid": entry.series_instance_uid,
+        "series_number": entry.series_number,
+        "series_description": entry.series_description,
+        "instance_number": entry.instance_number,
+        "sop_instance_uid": entry.sop_instance_uid,
+        "samples_per_pixel": entry.samples_per_pixel,
+        "bits_allocated": entry.bits_allocated,
+        "default_window": window_json(entry.default_window),
+        "support_state": str(entry.support_state),
+        "support_reason": entry.support_reason,
+    }
+    masker = state.masker
+    if masker is not None:
+        pid = masker.patient_id(entry.patient_id)
+        date = masker.date(entry.study_date, entry.patient_id)
+        path = masker.path(entry.path)
+        label = masker.label(pid, entry.modality, date) or os.path.basename(path)
+        item.update(
+            path=path,
+            label=label,
+            patient_id=pid,
+            patient_name="***" if entry.patient_name else entry.patient_name,
+            study_instance_uid=masker.uid(entry.study_instance_uid),
+            series_instance_uid=masker.uid(entry.series_instance_uid),
+            sop_instance_uid=masker.uid(entry.sop_instance_uid),
+            study_date=date,
+        )
+    return item
+
+
+def files_body(state: AppState, since: int) -> bytes:
+    """The ``FilesResponse`` JSON bytes, built from per-entry fragments cached by index."""
+    snap = state.registry.snapshot(since)
+    fragments = state.entry_json
+    parts = []
+    for entry in snap.entries:
+        fragment = fragments.get(entry.index)
+        if fragment is None:
+            fragment = json_bytes(entry_json(entry, state))
+            fragments[entry.index] = fragment
+        parts.append(fragment)
+    tail = json_bytes(
+        {
+            "scan_complete": snap.scan_complete,
+            "scanned": snap.scanned,
+            "skipped": snap.skipped,
+            "filtered": snap.filtered,
+            "tunnelled": state.config.tunnel_host is not None,
+            "tunnel_host": state.config.tunnel_host,
+            "server_start_ms": state.server_start_ms,
+            "masked": state.masker is not None,
+        }
+    )
+    return b'{"files":[' + b",".join(parts) + b"]," + tail[1:]
+
+
+def info(entry: FileEntry, extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``/api/file/{i}/info`` body: api.md keys plus the documented extensions."""
+    body: dict[str, Any] = {
+        "frame_count": entry.frame_count,
+        "rows": entry.rows,
+        "columns": entry.columns,
+        "transfer_syntax": transfer_syntax_name(entry.transfer_syntax_uid),
+        "transfer_syntax_uid": entry.transfer_syntax_uid,
+        "has_pixels": entry.has_pixels,
+        "default_window": window_json(entry.default_window),
+        "support_state": str(entry.support_state),
+        "support_reason": entry.support_reason,
+        "photometric_interpretation": entry.photometric_interpretation,
+        "samples_per_pixel": entry.samples_per_pixel,
+        "bits_allocated": entry.bits_allocated,
+        "bits_stored": entry.bits_stored,
+        "pixel_representation": entry.pixel_representation,
+    }
+    body.update(extra)
+    return body
