@@ -1,0 +1,3 @@
+from dcmview_py.cli import main
+
+raise SystemExit(main())

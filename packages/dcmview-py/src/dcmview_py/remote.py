@@ -1,0 +1,192 @@
+"""``dcmview --tunnel``: run dcmview on an SSH host and view it through a local forward."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from dcmview_py.browser import BrowserOpener
+from dcmview_py.cli import PROG, UsageError, error, say
+from dcmview_py.readyline import ReadyLine, parse_ready_line, ready_line
+
+if TYPE_CHECKING:
+    from dcmview_tunnel import Forward, RemoteCommandError, RemoteProcess, Tunnel
+
+READY_TIMEOUT = 120.0
+# remote lines not worth repeating locally (the local side prints its own)
+_QUIET_PREFIXES = (f"{PROG}: from another machine:", f"{PROG}: stopped")
+
+
+def remote_argv(ns: argparse.Namespace, host_label: str) -> list[str]:
+    """The remote ``dcmview`` command line for the parsed local options."""
+    try:
+        command = shlex.split(ns.remote_command)
+    except ValueError as exc:
+        raise UsageError(f"--remote-command: {exc}") from None
+    if not command:
+        raise UsageError("--remote-command is empty")
+    argv = [*command, "--no-browser", "--port", str(ns.port), "--tunnelled-from", host_label]
+    if ns.timeout is not None:
+        argv += ["--timeout", repr(ns.timeout)]
+    if ns.no_recursive:
+        argv.append("--no-recursive")
+    for item in ns.filter:
+        argv += ["--filter", item]
+    if ns.annotations is not None:
+        argv += ["--annotations", ns.annotations]
+    if ns.mask:
+        argv.append("--mask")
+    argv += ["--cache-budget", str(ns.cache_budget)]
+    if ns.no_token:
+        argv.append("--no-token")
+    for name in ns.allow_host:
+        argv += ["--allow-host", name]
+    if ns.demo:
+        argv.append("--demo")
+    else:
+        argv += ["--", *ns.paths]
+    return argv
+
+
+def recipe_lines(destination: str) -> list[str]:
+    """How to do by hand what ``--tunnel`` does."""
+    return [
+        f"{PROG}: to do it by hand, run on the remote host:",
+        f"    ssh {destination} dcmview --no-browser PATHS      (note PORT and TOKEN it prints)",
+        f"{PROG}: then, in another terminal here:",
+        f"    ssh -N -L PORT:127.0.0.1:PORT {destination}",
+        f"{PROG}: and open http://127.0.0.1:PORT/#token=TOKEN",
+    ]
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM unwind like Ctrl+C so the remote server and ssh helpers are stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_tunnel(ns: argparse.Namespace) -> int:
+    """Connect, start the remote server, forward its port, print the local URL, wait."""
+    from dcmview_tunnel import RemoteCommandError, TunnelError, connect, parse_target
+
+    target = parse_target(ns.tunnel_host)
+    argv = remote_argv(ns, target.host)
+    with _sigterm_as_interrupt():
+        try:
+            tunnel = connect(
+                ns.tunnel_host,
+                ssh_config=ns.ssh_config,
+                batch_mode=not (sys.stdin is not None and sys.stdin.isatty()),
+            )
+        except (TunnelError, ValueError) as exc:
+            error(f"cannot reach {ns.tunnel_host} over SSH: {exc}")
+            for line in recipe_lines(ns.tunnel_host):
+                say(line, sys.stderr)
+            return 2
+        opener = BrowserOpener()
+        proc = None
+        try:
+            say(
+                f"{PROG}: connected to {ns.tunnel_host} ({tunnel.backend}); starting "
+                f"{shlex.join(argv[:1])} there"
+            )
+            proc = tunnel.run(argv)
+            try:
+                line = proc.expect(
+                    lambda s: parse_ready_line(s) is not None, READY_TIMEOUT, on_line=say
+                )
+            except RemoteCommandError as exc:
+                return _remote_failed(exc, ns)
+            ready = parse_ready_line(line)
+            assert ready is not None
+            fwd = _forward(tunnel, ready, ns.tunnel_port)
+            local_url = f"http://127.0.0.1:{fwd.local_port}" + ready.url[len(ready.base_url) :]
+            say(ready_line(local_url))
+            say(
+                f"{PROG}: tunnelled to {ns.tunnel_host} over SSH ({tunnel.backend}); the "
+                f"remote server listens on its 127.0.0.1:{ready.port}"
+            )
+            if not ns.no_browser:
+                opener.open(local_url)
+            return _relay_until_end(proc, tunnel)
+        except KeyboardInterrupt:
+            say(f"{PROG}: interrupted, stopping the remote server")
+            return 0
+        finally:
+            with contextlib.suppress(Exception):
+                if proc is not None and proc.running:
+                    proc.terminate(timeout=1.0)
+            tunnel.close()
+            opener.close()
+
+
+def _forward(tunnel: Tunnel, ready: ReadyLine, tunnel_port: int) -> Forward:
+    if tunnel_port:
+        try:
+            return tunnel.forward(ready.port, local_port=tunnel_port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(f"--tunnel-port {tunnel_port} is already in use") from None
+            raise
+    try:
+        return tunnel.forward(ready.port, local_port=ready.port)
+    except OSError:
+        return tunnel.forward(ready.port, local_port=0)
+
+
+def _remote_failed(exc: RemoteCommandError, ns: argparse.Namespace) -> int:
+    if exc.exit_status == 127:
+        error(
+            f"{ns.remote_command!r} was not found on {ns.tunnel_host}; install dcmview there "
+            "or pass its path with --remote-command"
+        )
+        return 1
+    lines = [ln.strip() for ln in exc.stderr.splitlines() if ln.strip()]
+    last = lines[-1] if lines else str(exc)
+    last = last.removeprefix(f"{PROG}: error: ")
+    error(f"on {ns.tunnel_host}: {last} (remote exit status {exc.exit_status})")
+    return 2 if exc.exit_status == 2 else 1
+
+
+def _relay_until_end(proc: RemoteProcess, tunnel: Tunnel) -> int:
+    while True:
+        try:
+            line = proc.readline(timeout=0.5)
+        except TimeoutError:
+            if not tunnel.alive:
+                error(f"the SSH connection to {tunnel.destination} was lost")
+                return 1
+            continue
+        if line is None:
+            break
+        if not line.startswith(_QUIET_PREFIXES):
+            say(line)
+    status = proc.wait(timeout=5)
+    if status == 0:
+        say(f"{PROG}: the remote server stopped")
+        return 0
+    exc = proc.exit_error(status)
+    lines = [ln.strip() for ln in exc.stderr.splitlines() if ln.strip()]
+    detail = lines[-1].removeprefix(f"{PROG}: error: ") if lines else ""
+    how = "was killed" if status is None or status < 0 else f"exited with status {status}"
+    error(f"the remote dcmview on {tunnel.destination} {how}" + (f": {detail}" if detail else ""))
+    return 1

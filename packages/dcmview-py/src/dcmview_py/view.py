@@ -1,0 +1,499 @@
+"""``view()``: the viewer for scripts and notebooks, run as a ``dcmview`` subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import weakref
+from collections import deque
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from dcmview_py.browser import BrowserOpener
+from dcmview_py.readyline import ReadyLine, parse_ready_line
+
+DEFAULT_HEIGHT = 600
+START_TIMEOUT = 60.0
+TUNNEL_START_TIMEOUT = 180.0
+_EOF = object()
+
+
+class DcmviewStartError(RuntimeError):
+    """The viewer process failed to start; ``stderr`` holds what it wrote."""
+
+    def __init__(self, message: str, *, stderr: str = "", returncode: int | None = None) -> None:
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        super().__init__(f"{message}: {detail}" if detail else message)
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+# -- argument checking ----------------------------------------------------------------------
+def _check_int(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in {low}..{high}, got {value}")
+    return value
+
+
+def _check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, not {type(value).__name__}")
+    return value
+
+
+def _check_str(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def _split_items(items: Any) -> tuple[list[str], list[Any]]:
+    """Separate paths from in-memory objects; TypeError for anything else."""
+    from dcmview_py.inmemory import check_array, is_array, is_dataset
+
+    if items is None:
+        return [], []
+    if isinstance(items, (str, os.PathLike)) or is_dataset(items) or is_array(items):
+        items = [items]
+    if not isinstance(items, Iterable):
+        raise TypeError(f"view() takes a path, Dataset, array or a list of them, not {items!r}")
+    paths: list[str] = []
+    objects: list[Any] = []
+    for index, item in enumerate(items):
+        if isinstance(item, (str, os.PathLike)):
+            path = os.fsdecode(item)
+            if not path:
+                raise ValueError(f"item {index}: empty path")
+            paths.append(path)
+        elif is_dataset(item):
+            objects.append(item)
+        elif is_array(item):
+            check_array(item, index)
+            objects.append(item)
+        else:
+            raise TypeError(
+                f"item {index}: expected a path, a pydicom Dataset or a numpy array, "
+                f"not {type(item).__name__}"
+            )
+    return paths, objects
+
+
+def _cli_args(
+    *,
+    port: Any,
+    host: Any,
+    timeout: Any,
+    recursive: Any,
+    annotations: Any,
+    filters: Any,
+    mask: Any,
+    cache_budget: Any,
+    tunnel_host: Any,
+    tunnel_port: Any,
+    allow_hosts: Any,
+    ssh_config: Any,
+    remote_command: Any,
+    demo: Any,
+) -> list[str]:
+    """Validate the keyword arguments and turn them into ``dcmview`` options."""
+    from dcmview_server.config import parse_size
+
+    args = ["--port", str(_check_int(port, "port", 0, 65535))]
+    if host is not None:
+        args += ["--host", _check_str(host, "host")]
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+        if not 0 < timeout < float("inf"):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        args += ["--timeout", repr(float(timeout))]
+    if not _check_flag(recursive, "recursive"):
+        args.append("--no-recursive")
+    if annotations is not None:
+        if not isinstance(annotations, (str, os.PathLike)):
+            raise TypeError("annotations must be a path to an EMBED ROI CSV")
+        csv = os.fsdecode(annotations)
+        if tunnel_host is None and not os.path.isfile(csv):
+            raise ValueError(f"annotations CSV not found: {csv}")
+        args += ["--annotations", csv]
+    if isinstance(filters, (str, bytes)) or not isinstance(filters, Iterable):
+        raise TypeError('filters must be a list of "FIELD=VALUE" strings')
+    for item in filters:
+        text = _check_str(item, "filter")
+        field, sep, _ = text.partition("=")
+        if not sep or not field.strip():
+            raise ValueError(f"invalid filter {text!r}: expected FIELD=VALUE or FIELD==VALUE")
+        args += ["--filter", text]
+    if _check_flag(mask, "mask"):
+        args.append("--mask")
+    if cache_budget is not None:
+        if isinstance(cache_budget, bool) or not isinstance(cache_budget, (int, str)):
+            raise TypeError("cache_budget must be bytes (int) or a size string like '256MiB'")
+        size = cache_budget if isinstance(cache_budget, int) else parse_size(cache_budget)
+        if size <= 0:
+            raise ValueError("cache_budget must be positive")
+        args += ["--cache-budget", str(size)]
+    for name in allow_hosts:
+        args += ["--allow-host", _check_str(name, "allow_hosts item")]
+    if _check_flag(demo, "demo"):
+        args.append("--demo")
+    if tunnel_host is not None:
+        from dcmview_tunnel import parse_target
+
+        parse_target(_check_str(tunnel_host, "tunnel_host"))
+        if host is not None:
+            raise ValueError("host cannot be combined with tunnel_host")
+        args += ["--tunnel", "--tunnel-host", tunnel_host]
+        args += ["--tunnel-port", str(_check_int(tunnel_port, "tunnel_port", 0, 65535))]
+        if ssh_config is not None:
+            if not os.path.isfile(os.fsdecode(ssh_config)):
+                raise ValueError(f"ssh_config file not found: {os.fsdecode(ssh_config)}")
+            args += ["--ssh-config", os.fsdecode(ssh_config)]
+        if remote_command is not None:
+            args += ["--remote-command", _check_str(remote_command, "remote_command")]
+    else:
+        _check_int(tunnel_port, "tunnel_port", 0, 0)
+        if ssh_config is not None or remote_command is not None:
+            raise ValueError("ssh_config and remote_command need tunnel_host")
+    return args
+
+
+# -- the process ------------------------------------------------------------------------------
+def _stop_process(process: subprocess.Popen[bytes], tmpdir: str | None, grace: float) -> None:
+    """Stop the viewer process for good and delete the temporary directory (idempotent)."""
+    try:
+        if process.poll() is None:
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()  # --exit-on-eof: a graceful stop
+            with contextlib.suppress(OSError):
+                process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                process.terminate()
+                try:
+                    process.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+class _Reader:
+    """Drains the child's stdout (lines into a queue) and stderr (kept) in threads."""
+
+    def __init__(self, process: subprocess.Popen[bytes], echo: bool) -> None:
+        self.lines: queue.Queue[object] = queue.Queue()
+        self.output: deque[str] = deque(maxlen=1000)
+        self._stderr = bytearray()
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self.echo = echo
+        assert process.stdout is not None
+        assert process.stderr is not None
+        self._threads = [
+            threading.Thread(target=self._out, args=(process.stdout,), daemon=True),
+            threading.Thread(target=self._err, args=(process.stderr,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _out(self, stream: Any) -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self.output.append(line)
+                if not self._ready.is_set():
+                    self.lines.put(line)
+                elif self.echo:
+                    print(line, flush=True)
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.lines.put(_EOF)
+
+    def _err(self, stream: Any) -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                with self._lock:
+                    if len(self._stderr) < 256 * 1024:
+                        self._stderr.extend(raw)
+                if self._ready.is_set() and self.echo:
+                    sys.stderr.write(raw.decode("utf-8", "replace"))
+        except (OSError, ValueError):
+            pass
+
+    def started(self) -> None:
+        self._ready.set()
+
+    def stderr(self, wait: float = 0.0) -> str:
+        if wait:
+            self._threads[1].join(wait)
+        with self._lock:
+            return self._stderr.decode("utf-8", "replace")
+
+
+class ViewerHandle:
+    """A running viewer: ``url``, ``base_url``, ``token``, ``stop()``; a context manager.
+
+    Stopped by ``stop()``, on leaving a ``with`` block, on garbage collection and at
+    interpreter exit; in a notebook it displays the viewer inline (an IFrame).
+    """
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        ready: ReadyLine,
+        reader: _Reader,
+        tmpdir: str | None,
+        *,
+        height: int | str = DEFAULT_HEIGHT,
+        proxy_url: str | None = None,
+    ) -> None:
+        self.process = process
+        self.url = ready.url
+        self.base_url = ready.base_url
+        self.port = ready.port
+        self.token = ready.token
+        self.height = height
+        self.proxy_url = proxy_url
+        self.tmpdir = tmpdir
+        self._reader = reader
+        self._opener = BrowserOpener()
+        self._finalizer = weakref.finalize(self, _stop_process, process, tmpdir, 5.0)
+
+    @property
+    def running(self) -> bool:
+        """True while the viewer process runs."""
+        return self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The viewer's exit status once it has ended."""
+        return self.process.poll()
+
+    @property
+    def output(self) -> list[str]:
+        """The lines the viewer printed on stdout (the last 1000)."""
+        return list(self._reader.output)
+
+    @property
+    def stderr(self) -> str:
+        """What the viewer wrote on stderr."""
+        return self._reader.stderr()
+
+    def open_browser(self) -> bool:
+        """Open the viewer in the default browser (without exposing the token in ``ps``)."""
+        return self._opener.open(self.url)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the viewer to exit; its status, or ``None`` on timeout."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self) -> None:
+        """Stop the viewer and delete its temporary files; idempotent."""
+        self._finalizer()
+        self._opener.close()
+
+    def __enter__(self) -> ViewerHandle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def iframe_src(self) -> str:
+        """The IFrame address: the launch URL, or the proxied one behind jupyter-server-proxy.
+
+        ``proxy_url`` (or ``$DCMVIEW_PROXY_URL``) is a template such as ``/proxy/{port}/``;
+        under JupyterHub ``$JUPYTERHUB_SERVICE_PREFIX`` + ``proxy/{port}/`` is used. The viewer
+        uses relative URLs, so it works below such a path prefix.
+        """
+        template = self.proxy_url or os.environ.get("DCMVIEW_PROXY_URL")
+        if template is None and os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+            template = os.environ["JUPYTERHUB_SERVICE_PREFIX"].rstrip("/") + "/proxy/{port}/"
+        if not template:
+            return self.url
+        fragment = f"#token={self.token}" if self.token else ""
+        return template.format(port=self.port) + fragment
+
+    def iframe(self, height: int | str | None = None) -> str:
+        """HTML for an IFrame showing the viewer (``height`` in pixels or any CSS length)."""
+        value = self.height if height is None else height
+        css = f"{value}px" if isinstance(value, int) else str(value)
+        return (
+            f'<iframe src="{html.escape(self.iframe_src(), quote=True)}" width="100%" '
+            f'style="height:{html.escape(css, quote=True)};border:0" '
+            'allow="fullscreen" title="dcmview"></iframe>'
+        )
+
+    def _repr_html_(self) -> str:
+        if not self.running:
+            return f"<p>dcmview viewer stopped (exit status {self.returncode})</p>"
+        return self.iframe()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else f"stopped ({self.returncode})"
+        return f"<ViewerHandle {self.base_url} {state}>"
+
+
+def _wait_ready(
+    process: subprocess.Popen[bytes], reader: _Reader, timeout: float
+) -> tuple[ReadyLine, list[str]]:
+    """Read lines until the ready line; DcmviewStartError if the process ends or stalls."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    before: list[str] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DcmviewStartError(
+                f"the viewer did not start within {timeout:g} s", stderr=reader.stderr()
+            )
+        try:
+            item = reader.lines.get(timeout=min(remaining, 0.5))
+        except queue.Empty:
+            continue
+        if item is _EOF:
+            code = process.wait(timeout=10)
+            raise DcmviewStartError(
+                f"the viewer exited during start (status {code})",
+                stderr=reader.stderr(wait=2),
+                returncode=code,
+            )
+        assert isinstance(item, str)
+        ready = parse_ready_line(item)
+        if ready is not None:
+            reader.started()
+            return ready, before
+        before.append(item)
+
+
+def view(
+    items: Any = None,
+    *,
+    port: int = 0,
+    host: str | None = None,
+    browser: bool = True,
+    timeout: float | None = None,
+    recursive: bool = True,
+    annotations: str | os.PathLike[str] | None = None,
+    filters: Sequence[str] = (),
+    mask: bool = False,
+    cache_budget: int | str | None = None,
+    tunnel_host: str | None = None,
+    tunnel_port: int = 0,
+    block: bool = True,
+    height: int | str = DEFAULT_HEIGHT,
+    allow_hosts: Sequence[str] = (),
+    proxy_url: str | None = None,
+    ssh_config: str | os.PathLike[str] | None = None,
+    remote_command: str | None = None,
+    demo: bool = False,
+    start_timeout: float | None = None,
+) -> ViewerHandle:
+    """View DICOM paths, pydicom Datasets and numpy arrays in the dcmview viewer.
+
+    Keyword arguments mirror the ``dcmview`` flags. ``block=True`` waits until the viewer exits
+    (Ctrl+C stops it) and returns the stopped handle; ``block=False`` returns the running
+    handle at once. In-memory objects are written as DICOM to a private temporary directory
+    deleted when the viewer stops. A bad argument raises ``ValueError``/``TypeError`` before
+    anything starts; a viewer that fails to start raises :class:`DcmviewStartError`.
+    """
+    paths, objects = _split_items(items)
+    if not paths and not objects and not demo:
+        raise ValueError("view() needs at least one path, Dataset or array (or demo=True)")
+    if demo and (paths or objects):
+        raise ValueError("demo=True takes no items")
+    if tunnel_host is not None and objects:
+        raise ValueError("in-memory objects cannot be viewed through tunnel_host")
+    if tunnel_host is None:
+        for path in paths:
+            if not os.path.lexists(path):
+                raise ValueError(f"path not found: {path}")
+    if isinstance(allow_hosts, str):
+        raise TypeError("allow_hosts must be a list of host names")
+    if not isinstance(height, (int, str)) or isinstance(height, bool):
+        raise TypeError("height must be pixels (int) or a CSS length (str)")
+    args = _cli_args(
+        port=port, host=host, timeout=timeout, recursive=recursive, annotations=annotations,
+        filters=filters, mask=mask, cache_budget=cache_budget, tunnel_host=tunnel_host,
+        tunnel_port=tunnel_port, allow_hosts=allow_hosts, ssh_config=ssh_config,
+        remote_command=remote_command, demo=demo,
+    )  # fmt: skip
+    _check_flag(browser, "browser")
+    _check_flag(block, "block")
+
+    tmpdir = tempfile.mkdtemp(prefix="dcmview-view-") if objects else None
+    try:
+        if objects:
+            from dcmview_py.inmemory import write_objects
+
+            assert tmpdir is not None
+            paths.append(tmpdir)
+            write_objects(objects, tmpdir)
+        argv = [sys.executable, "-m", "dcmview_py", "--no-browser", "--exit-on-eof", *args]
+        if not demo:
+            argv += ["--", *paths]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,  # a notebook's interrupt must not kill the viewer
+        )
+    except BaseException:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    reader = _Reader(process, echo=block)
+    limit = start_timeout or (TUNNEL_START_TIMEOUT if tunnel_host else START_TIMEOUT)
+    try:
+        ready, before = _wait_ready(process, reader, limit)
+    except BaseException:
+        _stop_process(process, tmpdir, grace=2.0)
+        raise
+    handle = ViewerHandle(process, ready, reader, tmpdir, height=height, proxy_url=proxy_url)
+    if block:
+        for line in [*before, f"dcmview: server running at {ready.url}"]:
+            print(line, flush=True)
+    if browser:
+        handle.open_browser()
+    if block:
+        try:
+            handle.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            handle.stop()
+    return handle
