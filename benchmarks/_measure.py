@@ -39,6 +39,15 @@ class PhaseError(RuntimeError):
     """A phase could not be measured (e.g. the server refused the format): recorded as text."""
 
 
+class PhaseFailedError(RuntimeError):
+    """A phase failed: the error text and the tail of the server's stderr."""
+
+    def __init__(self, text: str, stderr_tail: list[str]) -> None:
+        super().__init__(text)
+        self.text = text
+        self.stderr_tail = stderr_tail
+
+
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, RequestError):
         code = ""
@@ -85,6 +94,9 @@ def _with_server(
         figures["_cpu_s"] = cpu_after - cpu_before
         figures["_peak_rss_mb"] = server.peak_rss / 1e6
         return figures
+    except (RequestError, PhaseError, OSError) as exc:
+        time.sleep(0.2)  # let the server log the failure
+        raise PhaseFailedError(_error_text(exc), list(server.stderr_lines)[-12:]) from exc
     finally:
         server.stop()
 
@@ -200,8 +212,10 @@ def measure_frames(impl: Implementation, workload: Workload, settings: Settings)
     for name, body in phases:
         try:
             got = _with_server(impl, workload, settings, body)
-        except (RequestError, ServerError, PhaseError, OSError) as exc:
-            text = _error_text(exc)
+        except (PhaseFailedError, ServerError) as exc:
+            text = exc.text if isinstance(exc, PhaseFailedError) else _error_text(exc)
+            if isinstance(exc, PhaseFailedError) and exc.stderr_tail:
+                figures[f"_stderr_{name}"] = exc.stderr_tail
             if name == "png":
                 figures["cold_png_s"] = figures["cached_png_s"] = {"error": text}
             else:
