@@ -165,7 +165,7 @@ def _check_row_file(parsed: AnnotationCsv, row: CsvRow, report: Report) -> None:
     found = next(((p, rule) for p, rule in candidates if os.path.isfile(p)), None)
     if found is None:
         report.files_missing += 1
-        looked = " or ".join(repr(display_path(p)) for p, _ in candidates)
+        looked = " or ".join(f"'{display_path(p)}'" for p, _ in candidates)
         report.problems.append(
             CsvProblem(
                 row.line, PATH_COLUMN, "file_missing", f"file not found (looked for {looked})"
@@ -179,7 +179,7 @@ def _check_row_file(parsed: AnnotationCsv, row: CsvRow, report: Report) -> None:
         geometry = read_geometry(path)
     except HeaderReadError as exc:
         report.problems.append(
-            CsvProblem(row.line, PATH_COLUMN, "not_dicom", f"{display_path(path)!r}: {exc}")
+            CsvProblem(row.line, PATH_COLUMN, "not_dicom", f"'{display_path(path)}': {exc}")
         )
         return
     if row.roi_set is not None:

@@ -177,7 +177,7 @@ class AnnotationCsv:
                         row.line,
                         PATH_COLUMN,
                         "duplicate_path",
-                        f"{display_path(row.path)!r} is repeated (lines {seen_raw[raw_key]} and "
+                        f"'{display_path(row.path)}' is repeated (lines {seen_raw[raw_key]} and "
                         f"{row.line}); keep one row per file",
                     )
                 )
@@ -193,7 +193,7 @@ class AnnotationCsv:
                         PATH_COLUMN,
                         "duplicate_path",
                         f"lines {other.line} and {row.line} name the same file "
-                        f"{display_path(first_key)!r}; keep one row per file",
+                        f"'{display_path(first_key)}'; keep one row per file",
                     )
                 )
                 continue
@@ -398,7 +398,7 @@ def _parse_json_cell(text: str, column: str, line: int, problems: list[CsvProble
                 column,
                 "invalid_json",
                 f"is not valid JSON ({exc.msg} at character {exc.pos + 1}): "
-                f"{display_path(shown)!r}{hint}",
+                f"'{display_path(shown)}'{hint}",
             )
         )
         return MISSING

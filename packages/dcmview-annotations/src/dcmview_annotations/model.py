@@ -76,11 +76,11 @@ class RoiSet:
     roi_frames: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
+        if any(len(b) != 4 for b in self.roi_coords):
+            raise ValueError("every box must have 4 values [ymin, xmin, ymax, xmax]")
         coords = tuple(
             (float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in self.roi_coords
         )
-        if any(len(b) != 4 for b in self.roi_coords):
-            raise ValueError("every box must have 4 values [ymin, xmin, ymax, xmax]")
         frames = tuple(tuple(int(f) for f in fl) for fl in self.roi_frames)
         if len(frames) != len(coords):
             raise ValueError(
