@@ -1,0 +1,78 @@
+"""Encode display images: PNG for frames, JPEG for thumbnails.
+
+PNG is written here (signature, IHDR, one IDAT, IEND: ISO/IEC 15948) with the "Up" filter on
+every row and libdeflate (``imagecodecs.deflate_encode``) at level 1. Measured on a
+2048×1664 8-bit frame on the 2-core dev machine: 24 ms and 1.9 MB, against 70 ms / 2.0 MB for
+``imagecodecs.png_encode(level=1)`` and 107 ms / 2.1 MB for Pillow at ``compress_level=1``
+(zlib-ng at level 1: 25 ms but 3.0 MB). The Up filter costs ~1 ms and saves a quarter of the
+bytes over no filter on medical images, whose rows change slowly.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import imagecodecs
+import numpy as np
+from PIL import Image
+
+from dcmview_core.errors import UsageError
+
+__all__ = ["encode_png", "encode_thumbnail_jpeg", "thumbnail_size"]
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes | bytearray) -> bytes:
+    crc = zlib.crc32(data, zlib.crc32(kind)) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + bytes(data) + struct.pack(">I", crc)
+
+
+def _check_image(arr: np.ndarray) -> int:
+    if arr.dtype != np.uint8:
+        raise UsageError(f"display images are uint8, not {arr.dtype}")
+    if arr.ndim == 2:
+        return 1
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return 3
+    raise UsageError(f"display images are (rows, columns) or (rows, columns, 3), not {arr.shape}")
+
+
+def encode_png(arr: np.ndarray, level: int = 1) -> bytes:
+    """An 8-bit grayscale ``(rows, columns)`` or RGB ``(rows, columns, 3)`` image as PNG."""
+    channels = _check_image(arr)
+    height, width = arr.shape[:2]
+    if height == 0 or width == 0:
+        raise UsageError("cannot encode an empty image")
+    rows = np.ascontiguousarray(arr).reshape(height, width * channels)
+    filtered = np.empty((height, width * channels + 1), dtype=np.uint8)
+    filtered[:, 0] = 2  # filter type Up: each byte minus the byte above it (mod 256)
+    filtered[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if channels == 1 else 2, 0, 0, 0)
+    idat = imagecodecs.deflate_encode(filtered, level=level)  # type: ignore[arg-type]
+    return b"".join(
+        (_PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", idat), _chunk(b"IEND", b""))
+    )
+
+
+def thumbnail_size(rows: int, columns: int, max_edge: int) -> tuple[int, int]:
+    """(rows, columns) with the longest edge at most ``max_edge``, aspect kept, never upscaled."""
+    if max_edge < 1:
+        raise UsageError(f"thumbnail size must be at least 1, not {max_edge}")
+    scale = min(1.0, max_edge / max(rows, columns))
+    return max(1, round(rows * scale)), max(1, round(columns * scale))
+
+
+def encode_thumbnail_jpeg(arr: np.ndarray, max_edge: int, quality: int = 85) -> bytes:
+    """A JPEG of the display image scaled so its longest edge is at most ``max_edge``."""
+    _check_image(arr)
+    rows, columns = thumbnail_size(arr.shape[0], arr.shape[1], max_edge)
+    image = Image.fromarray(np.ascontiguousarray(arr))
+    if (rows, columns) != arr.shape[:2]:
+        image = image.resize((columns, rows), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
