@@ -50,6 +50,7 @@ ERROR_CODES: dict[str, int] = {
     "unsupported_media_type": 415,
     "unsupported_transfer_syntax": 422,
     "pixel_decode_failed": 422,
+    "tag_read_failed": 422,
     "internal": 500,
     "unavailable": 503,
 }

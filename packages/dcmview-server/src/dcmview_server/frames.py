@@ -16,12 +16,16 @@ import asyncio
 import contextlib
 from collections.abc import Hashable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from dcmview_core import tags as core_tags
+from dcmview_core.cache import ByteBudgetCache, CacheView
+from dcmview_core.encode import encode_png, encode_thumbnail_jpeg
 from dcmview_core.errors import UsageError
 from dcmview_core.frames import Frame, read_frame
 from dcmview_core.model import FileEntry
+from dcmview_core.present import render_display
 
 from dcmview_server.errors import ApiError
 from dcmview_server.header import header_extras
@@ -36,7 +40,9 @@ class FrameService:
     def __init__(self, pool: Executor, budget: int, workers: int) -> None:
         self.pool = pool
         self.work = SharedWork(pool)
-        self._caches: Any = None
+        self.cache = ByteBudgetCache(budget)
+        self.frames: CacheView[Frame] = self.cache.view("frame")
+        self.encoded: CacheView[Any] = self.cache.view("encoded")
         self.budget = budget
         self.workers = workers
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -45,14 +51,6 @@ class FrameService:
         self._prefetch: dict[int, dict[int, asyncio.Task[None]]] = {}
         self._extras: dict[int, dict[str, Any]] = {}
         self.prefetched = 0
-
-    @property
-    def caches(self) -> Any:
-        if self._caches is None:
-            from dcmview_core.cache import FrameCaches
-
-            self._caches = FrameCaches(self.budget)
-        return self._caches
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the event loop the server runs on."""
@@ -71,11 +69,11 @@ class FrameService:
     async def frame(self, entry: FileEntry, index: int) -> tuple[Frame, bool]:
         """The decoded frame and whether it came from the cache."""
         key = (entry.index, index)
-        cached = self.caches.get_frame(key)
+        cached = self.frames.get(key)
         if cached is not None:
             return cached, True
         frame: Frame = await self._run(("decode", *key), read_frame, entry, index)
-        self.caches.put_frame(key, frame)
+        self.frames.put(key, frame)
         return frame, False
 
     # ---- prefetch ------------------------------------------------------------------------------
@@ -121,12 +119,12 @@ class FrameService:
         async with self._slots():
             with contextlib.suppress(Exception):
                 if kind == "raw":
-                    if self.caches.get_frame((entry.index, index)) is None:
+                    if self.frames.get((entry.index, index)) is None:
                         await self.frame(entry, index)
                         self.prefetched += 1
                 elif isinstance(kind, tuple) and kind[0] == "png":
                     _, wc, ww, mode = kind
-                    if self.caches.get_encoded(("png", entry.index, index, wc, ww, mode)) is None:
+                    if self.encoded.get(("png", entry.index, index, wc, ww, mode)) is None:
                         await self._png(entry, index, wc, ww, mode)
                         self.prefetched += 1
 
@@ -160,20 +158,21 @@ class FrameService:
         if window is not None:
             headers["X-Frame-Default-Wc"] = _num(window.center)
             headers["X-Frame-Default-Ww"] = _num(window.width)
-        return memoryview(samples).cast("B"), headers
+        return samples.data.cast("B"), headers
 
     async def _png(
         self, entry: FileEntry, index: int, wc: float | None, ww: float | None, mode: str
     ) -> tuple[bytes, dict[str, str]]:
         key = ("png", entry.index, index, wc, ww, mode)
-        cached = self.caches.get_encoded(key)
+        cached = self.encoded.get(key)
         if cached is not None:
-            return cached
+            hit: tuple[bytes, dict[str, str]] = cached
+            return hit
         frame, _ = await self.frame(entry, index)
         result: tuple[bytes, dict[str, str]] = await self._run(
             key, _render_png, frame, wc, ww, mode
         )
-        self.caches.put_encoded(key, result)
+        self.encoded.put(key, result, len(result[0]) + 256)
         return result
 
     async def display(
@@ -181,7 +180,7 @@ class FrameService:
     ) -> tuple[bytes, dict[str, str]]:
         """The display PNG and its headers (``X-Cache``, ``X-Frame-Window-*``)."""
         key = ("png", entry.index, index, wc, ww, mode)
-        hit = self.caches.get_encoded(key) is not None
+        hit = self.encoded.get(key) is not None
         body, headers = await self._png(entry, index, wc, ww, mode)
         self._note(entry, index, ("png", wc, ww, mode))
         return body, {**headers, "X-Cache": "HIT" if hit else "MISS"}
@@ -189,13 +188,13 @@ class FrameService:
     async def thumbnail(self, entry: FileEntry, index: int, size: int) -> bytes:
         """A JPEG of the frame with the default window, longest edge ≤ ``size``."""
         key = ("thumb", entry.index, index, size)
-        cached = self.caches.get_encoded(key)
+        cached = self.encoded.get(key)
         if cached is not None:
             body: bytes = cached
             return body
         frame, _ = await self.frame(entry, index)
         body = await self._run(key, _render_thumbnail, frame, size)
-        self.caches.put_encoded(key, body)
+        self.encoded.put(key, body)
         return body
 
     async def overlay(self, entry: FileEntry, index: int) -> tuple[bytes, dict[str, str]]:
@@ -231,8 +230,10 @@ class FrameService:
             )
         except (UsageError, ValueError) as error:
             raise ApiError("invalid_query", f"bad tag path {tag_path[:80]!r}: {error}") from error
-        except (KeyError, LookupError) as error:
-            raise ApiError("not_found", f"no element at {tag_path[:80]!r}") from error
+        except core_tags.TagNotFound as error:
+            raise ApiError("not_found", f"no element at {tag_path[:80]!r}: {error}") from error
+        except core_tags.TagReadError as error:
+            raise ApiError("tag_read_failed", f"the header could not be read: {error}") from error
         return node
 
     def close(self) -> None:
@@ -248,15 +249,13 @@ def _num(value: float) -> str:
 
 
 def _tag_tree(path: str) -> list[dict[str, Any]]:
-    from dcmview_core import tags as core_tags
-
-    nodes: list[dict[str, Any]] = core_tags.tag_tree(path)
-    return nodes
+    try:
+        return core_tags.tag_tree(path)
+    except core_tags.TagReadError as error:
+        raise ApiError("tag_read_failed", f"the header could not be read: {error}") from error
 
 
 def _select(path: str, tag_path: str, offset: int, limit: int) -> dict[str, Any]:
-    from dcmview_core import tags as core_tags
-
     node: dict[str, Any] = core_tags.select_tag(path, tag_path, offset=offset, limit=limit)
     return node
 
@@ -264,24 +263,24 @@ def _select(path: str, tag_path: str, offset: int, limit: int) -> dict[str, Any]
 def _render_png(
     frame: Frame, wc: float | None, ww: float | None, mode: str
 ) -> tuple[bytes, dict[str, str]]:
-    from dcmview_core.encode import encode_png
-    from dcmview_core.present import render_display
-
-    display = render_display(frame, center=wc, width=ww, mode=mode)
+    display = render_display(frame, center=wc, width=ww, mode=_mode(mode))
     headers: dict[str, str] = {}
-    window = getattr(display, "window", None)
-    if window is not None:
-        headers["X-Frame-Window-Center"] = _num(window.center)
-        headers["X-Frame-Window-Width"] = _num(window.width)
-    return encode_png(display.pixels), headers
+    if display.is_linear and display.window is not None:
+        headers["X-Frame-Window-Center"] = _num(display.window.center)
+        headers["X-Frame-Window-Width"] = _num(display.window.width)
+    if display.function is not None:
+        headers["X-Frame-Voi-Lut-Function"] = display.function
+    headers["X-Frame-Window-Source"] = display.source
+    return encode_png(display.image), headers
 
 
 def _render_thumbnail(frame: Frame, size: int) -> bytes:
-    from dcmview_core.encode import encode_thumbnail_jpeg
-    from dcmview_core.present import render_display
-
     display = render_display(frame, center=None, width=None, mode="default")
-    return encode_thumbnail_jpeg(display.pixels, size)
+    return encode_thumbnail_jpeg(display.image, size)
+
+
+def _mode(mode: str) -> Literal["default", "full_dynamic"]:
+    return "full_dynamic" if mode == "full_dynamic" else "default"
 
 
 def _overlay_mask(frame: Frame) -> bytes:

@@ -87,7 +87,7 @@ def header_extras(entry: FileEntry) -> dict[str, Any]:
             warnings.simplefilter("ignore")
             ds = dcmread(entry.path, stop_before_pixels=True, force=True, defer_size=4096)
             extras["has_overlay"] = any(
-                (tag.group & 0xFF01) == 0x6000 and tag.element == 0x3000 for tag in ds
+                (elem.tag.group & 0xFF01) == 0x6000 and elem.tag.element == 0x3000 for elem in ds
             )
             extras["frame_time_ms"] = _frame_time(ds)
             extras["pixel_spacing"] = _spacing(ds)

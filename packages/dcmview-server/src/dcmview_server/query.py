@@ -22,7 +22,7 @@ def path_index(text: str, what: str = "file") -> int:
 
 
 def _single(request: Request, name: str) -> str | None:
-    values = request.args.getlist(name)
+    values = request.get_args(keep_blank_values=True).getlist(name)
     if not values:
         return None
     if len(values) > 1:

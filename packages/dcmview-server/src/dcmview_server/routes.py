@@ -130,7 +130,7 @@ def register(app: Sanic[Any, Any], state: AppState) -> None:
         if not tag_path:
             raise ApiError("invalid_query", "path is required, e.g. path=(0008,1140)/0/(0008,1155)")
         offset = int_arg(request, "offset", 0, 0, MAX_INDEX)
-        limit = int_arg(request, "limit", 64, 1, 1000)
+        limit = int_arg(request, "limit", 64, 1, 10_000)
         node = await state.frames.select_tag(entry, tag_path, offset, limit)
         if state.masker is not None:
             node = state.masker.tag(node, entry.patient_id)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from dcmview_core.decoders import syntax_name
 from dcmview_core.model import FileEntry, Window
+from dcmview_core.presets import PRESETS
 
 from dcmview_server.responses import json_bytes
 
@@ -120,3 +121,26 @@ def info(entry: FileEntry, extra: dict[str, Any]) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+def presets() -> list[dict[str, Any]]:
+    """The window presets of dcmview-core (``PRESETS``): the explicit windows only."""
+    out = []
+    for p in PRESETS:
+        if p.window is None:
+            continue
+        name = f"{p.modality} {p.name}" if p.modality else p.name
+        out.append(
+            {
+                "key": p.key,
+                "name": name,
+                "center": _number(p.window.center),
+                "width": _number(p.window.width),
+                "modality": p.modality,
+            }
+        )
+    return out
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)

@@ -76,10 +76,10 @@ class AppState:
         self.host_policy = HostPolicy(config.host, config.allow_hosts)
         self.unix_socket = config.unix_socket is not None
         self.bundle = StaticBundle(static_dir)
+        self.annotations = AnnotationsState.load(config.annotations, self.registry, self.shown_path)
         self.workers = workers or os.cpu_count() or 2
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dcmview-cpu")
         self.frames = FrameService(self.pool, config.cache_budget, self.workers)
-        self.annotations = AnnotationsState.load(config.annotations, self.registry, self.shown_path)
         self.last_activity = time.monotonic()
         self._stop = threading.Event()
         self._scan_thread: threading.Thread | None = None
