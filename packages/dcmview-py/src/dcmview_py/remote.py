@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
 import shlex
 import signal
 import sys
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 READY_TIMEOUT = 120.0
 # remote lines not worth repeating locally (the local side prints its own)
-_QUIET_PREFIXES = (f"{PROG}: from another machine:", f"{PROG}: stopped")
+_QUIET_PREFIXES = (f"{PROG}: to view from another machine:", f"{PROG}: stopped")
 
 
 def remote_argv(ns: argparse.Namespace, host_label: str) -> list[str]:
@@ -90,11 +91,15 @@ def run_tunnel(ns: argparse.Namespace) -> int:
 
     target = parse_target(ns.tunnel_host)
     argv = remote_argv(ns, target.host)
+    backend = os.environ.get("DCMVIEW_SSH_BACKEND", "auto") or "auto"
+    if backend not in ("auto", "paramiko", "ssh"):
+        raise UsageError(f"DCMVIEW_SSH_BACKEND must be auto, paramiko or ssh, not {backend!r}")
     with _sigterm_as_interrupt():
         try:
             tunnel = connect(
                 ns.tunnel_host,
                 ssh_config=ns.ssh_config,
+                backend=backend,  # type: ignore[arg-type]
                 batch_mode=not (sys.stdin is not None and sys.stdin.isatty()),
             )
         except (TunnelError, ValueError) as exc:

@@ -27,7 +27,7 @@ def reach_hint(port: int) -> str:
         user = "user"
     host = socket.gethostname() or "this-host"
     return (
-        f"{PROG}: from another machine: ssh -N -L {port}:127.0.0.1:{port} {user}@{host}"
+        f"{PROG}: to view from another machine: ssh -L {port}:127.0.0.1:{port} {user}@{host}"
         " (then open the URL above there)"
     )
 

@@ -73,7 +73,9 @@ def parse_target(text: str) -> Target:
         port = _parse_port(port_text, text)
     else:
         host = value
-    if not host or host.startswith("-"):
+    if host.startswith("-"):
+        raise ValueError(f"tunnel host must not start with '-': {text!r}")
+    if not host:
         raise ValueError(f"invalid tunnel host: {text!r}")
     return Target(host=host, user=user, port=port)
 
