@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,28 @@ def read_lean(fd: int, size: int) -> Header | None:
 # ---------------------------------------------------------------------------------------------
 # pydicom path
 
+PYDICOM_LOCK = threading.Lock()
+"""Held around pydicom reads that silence its warnings (`warnings.catch_warnings` is
+process-global state)."""
+
+
+def plausible_start(head: bytes) -> int | None:
+    """Offset (0–7) where a preamble-less dataset seems to begin, from its first element."""
+    for offset in range(8):
+        chunk = head[offset : offset + 8]
+        if len(chunk) < 8:
+            return None
+        for order in ("<", ">"):
+            group, elem = struct.unpack(order + "HH", chunk[:4])
+            if group not in (0x0002, 0x0008) or elem > 0x0100:
+                continue
+            vr = chunk[4:6]
+            if vr.isalpha() and vr.isupper():
+                return offset
+            if order == "<" and struct.unpack("<L", chunk[4:8])[0] < 0x10000:
+                return offset
+    return None
+
 
 class OffsetFile:
     """A read-only view of a binary file that starts *offset* bytes in (for stray lead bytes)."""
@@ -404,6 +427,11 @@ def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
     raw_text: dict[str, tuple[str, bytes]] = {}
     for tag, (keyword, kind) in WANTED.items():
         raw = _raw_bytes(ds, tag)
+        if raw is None and tag == 0x00080005 and "SpecificCharacterSet" in ds:
+            # pydicom converts the character set while reading; take its value
+            charset = ds.SpecificCharacterSet
+            parts = [charset] if isinstance(charset, str) else [str(c) for c in charset]
+            raw = "\\".join(parts).encode("latin-1", errors="replace")
         if raw is None:
             continue
         if kind in ("text", "pn"):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import stat
 import struct
-import threading
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -48,7 +47,6 @@ SkipReason = Literal["not_dicom", "unreadable", "unparsable", "filtered"]
 PathInput = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-_PYDICOM_LOCK = threading.Lock()
 _DEFER = 64 * 1024
 _MAX_FRAGMENTS = 1_000_000
 
@@ -189,24 +187,6 @@ def _list_dir(path: str) -> list[os.DirEntry[str]] | Skipped:
 # reading one file
 
 
-def _plausible_start(head: bytes) -> int | None:
-    """Offset (0–7) where a preamble-less dataset seems to begin, from its first element."""
-    for offset in range(8):
-        chunk = head[offset : offset + 8]
-        if len(chunk) < 8:
-            return None
-        for order in ("<", ">"):
-            group, elem = struct.unpack(order + "HH", chunk[:4])
-            if group not in (0x0002, 0x0008) or elem > 0x0100:
-                continue
-            vr = chunk[4:6]
-            if vr.isalpha() and vr.isupper():
-                return offset
-            if order == "<" and struct.unpack("<L", chunk[4:8])[0] < 0x10000:
-                return offset
-    return None
-
-
 def _encoding(ds: Dataset) -> tuple[str, bool, bool]:
     """Transfer syntax UID, little endian, explicit VR of a dataset pydicom read.
 
@@ -246,7 +226,7 @@ def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
     preamble = len(head) == 132 and head[128:132] == b"DICM"
     source: Any = fp
     if not preamble:
-        offset = _plausible_start(head)
+        offset = _header.plausible_start(head)
         if offset is None:
             raise _NotDicomError("no DICM magic and no plausible DICOM dataset at the start")
         source = OffsetFile(fp, offset, path) if offset else fp
@@ -254,7 +234,7 @@ def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
     else:
         fp.seek(0)
     try:
-        with _PYDICOM_LOCK, warnings.catch_warnings():
+        with _header.PYDICOM_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = dcmread(source, force=not preamble, stop_before_pixels=True, defer_size=_DEFER)
             ts, little, explicit = _encoding(ds)
@@ -298,12 +278,20 @@ def _frame_bits(values: dict[str, Any], tag: int) -> int:
     return rows * columns * spp * bits
 
 
-def _fragments(fd: int, start: int, size: int) -> tuple[int, list[tuple[int, int]]]:
-    """Basic Offset Table length and the complete fragments (offset, length) after it."""
+@dataclass(slots=True)
+class _Fragments:
+    bot_length: int
+    complete: list[tuple[int, int]]
+    """(value offset, length) of each fragment wholly present, the offset table excluded."""
+    partial: int | None
+    """Value offset of a fragment cut short by the end of the file."""
+
+
+def _fragments(fd: int, start: int, size: int) -> _Fragments:
+    """Walk the encapsulated items (item headers only; values are skipped, never read)."""
     pos = start
-    bot_length = -1
-    fragments: list[tuple[int, int]] = []
-    while pos + 8 <= size and len(fragments) < _MAX_FRAGMENTS:
+    found = _Fragments(-1, [], None)
+    while pos + 8 <= size and len(found.complete) < _MAX_FRAGMENTS:
         head = os.pread(fd, 8, pos)
         if len(head) < 8:
             break
@@ -311,27 +299,41 @@ def _fragments(fd: int, start: int, size: int) -> tuple[int, list[tuple[int, int
         if (group, elem) != (0xFFFE, 0xE000) or length == UNDEFINED:
             break
         if pos + 8 + length > size:
+            found.partial = pos + 8
             break
-        if bot_length < 0:
-            bot_length = length
+        if found.bot_length < 0:
+            found.bot_length = length
         else:
-            fragments.append((pos + 8, length))
+            found.complete.append((pos + 8, length))
         pos += 8 + length
-    return bot_length, fragments
+    return found
 
 
 _CODESTREAM_STARTS = (b"\xff\xd8\xff", b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP")
 
 
+def _starts_frame(fd: int, offset: int) -> bool:
+    return os.pread(fd, 6, offset).startswith(_CODESTREAM_STARTS)
+
+
 def _encapsulated_frames(fd: int, pixel: PixelElement, size: int, declared: int) -> int:
-    bot_length, fragments = _fragments(fd, pixel.value_offset, size)
+    """Whole frames present in encapsulated pixel data (PS3.5 A.4).
+
+    With a Basic Offset Table, a frame counts when its fragments are all present. Without
+    one, frame starts are found from the codestream markers (JPEG SOI, J2K SOC, JP2
+    signature) when there are more fragments than frames or the data is cut short;
+    otherwise (RLE, one fragment per frame) each fragment is a frame.
+    """
+    walk = _fragments(fd, pixel.value_offset, size)
+    fragments = walk.complete
     if not fragments:
         return 0
     if declared <= 1:
-        return 1
-    if bot_length > 0 and bot_length % 4 == 0:
-        bot = os.pread(fd, bot_length, pixel.value_offset + 8)
-        offsets = struct.unpack(f"<{bot_length // 4}L", bot)
+        return 1 if walk.partial is None else 0
+    cut = walk.partial is not None
+    if walk.bot_length > 0 and walk.bot_length % 4 == 0:
+        bot = os.pread(fd, walk.bot_length, pixel.value_offset + 8)
+        offsets = struct.unpack(f"<{walk.bot_length // 4}L", bot)
         first = fragments[0][0] - 8
         starts = {off - 8 - first for off, _ in fragments}
         end = fragments[-1][0] + fragments[-1][1] - first
@@ -340,15 +342,19 @@ def _encapsulated_frames(fd: int, pixel: PixelElement, size: int, declared: int)
             following = offsets[k + 1] if k + 1 < len(offsets) else None
             if off not in starts or (following is not None and following > end):
                 break
+            if following is None and cut:
+                break  # the last frame's fragments may continue past the end of the file
             count += 1
         return count
-    if len(fragments) == declared:
+    if len(fragments) == declared and not cut:
         return declared
-    marked = 0
-    for off, _length in fragments:
-        if os.pread(fd, 6, off).startswith(_CODESTREAM_STARTS):
-            marked += 1
-    return min(declared, marked or len(fragments))
+    starts_found = [_starts_frame(fd, off) for off, _ in fragments]
+    marked = sum(starts_found)
+    if not marked:
+        return min(declared, len(fragments))
+    if cut and walk.partial is not None and not _starts_frame(fd, walk.partial):
+        marked -= 1  # the last frame continues in the fragment cut short
+    return min(declared, marked)
 
 
 def _frame_count(header: Header, fd: int, size: int, inline: int | None) -> tuple[bool, int]:
@@ -481,10 +487,10 @@ def _dataset(fd: int, path: str) -> Dataset:
         fp.seek(0)
         head = fp.read(132)
         preamble = len(head) == 132 and head[128:132] == b"DICM"
-        offset = 0 if preamble else (_plausible_start(head) or 0)
+        offset = 0 if preamble else (_header.plausible_start(head) or 0)
         source: Any = OffsetFile(fp, offset, path) if offset else fp
         source.seek(0)
-        with _PYDICOM_LOCK, warnings.catch_warnings():
+        with _header.PYDICOM_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=_DEFER)
             # convert every value now, while warnings are silenced

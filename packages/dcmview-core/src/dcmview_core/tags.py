@@ -1,0 +1,357 @@
+"""The tag tree: a file's header as JSON-ready `TagNode` dicts (``spec/api.md``, TagNode).
+
+`tag_tree` gives the preview: every element of the File Meta Information and the dataset,
+numeric arrays cut after 64 values and sequences after 16 items (``truncated``/``total``),
+binary and bulk values as their length only. `select_tag` gives one element by tag path
+(``(0008,1140)/0/(0008,1155)``) with its items or values paged by ``offset``/``limit``.
+
+Only the header is read (``stop_before_pixels`` and deferred large values), so a 1 GB
+multi-frame file costs what a small one does. Text is decoded with the Specific Character
+Set; a value that fails to decode becomes an ``error`` node without failing the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable
+from typing import IO, Any
+
+from pydicom import dcmread
+from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.tag import BaseTag, Tag
+
+from dcmview_core import _header
+from dcmview_core._header import UNDEFINED, OffsetFile
+from dcmview_core.errors import DcmviewError, UsageError
+
+TagNode = dict[str, Any]
+
+MAX_NUMBERS = 64
+"""Numeric values shown in the preview before ``truncated``/``total``."""
+MAX_ITEMS = 16
+"""Sequence items shown in the preview before ``truncated``/``total``."""
+MAX_VALUE_BYTES = 1024 * 1024
+"""Values longer than this are shown as ``binary`` (length only) and never read."""
+MAX_DEPTH = 64
+"""Sequence nesting shown; deeper levels become an ``error`` node."""
+MAX_LIMIT = 10_000
+
+BINARY_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN", "OB or OW", "US or OW"})
+INT_VRS = frozenset({"US", "SS", "UL", "SL", "SV", "UV", "US or SS", "US or SS or OW"})
+FLOAT_VRS = frozenset({"FL", "FD"})
+PIXEL_KEYWORDS = {
+    0x7FE00008: "FloatPixelData",
+    0x7FE00009: "DoubleFloatPixelData",
+    0x7FE00010: "PixelData",
+}
+
+
+class TagReadError(DcmviewError):
+    """The file's header could not be read at all."""
+
+
+class TagNotFound(DcmviewError, LookupError):  # noqa: N818 — mirrors KeyError/LookupError
+    """The tag path names no element (or no item) in the file."""
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
+    """The header dataset and the pixel data node (read from the element header only)."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fp, _header.PYDICOM_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _read_open(fp, name)
+    except TagReadError:
+        raise
+    except RecursionError:
+        raise TagReadError(f"cannot read the header of {name}: nested too deeply") from None
+    except Exception as error:  # hostile input: pydicom raises many kinds
+        raise TagReadError(
+            f"cannot read the header of {name}: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _read_open(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
+    head = fp.read(132)
+    preamble = len(head) == 132 and head[128:132] == b"DICM"
+    offset = 0 if preamble else (_header.plausible_start(head) or 0)
+    source: Any = OffsetFile(fp, offset, name) if offset else fp
+    source.seek(0)
+    ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=MAX_VALUE_BYTES)
+    implicit, little = ds.original_encoding
+    pixel = _header.read_pixel_element(source, bool(little), not implicit)
+    if pixel is None:
+        return ds, None
+    size = os.fstat(fp.fileno()).st_size
+    start = pixel.value_offset + offset
+    length = pixel.length
+    if length == UNDEFINED or start + length > size:
+        length = max(0, size - start)
+    vr = "OB" if pixel.tag == 0x7FE00010 else ("OF" if pixel.tag == 0x7FE00008 else "OD")
+    node = {
+        "tag": _tag_text(pixel.tag),
+        "vr": vr,
+        "keyword": PIXEL_KEYWORDS[pixel.tag],
+        "value": {"type": "binary", "length": length},
+    }
+    return ds, node
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _vr_text(vr: Any) -> str:
+    if not vr:
+        return "UN"
+    return str(getattr(vr, "value", vr))
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"type": "error", "message": message}
+
+
+def _numbers(values: list[Any], offset: int, limit: int, paged: bool) -> dict[str, Any]:
+    total = len(values)
+    if not paged and total == 1 and offset == 0:
+        return {"type": "number", "value": values[0]}
+    page = values[offset : offset + limit]
+    out: dict[str, Any] = {"type": "numbers", "value": page}
+    if paged:
+        out["offset"] = offset
+        out["total"] = total
+        out["truncated"] = offset + len(page) < total
+    elif total > len(page):
+        out["truncated"] = True
+        out["total"] = total
+    return out
+
+
+def _as_number(value: Any, vr: str) -> int | float | None:
+    if vr in FLOAT_VRS or vr == "DS":
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return int(value)
+
+
+def _value_list(value: Any) -> list[Any]:
+    if isinstance(value, MultiValue | list | tuple):
+        return list(value)
+    return [value]
+
+
+def _render_value(
+    elem: DataElement, depth: int, offset: int, limit: int, paged: bool
+) -> dict[str, Any]:
+    vr = elem.VR
+    value = elem.value
+    if vr == "SQ":
+        return _sequence(value, depth, offset, limit, paged)
+    if vr in BINARY_VRS or isinstance(value, bytes | bytearray):
+        return {"type": "binary", "length": len(value) if value is not None else 0}
+    if value is None or value == "":
+        return {"type": "string", "value": ""}
+    if vr in INT_VRS or vr in FLOAT_VRS or vr in ("IS", "DS"):
+        try:
+            numbers = [_as_number(v, vr) for v in _value_list(value)]
+        except (TypeError, ValueError, OverflowError):
+            numbers = [None]
+        if None not in numbers:
+            limit_used = limit if paged else MAX_NUMBERS
+            return _numbers(numbers, offset if paged else 0, limit_used, paged)
+    if vr == "AT":
+        return {
+            "type": "string",
+            "value": "\\".join(_tag_text(int(t)) for t in _value_list(value)),
+        }
+    return {"type": "string", "value": "\\".join(str(v) for v in _value_list(value))}
+
+
+def _sequence(items: Any, depth: int, offset: int, limit: int, paged: bool) -> dict[str, Any]:
+    if depth >= MAX_DEPTH:
+        return _error(f"sequence nested deeper than {MAX_DEPTH} levels; select it by path")
+    total = len(items)
+    start = offset if paged else 0
+    count = limit if paged else MAX_ITEMS
+    page = items[start : start + count]
+    out: dict[str, Any] = {
+        "type": "sequence",
+        "items": [_nodes(item, depth + 1) for item in page],
+    }
+    if paged:
+        out["offset"] = start
+        out["total"] = total
+        out["truncated"] = start + len(page) < total
+    elif total > len(page):
+        out["truncated"] = True
+        out["total"] = total
+    return out
+
+
+def _raw_length(raw: Any) -> int | None:
+    if isinstance(raw, RawDataElement):
+        if raw.value is None and raw.length != UNDEFINED:
+            return int(raw.length)  # deferred: never read
+        return None
+    return None
+
+
+def _node(
+    ds: Dataset,
+    raw: Any,
+    depth: int,
+    offset: int = 0,
+    limit: int = MAX_NUMBERS,
+    paged: bool = False,
+) -> TagNode:
+    tag = BaseTag(raw.tag)
+    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR), "keyword": ""}
+    if tag.is_private:
+        node["keyword"] = "Private"
+    else:
+        node["keyword"] = keyword_for_tag(tag) or ""
+    deferred = _raw_length(raw)
+    if deferred is not None:
+        node["value"] = {"type": "binary", "length": deferred}
+        return node
+    try:
+        elem = ds[tag]
+        node["vr"] = _vr_text(elem.VR)
+        if tag.is_private and not tag.is_private_creator:
+            creator = getattr(elem, "private_creator", None)
+            if creator:
+                node["private_creator"] = creator
+        length = getattr(raw, "length", None)
+        if isinstance(length, int) and length != UNDEFINED and length > MAX_VALUE_BYTES:
+            node["value"] = {"type": "binary", "length": length}
+        else:
+            node["value"] = _render_value(elem, depth, offset, limit, paged)
+    except RecursionError:
+        node["value"] = _error("sequence nested too deeply to decode")
+    except Exception as error:  # one bad value must not fail the tree
+        node["value"] = _error(f"{type(error).__name__}: {error}")
+    return node
+
+
+def _nodes(ds: Dataset, depth: int = 0) -> list[TagNode]:
+    try:
+        elements: Iterable[Any] = list(ds.elements())
+    except Exception as error:
+        return [{"tag": "", "vr": "", "keyword": "", "value": _error(str(error))}]
+    return [_node(ds, raw, depth) for raw in elements]
+
+
+def tag_tree(path: str | os.PathLike[str]) -> list[TagNode]:
+    """Every header element of *path* as `TagNode` dicts (File Meta Information first)."""
+    ds, pixel = _read(path)
+    with _header.PYDICOM_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nodes: list[TagNode] = []
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None:
+            nodes.extend(_nodes(meta))
+        nodes.extend(_nodes(ds))
+    if pixel is not None:
+        nodes.append(pixel)
+    return nodes
+
+
+# ---------------------------------------------------------------------------------------------
+# selecting one element
+
+_TAG_RE = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$")
+
+
+def _parse_tag(segment: str) -> int:
+    match = _TAG_RE.match(segment)
+    if match:
+        return int(match.group(1) + match.group(2), 16)
+    if re.fullmatch(r"[0-9A-Fa-f]{8}", segment):
+        return int(segment, 16)
+    tag = tag_for_keyword(segment)
+    if tag is None:
+        raise UsageError(
+            f"invalid tag {segment!r} in tag path: use (gggg,eeee), ggggeeee or a DICOM keyword"
+        )
+    return int(tag)
+
+
+def parse_tag_path(tag_path: str) -> list[int]:
+    """``(0008,1140)/0/(0008,1155)`` → ``[0x00081140, 0, 0x00081155]`` (tags and item indices).
+
+    Segments alternate: a tag, an item index, a tag, … and the path ends with a tag.
+    """
+    segments = [s.strip() for s in tag_path.strip().strip("/").split("/")]
+    if not segments or not segments[0]:
+        raise UsageError("empty tag path: expected for example (0008,1140)/0/(0008,1155)")
+    if len(segments) % 2 == 0:
+        raise UsageError(f"tag path {tag_path!r} must end with a tag, not an item index")
+    parsed: list[int] = []
+    for i, segment in enumerate(segments):
+        if i % 2:
+            if not segment.isdigit():
+                raise UsageError(f"invalid item index {segment!r} in tag path {tag_path!r}")
+            parsed.append(int(segment))
+        else:
+            parsed.append(_parse_tag(segment))
+    return parsed
+
+
+def select_tag(
+    path: str | os.PathLike[str], tag_path: str, *, offset: int = 0, limit: int = 64
+) -> TagNode:
+    """One element by tag path, full depth; its sequence items or values paged.
+
+    Raises `UsageError` for a malformed path or paging, `TagNotFound` when the path names
+    nothing, `TagReadError` when the header cannot be read.
+    """
+    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"offset must be ≥ 0 and limit between 1 and {MAX_LIMIT}")
+    steps = parse_tag_path(tag_path)
+    ds, pixel = _read(path)
+    with _header.PYDICOM_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        current = ds
+        for depth in range(0, len(steps), 2):
+            tag = Tag(steps[depth])
+            last = depth == len(steps) - 1
+            container = current
+            if tag.group == 0x0002 and depth == 0 and getattr(ds, "file_meta", None) is not None:
+                container = ds.file_meta
+            if last and depth == 0 and pixel is not None and _tag_text(tag) == pixel["tag"]:
+                return pixel
+            try:
+                raw = container.get_item(tag)
+            except Exception as error:
+                raise TagNotFound(f"{tag_path}: {type(error).__name__}: {error}") from None
+            if raw is None:
+                raise TagNotFound(f"no element {_tag_text(tag)} at {tag_path}")
+            if last:
+                return _node(container, raw, 0, offset, limit, paged=True)
+            try:
+                items = container[tag].value
+            except Exception as error:
+                raise TagNotFound(f"{tag_path}: {type(error).__name__}: {error}") from None
+            if container[tag].VR != "SQ":
+                raise TagNotFound(f"{_tag_text(tag)} in {tag_path} is not a sequence")
+            index = steps[depth + 1]
+            if index >= len(items):
+                raise TagNotFound(
+                    f"{_tag_text(tag)} has {len(items)} item(s); no item {index} in {tag_path}"
+                )
+            current = items[index]
+    raise TagNotFound(tag_path)  # pragma: no cover - the loop always returns or raises
