@@ -33,7 +33,7 @@ from pydicom.dataset import Dataset
 
 from dcmview_core import _colour, decoders
 from dcmview_core.decoders import CodecParams
-from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData
+from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData, PixelError
 from dcmview_core.model import FileEntry, Window
 
 __all__ = ["Frame", "FrameMeta", "Lut", "Overlay", "clear_layout_cache", "read_frame"]
@@ -210,15 +210,34 @@ def _layout(path: str) -> _Layout:
 
 
 def _parse_layout(path: str, stamp: tuple[int, int]) -> _Layout:
+    try:
+        with warnings.catch_warnings():
+            # pydicom warns about every odd value; the frame either decodes or raises
+            warnings.simplefilter("ignore")
+            return _parse_layout_quietly(path, stamp)
+    except (PixelError, OSError) as exc:
+        if isinstance(exc, OSError):
+            raise DecodeError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise
+    except Exception as exc:  # pydicom raises many types on malformed headers
+        raise DecodeError(f"cannot parse the DICOM header of {path}: {exc}") from exc
+
+
+def _syntax_of(ds: Dataset) -> str:
+    ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    if ts:
+        return str(ts)
+    implicit, little = getattr(ds, "original_encoding", (True, True))
+    if not little:
+        return decoders.EXPLICIT_VR_BE
+    return decoders.IMPLICIT_VR_LE if implicit else decoders.EXPLICIT_VR_LE
+
+
+def _parse_layout_quietly(path: str, stamp: tuple[int, int]) -> _Layout:
     with open(path, "rb") as f:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = dcmread(f, stop_before_pixels=True, force=True)
-                pixel_pos = f.tell()
-        except Exception as exc:  # pydicom raises many types on malformed headers
-            raise DecodeError(f"cannot parse the DICOM header of {path}: {exc}") from exc
-        ts = str(ds.file_meta.get("TransferSyntaxUID", decoders.IMPLICIT_VR_LE) or "")
+        ds = dcmread(f, stop_before_pixels=True, force=True)
+        pixel_pos = f.tell()
+        ts = _syntax_of(ds)
         if ts == decoders.DEFLATED_EXPLICIT_VR_LE:
             tag, value_offset, value_length, vr = _deflated_pixel_element(ds)
             little = True

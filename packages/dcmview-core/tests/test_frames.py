@@ -1,0 +1,284 @@
+"""read_frame on pydicom's bundled files, checked against GDCM (an independent decoder).
+
+Lossless syntaxes must equal GDCM exactly. Lossy files are decoded by the same codec family
+in GDCM, so they are compared exactly too unless a colour conversion is involved (stated
+tolerance below). Files where GDCM does not follow the DICOM rule the issue names (a
+signed dataset with an unsigned codestream) are compared with the rule applied to GDCM's output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gdcm
+import numpy as np
+import pydicom
+import pytest
+from pydicom import dcmread
+from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
+
+from dcmview_core import discovery
+from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData
+from dcmview_core.frames import Frame, read_frame
+from dcmview_core.model import FileEntry
+
+TESTDATA = Path(pydicom.__file__).parent / "data" / "test_files"
+
+_GDCM_TYPES = {
+    gdcm.PixelFormat.UINT8: "u1",
+    gdcm.PixelFormat.INT8: "i1",
+    gdcm.PixelFormat.UINT16: "<u2",
+    gdcm.PixelFormat.INT16: "<i2",
+    gdcm.PixelFormat.UINT32: "<u4",
+    gdcm.PixelFormat.INT32: "<i4",
+    gdcm.PixelFormat.SINGLEBIT: "u1",
+}
+
+
+def bundled(name: str) -> str:
+    path = TESTDATA / name
+    assert path.is_file(), f"{name} is not bundled with this pydicom"
+    return str(path)
+
+
+def entry(name: str) -> FileEntry:
+    result = discovery.read_entry(bundled(name), index=0)
+    assert isinstance(result, FileEntry), result
+    return result
+
+
+def gdcm_buffer(path: str) -> np.ndarray:
+    """All frames as GDCM decodes them (as stored: planar, YBR and bit-packed are kept)."""
+    reader = gdcm.ImageReader()
+    reader.SetFileName(path)
+    assert reader.Read(), f"GDCM cannot read {path}"
+    image = reader.GetImage()
+    buffer = image.GetBuffer()
+    if isinstance(buffer, str):
+        buffer = buffer.encode("utf-8", "surrogateescape")
+    return np.frombuffer(buffer, _GDCM_TYPES[image.GetPixelFormat().GetScalarType()])
+
+
+def gdcm_frame(path: str, frame: Frame) -> np.ndarray:
+    meta = frame.meta
+    per_frame = frame.samples.size
+    whole = gdcm_buffer(path)
+    part = whole[meta.frame_index * per_frame : (meta.frame_index + 1) * per_frame]
+    return part.reshape(frame.samples.shape)
+
+
+GRAYSCALE_EXACT = [
+    "CT_small.dcm",  # Explicit VR LE, signed 16
+    "MR_small.dcm",
+    "MR_small_implicit.dcm",  # Implicit VR LE
+    "MR_small_bigendian.dcm",  # Explicit VR BE
+    "MR_small_expb.dcm",
+    "MR_small_padded.dcm",
+    "MR_small_RLE.dcm",  # RLE Lossless
+    "MR_small_jp2klossless.dcm",  # JPEG 2000 Lossless
+    "MR_small_jpeg_ls_lossless.dcm",  # JPEG-LS Lossless
+    "JPEGLSNearLossless_08.dcm",  # JPEG-LS Near-Lossless (same CharLS output)
+    "JPEGLSNearLossless_16.dcm",
+    "JPEG2000.dcm",  # JPEG 2000 (lossy), same OpenJPEG output
+    "693_J2KI.dcm",
+    "JPGExtended.dcm",  # JPEG Extended 12-bit
+    "JPEG-lossy.dcm",
+    "image_dfl.dcm",  # Deflated Explicit VR LE
+    "examples_overlay.dcm",
+    "badVR.dcm",  # 32-bit unsigned
+]
+
+
+@pytest.mark.parametrize("name", GRAYSCALE_EXACT)
+def test_grayscale_equals_gdcm(name: str) -> None:
+    frame = read_frame(entry(name), 0)
+    assert frame.meta.samples_per_pixel == 1
+    np.testing.assert_array_equal(frame.samples, gdcm_frame(bundled(name), frame))
+
+
+def test_every_frame_of_a_multiframe_file_equals_gdcm() -> None:
+    e = entry("rtdose.dcm")  # 15 frames, 32-bit, Implicit VR LE
+    frames = [read_frame(e, i) for i in range(15)]
+    ours = np.stack([f.samples for f in frames])
+    np.testing.assert_array_equal(ours.ravel(), gdcm_buffer(e.path))
+    assert frames[14].meta.frame_index == 14
+    assert frames[0].meta.bits_allocated == 32
+
+
+RGB_EXACT = [
+    "SC_rgb_rle.dcm",  # RLE, 8-bit RGB
+    "SC_rgb_small_odd.dcm",
+    "SC_rgb_small_odd_big_endian.dcm",  # trap: 8-bit samples in big-endian OW
+    "examples_rgb_color.dcm",
+    "SC_rgb_jpeg_gdcm.dcm",  # JPEG Lossless SV1, RGB
+    "GDCMJ2K_TextGBR.dcm",  # JPEG 2000 Lossless, YBR_RCT → RGB by the codec
+    "examples_jpeg2k.dcm",
+    "SC_jpeg_no_color_transform.dcm",  # trap: RGB JPEG without APP14, no colour transform
+    "SC_jpeg_no_color_transform_2.dcm",
+    "SC_rgb_jpeg_dcmd.dcm",
+    "SC_rgb_jpeg_app14_dcmd.dcm",
+    "SC_rgb_dcmtk_+eb+cr.dcm",
+    "SC_rgb_jls_lossy_line.dcm",
+    "SC_rgb_jls_lossy_sample.dcm",
+    "SC_rgb_gdcm_KY.dcm",
+]
+
+
+@pytest.mark.parametrize("name", RGB_EXACT)
+def test_rgb_equals_gdcm(name: str) -> None:
+    frame = read_frame(entry(name), 0)
+    assert frame.samples.dtype == np.uint8
+    assert frame.meta.photometric_interpretation == "RGB"
+    assert frame.samples.shape == (frame.meta.rows, frame.meta.columns, 3)
+    np.testing.assert_array_equal(frame.samples, gdcm_frame(bundled(name), frame))
+
+
+def test_rle_multiframe_second_frame_equals_gdcm() -> None:
+    frame = read_frame(entry("SC_rgb_rle_2frame.dcm"), 1)
+    np.testing.assert_array_equal(
+        frame.samples, gdcm_frame(bundled("SC_rgb_rle_2frame.dcm"), frame)
+    )
+
+
+def test_planar_configuration_1_is_interleaved() -> None:
+    name = "ExplVR_BigEnd.dcm"  # trap: big endian, planar configuration 1
+    frame = read_frame(entry(name), 0)
+    rows, cols = frame.meta.rows, frame.meta.columns
+    planar = gdcm_buffer(bundled(name)).reshape(3, rows, cols)
+    np.testing.assert_array_equal(frame.samples, np.moveaxis(planar, 0, -1))
+
+
+@pytest.mark.parametrize(
+    ("name", "shift", "index"),
+    [
+        ("SC_rgb_rle_16bit.dcm", 8, 0),
+        ("SC_rgb_rle_16bit_2frame.dcm", 8, 1),
+        ("SC_rgb_rle_32bit.dcm", 24, 0),  # trap: 32-bit RGB RLE
+        ("SC_rgb_rle_32bit_2frame.dcm", 24, 1),
+    ],
+)
+def test_wide_rgb_is_sent_as_8_bit(name: str, shift: int, index: int) -> None:
+    # GDCM interleaves 16/32-bit RLE RGB wrongly; pydicom's own RLE decoder is the reference.
+    frame = read_frame(entry(name), index)
+    assert frame.meta.bits_allocated == 8
+    reference = pixel_array(bundled(name), index=index)
+    np.testing.assert_array_equal(frame.samples, (reference >> shift).astype(np.uint8))
+    # the first frame starts with a red band, the second is its inverse
+    assert frame.samples[0, 0].tolist() == ([255, 0, 0] if index == 0 else [0, 255, 255])
+
+
+# YBR: GDCM returns the samples as YBR; pydicom's convert_color_space is the reference
+# conversion. Tolerance: 1 (rounding of the conversion equations).
+YBR = [
+    ("SC_rgb_dcmtk_+eb+cy+n1.dcm", 0),  # JPEG Baseline YBR_FULL
+    ("SC_rgb_dcmtk_+eb+cy+n2.dcm", 0),
+    ("SC_rgb_dcmtk_+eb+cy+s4.dcm", 0),
+    ("SC_rgb_jpeg_dcmtk.dcm", 0),
+    ("SC_rgb_jpeg_lossy_gdcm.dcm", 0),
+    ("SC_rgb_small_odd_jpeg.dcm", 0),
+    ("SC_rgb_dcmtk_+eb+cy+np.dcm", 0),  # YBR_FULL_422 JPEG (the codec upsamples)
+    ("SC_rgb_dcmtk_+eb+cy+s2.dcm", 0),
+    ("examples_ybr_color.dcm", 29),  # 30-frame YBR_FULL_422 JPEG: the last frame
+]
+
+
+@pytest.mark.parametrize(("name", "index"), YBR)
+def test_ybr_jpeg_is_converted_to_rgb(name: str, index: int) -> None:
+    frame = read_frame(entry(name), index)
+    ybr = gdcm_frame(bundled(name), frame)
+    expected = convert_color_space(ybr, "YBR_FULL", "RGB")
+    assert frame.meta.photometric_interpretation == "RGB"
+    assert frame.meta.stored_photometric_interpretation.startswith("YBR_FULL")
+    diff = np.abs(frame.samples.astype(int) - expected.astype(int))
+    assert diff.max() <= 1
+
+
+def test_ybr_full_422_native_is_upsampled_and_converted() -> None:
+    name = "SC_ybr_full_422_uncompressed.dcm"
+    frame = read_frame(entry(name), 0)
+    ybr = gdcm_frame(bundled(name), frame)  # GDCM upsamples 4:2:2 itself
+    expected = convert_color_space(ybr, "YBR_FULL", "RGB")
+    assert np.abs(frame.samples.astype(int) - expected.astype(int)).max() <= 1
+    assert frame.samples[0, 0].tolist() == [254, 0, 0]  # the file's red band
+
+
+def test_palette_colour_is_applied() -> None:
+    name = "examples_palette.dcm"
+    frame = read_frame(entry(name), 0)
+    ds = dcmread(bundled(name))
+    indices = gdcm_buffer(bundled(name)).reshape(frame.meta.rows, frame.meta.columns)
+    expected = (apply_color_lut(indices, ds) >> 8).astype(np.uint8)
+    assert frame.meta.photometric_interpretation == "RGB"
+    assert frame.meta.stored_photometric_interpretation == "PALETTE COLOR"
+    np.testing.assert_array_equal(frame.samples, expected)
+
+
+@pytest.mark.parametrize("name", ["liver_1frame.dcm", "liver_expb_1frame.dcm"])
+def test_one_bit_samples_are_unpacked(name: str) -> None:
+    frame = read_frame(entry(name), 0)
+    packed = gdcm_buffer(bundled(name))
+    expected = np.unpackbits(packed, bitorder="little").reshape(frame.samples.shape)
+    assert frame.samples.dtype == np.uint8
+    assert frame.meta.bits_allocated == 8
+    assert set(np.unique(frame.samples).tolist()) == {0, 1}
+    np.testing.assert_array_equal(frame.samples, expected)
+
+
+def test_j2k_pixel_representation_follows_the_dataset() -> None:
+    # Signed dataset (Bits Stored 13), unsigned codestream: sign-extend the 13-bit values.
+    name = "J2K_pixelrep_mismatch.dcm"
+    frame = read_frame(entry(name), 0)
+    codestream = gdcm_frame(bundled(name), frame).astype(np.int32) & 0x1FFF
+    expected = (codestream ^ 0x1000) - 0x1000
+    assert frame.samples.dtype == np.int16
+    assert frame.meta.pixel_representation == 1
+    assert int(frame.samples.min()) == -2000
+    np.testing.assert_array_equal(frame.samples, expected)
+
+
+def test_truncated_native_frame_is_a_clear_error() -> None:
+    path = bundled("MR_truncated.dcm")
+    e = discovery.read_entry(path, index=0)
+    assert isinstance(e, FileEntry)
+    with pytest.raises(DecodeError, match=r"frame 0 is truncated: .*holds 8130 bytes"):
+        read_frame(e, 0)
+
+
+def test_corrupt_codestream_is_a_decode_error_naming_the_syntax() -> None:
+    e = entry("JPEG2000-embedded-sequence-delimiter.dcm")
+    with pytest.raises(DecodeError, match=r"frame 0 \(JPEG 2000\)"):
+        read_frame(e, 0)
+
+
+@pytest.mark.parametrize("index", [-1, 1, 100])
+def test_frame_out_of_range(index: int) -> None:
+    with pytest.raises(FrameOutOfRange, match="1 frame"):
+        read_frame(entry("CT_small.dcm"), index)
+
+
+def test_no_pixel_data() -> None:
+    e = entry("rtplan.dcm")
+    with pytest.raises(NoPixelData):
+        read_frame(e, 0)
+
+
+def test_metadata_for_the_raw_headers() -> None:
+    meta = read_frame(entry("CT_small.dcm"), 0).meta
+    assert (meta.rows, meta.columns) == (128, 128)
+    assert (meta.bits_allocated, meta.pixel_representation, meta.samples_per_pixel) == (16, 1, 1)
+    assert meta.photometric_interpretation == "MONOCHROME2"
+    assert (meta.rescale_slope, meta.rescale_intercept) == (1.0, -1024.0)
+    assert meta.default_window is None
+    mr = read_frame(entry("MR_small.dcm"), 0).meta
+    assert mr.default_window is not None
+    assert (mr.default_window.center, mr.default_window.width) == (600.0, 1600.0)
+    assert mr.voi_lut_function == "LINEAR"
+
+
+def test_overlay_plane_is_read_for_the_frame() -> None:
+    frame = read_frame(entry("examples_overlay.dcm"), 0)
+    assert len(frame.meta.overlays) == 1
+    overlay = frame.meta.overlays[0]
+    ds = dcmread(bundled("examples_overlay.dcm"))
+    np.testing.assert_array_equal(overlay.mask, ds.overlay_array(0x6000).astype(bool))
+    assert overlay.origin == (0, 0)
