@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from dcmview_py.view import DcmviewStartError, ViewerHandle, view
+    from dcmview_py.viewer import DcmviewStartError, ViewerHandle, view
 
 __all__ = ["DcmviewStartError", "ViewerHandle", "__version__", "view"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("view", "ViewerHandle", "DcmviewStartError"):
-        from dcmview_py import view as module
+        import importlib
 
-        return getattr(module, name)
+        return getattr(importlib.import_module("dcmview_py.viewer"), name)
     raise AttributeError(f"module 'dcmview_py' has no attribute {name!r}")

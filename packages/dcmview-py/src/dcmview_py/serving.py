@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import os
 import socket
 import sys
 import threading
@@ -54,11 +55,12 @@ def _watch_stdin(stop: threading.Event) -> None:
     """Set ``stop`` when standard input reaches EOF (the parent or the SSH session is gone)."""
 
     def run() -> None:
-        stream = sys.stdin.buffer if sys.stdin is not None else None
+        # os.read on the raw descriptor: a buffered reader's lock would abort the interpreter
+        # at shutdown while this daemon thread blocks in it
         try:
-            while stream is not None and stream.read(4096):
+            while os.read(0, 4096):
                 pass
-        except (OSError, ValueError):
+        except OSError:
             pass
         stop.set()
 
