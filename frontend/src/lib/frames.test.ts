@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { RawFrame } from './api';
+import { FrameStore, RateMeter, nextFrame, upcomingFrames } from './frames';
+
+function raw(bytes: number): RawFrame {
+  return {
+    rows: 1,
+    columns: bytes / 2,
+    bitsAllocated: 16,
+    signed: false,
+    samplesPerPixel: 1,
+    photometric: 'MONOCHROME2',
+    slope: 1,
+    intercept: 0,
+    defaultWindow: null,
+    data: new Uint16Array(bytes / 2),
+  };
+}
+
+describe('cine stepping', () => {
+  it('wraps with loop and stops without', () => {
+    expect(nextFrame(4, 1, 5, true, false)).toEqual({ frame: 0, direction: 1 });
+    expect(nextFrame(4, 1, 5, false, false)).toBeNull();
+  });
+  it('bounces with sweep', () => {
+    expect(nextFrame(4, 1, 5, true, true)).toEqual({ frame: 3, direction: -1 });
+    expect(nextFrame(0, -1, 5, true, true)).toEqual({ frame: 1, direction: 1 });
+    expect(nextFrame(0, -1, 5, false, true)).toBeNull();
+  });
+  it('lists upcoming frames without repeats', () => {
+    expect(upcomingFrames(3, 10, 5, 1, true, false)).toEqual([4, 0, 1, 2]);
+    expect(upcomingFrames(3, 3, 5, 1, true, true)).toEqual([4, 2]);
+    expect(upcomingFrames(0, 3, 1, 1, true, false)).toEqual([]);
+  });
+});
+
+describe('FrameStore', () => {
+  it('shares in-flight loads and evicts least recently used past the budget', async () => {
+    let calls = 0;
+    const store = new FrameStore(async () => {
+      calls++;
+      return raw(100);
+    }, 250);
+    const [a, b] = await Promise.all([store.load(0, 0), store.load(0, 0)]);
+    expect(a).toBe(b);
+    expect(calls).toBe(1);
+    await store.load(0, 1);
+    store.get(0, 0); // 0 is now the most recent
+    await store.load(0, 2);
+    expect(store.has(0, 0)).toBe(true);
+    expect(store.has(0, 1)).toBe(false);
+    expect(store.usedBytes).toBe(200);
+  });
+  it('prefetches only what the budget holds', async () => {
+    const asked: number[] = [];
+    const store = new FrameStore(async (_f, frame) => {
+      asked.push(frame);
+      return raw(100);
+    }, 500, 2);
+    store.prefetch(0, [1, 2, 3, 4, 5, 6, 7, 8], 100);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(asked).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('RateMeter', () => {
+  it('measures frames per second over its window', () => {
+    const m = new RateMeter(1000);
+    for (let t = 0; t <= 2000; t += 40) m.tick(t);
+    expect(m.fps).toBeCloseTo(25, 5);
+  });
+});

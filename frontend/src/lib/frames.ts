@@ -1,0 +1,201 @@
+/**
+ * Decoded frames on the client: a byte-budgeted LRU of `/raw` answers, shared in-flight
+ * requests, and a prefetch queue (a few requests at a time) that cine and frame stepping feed.
+ * Nothing here blocks the UI: every load is a promise, and the display keeps the last frame
+ * until the next one has arrived.
+ */
+
+import type { RawFrame } from './api';
+
+export type Loader = (file: number, frame: number, signal: AbortSignal) => Promise<RawFrame>;
+
+const key = (file: number, frame: number): string => `${file}:${frame}`;
+
+export function frameBytes(f: RawFrame): number {
+  return f.data.byteLength;
+}
+
+export class FrameStore {
+  private cache = new Map<string, RawFrame>();
+  private bytes = 0;
+  private inflight = new Map<string, { promise: Promise<RawFrame>; ctrl: AbortController; prefetch: boolean }>();
+  private queue: [number, number][] = [];
+  private running = 0;
+
+  constructor(
+    private loader: Loader,
+    readonly budget: number,
+    private concurrency = 3,
+  ) {}
+
+  get usedBytes(): number {
+    return this.bytes;
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  has(file: number, frame: number): boolean {
+    return this.cache.has(key(file, frame));
+  }
+
+  /** The cached frame (marking it recently used), if present. */
+  get(file: number, frame: number): RawFrame | undefined {
+    const k = key(file, frame);
+    const f = this.cache.get(k);
+    if (f) {
+      this.cache.delete(k);
+      this.cache.set(k, f);
+    }
+    return f;
+  }
+
+  private put(k: string, f: RawFrame): void {
+    const old = this.cache.get(k);
+    if (old) {
+      this.bytes -= frameBytes(old);
+      this.cache.delete(k);
+    }
+    this.cache.set(k, f);
+    this.bytes += frameBytes(f);
+    for (const [ok, of] of this.cache) {
+      if (this.bytes <= this.budget || ok === k) break;
+      this.cache.delete(ok);
+      this.bytes -= frameBytes(of);
+    }
+  }
+
+  /** Load a frame now (shares a request already in flight, and jumps the prefetch queue). */
+  load(file: number, frame: number): Promise<RawFrame> {
+    const k = key(file, frame);
+    const hit = this.get(file, frame);
+    if (hit) return Promise.resolve(hit);
+    const running = this.inflight.get(k);
+    if (running) {
+      running.prefetch = false;
+      return running.promise;
+    }
+    return this.start(file, frame, false);
+  }
+
+  private start(file: number, frame: number, prefetch: boolean): Promise<RawFrame> {
+    const k = key(file, frame);
+    const ctrl = new AbortController();
+    const promise = this.loader(file, frame, ctrl.signal).then(
+      (f) => {
+        this.inflight.delete(k);
+        this.put(k, f);
+        return f;
+      },
+      (err: unknown) => {
+        this.inflight.delete(k);
+        throw err;
+      },
+    );
+    this.inflight.set(k, { promise, ctrl, prefetch });
+    return promise;
+  }
+
+  /**
+   * Replace the prefetch queue with `frames` of `file` (nearest first). Frames already cached or
+   * loading are skipped; the queue never asks for more than the budget can hold beside the
+   * frames it already holds for this file.
+   */
+  prefetch(file: number, frames: number[], frameSize: number): void {
+    const room = Math.max(1, Math.floor((this.budget * 0.9) / Math.max(1, frameSize)));
+    const wanted = frames.slice(0, room).filter((f) => !this.has(file, f) && !this.inflight.has(key(file, f)));
+    this.queue = wanted.map((f) => [file, f]);
+    // Drop prefetches of other files that are still in flight.
+    for (const [k, v] of this.inflight) {
+      if (v.prefetch && !k.startsWith(`${file}:`)) {
+        v.ctrl.abort();
+        this.inflight.delete(k);
+      }
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length) {
+      const [file, frame] = this.queue.shift()!;
+      if (this.has(file, frame) || this.inflight.has(key(file, frame))) continue;
+      this.running++;
+      this.start(file, frame, true)
+        .catch(() => undefined)
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+
+  clear(): void {
+    for (const v of this.inflight.values()) v.ctrl.abort();
+    this.inflight.clear();
+    this.queue = [];
+    this.cache.clear();
+    this.bytes = 0;
+  }
+}
+
+/** Frames cine will show next from `current`, in order, for `count` steps. */
+export function upcomingFrames(
+  current: number,
+  count: number,
+  frameCount: number,
+  direction: 1 | -1,
+  loop: boolean,
+  sweep: boolean,
+): number[] {
+  const out: number[] = [];
+  let f = current;
+  let d = direction;
+  for (let i = 0; i < count; i++) {
+    const n = nextFrame(f, d, frameCount, loop, sweep);
+    if (!n) break;
+    [f, d] = [n.frame, n.direction];
+    if (f !== current && !out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+/** The cine step after `frame`: wraps with loop, bounces with sweep, null at the end. */
+export function nextFrame(
+  frame: number,
+  direction: 1 | -1,
+  frameCount: number,
+  loop: boolean,
+  sweep: boolean,
+): { frame: number; direction: 1 | -1 } | null {
+  if (frameCount <= 1) return null;
+  const n = frame + direction;
+  if (n >= 0 && n < frameCount) return { frame: n, direction };
+  if (sweep) {
+    const back = (direction === 1 ? -1 : 1) as 1 | -1;
+    // a sweep without loop ends when it gets back to the first frame
+    if (!loop && direction === -1) return null;
+    return { frame: frame + back, direction: back };
+  }
+  if (!loop) return null;
+  return { frame: direction === 1 ? 0 : frameCount - 1, direction };
+}
+
+/** Display rate over a sliding window of frame timestamps (ms). */
+export class RateMeter {
+  private stamps: number[] = [];
+  constructor(private windowMs = 1000) {}
+  tick(now: number): void {
+    this.stamps.push(now);
+    while (this.stamps.length && this.stamps[0] < now - this.windowMs) this.stamps.shift();
+  }
+  reset(): void {
+    this.stamps = [];
+  }
+  /** Frames per second over the window, 0 until two frames were shown. */
+  get fps(): number {
+    const s = this.stamps;
+    if (s.length < 2) return 0;
+    return ((s.length - 1) * 1000) / (s[s.length - 1] - s[0]);
+  }
+}

@@ -1,0 +1,405 @@
+/**
+ * Draws a raw frame on a canvas. The WebGL2 path uploads the stored samples untouched as an
+ * integer texture (R8/R16/R32, unsigned or signed) and applies rescale, window, MONOCHROME1 and
+ * the user's invert in the fragment shader, so a window drag is one uniform change per display
+ * frame. Colour frames are an RGB8 texture. Without WebGL2 the CPU path builds a lookup table per
+ * window and draws through a 2-D canvas.
+ */
+
+import type { RawFrame, Window } from './api';
+import { buildLut, storedRange, type Range, type WindowMode, applyWindow, modalityValue } from './windowing';
+import type { Affine, Size } from './viewport';
+
+export interface RenderParams {
+  /** Image → canvas (CSS pixels). */
+  matrix: Affine;
+  /** Canvas size in CSS pixels. */
+  size: Size;
+  dpr: number;
+  window: Window;
+  mode: WindowMode;
+  /** MONOCHROME1 xor the user's Invert. */
+  invert: boolean;
+  /** Interpolate between samples (when zoomed out). */
+  smooth: boolean;
+}
+
+export interface Renderer {
+  readonly kind: 'webgl2' | 'cpu';
+  setFrame(frame: RawFrame | null): void;
+  setOverlay(mask: Uint8Array | null): void;
+  render(p: RenderParams): void;
+  destroy(): void;
+}
+
+export const BACKGROUND = [0.04, 0.045, 0.05] as const;
+const OVERLAY_RGB = [1.0, 0.85, 0.25] as const;
+
+/** Stored-value range of a frame, cached on the frame object (min/max is O(n)). */
+const ranges = new WeakMap<RawFrame, Range>();
+export function frameRange(f: RawFrame): Range {
+  let r = ranges.get(f);
+  if (!r) {
+    r = storedRange(f.data, f.rows * f.columns * f.samplesPerPixel);
+    ranges.set(f, r);
+  }
+  return r;
+}
+
+export function isColour(f: RawFrame): boolean {
+  return f.samplesPerPixel === 3;
+}
+
+const VERT = `#version 300 es
+in vec2 a_unit;
+uniform vec2 u_size;
+uniform mat3 u_matrix;
+uniform vec2 u_canvas;
+out vec2 v_img;
+void main() {
+  vec2 img = a_unit * u_size;
+  vec2 s = (u_matrix * vec3(img, 1.0)).xy;
+  gl_Position = vec4(s.x / u_canvas.x * 2.0 - 1.0, 1.0 - s.y / u_canvas.y * 2.0, 0.0, 1.0);
+  v_img = img;
+}`;
+
+function frag(kind: 'uint' | 'int' | 'rgb'): string {
+  const sampler = kind === 'uint' ? 'usampler2D' : kind === 'int' ? 'isampler2D' : 'sampler2D';
+  const fetch =
+    kind === 'rgb'
+      ? 'vec3 fetchv(ivec2 p) { return texelFetch(u_tex, clamp(p, ivec2(0), ivec2(u_size) - 1), 0).rgb; }'
+      : 'vec3 fetchv(ivec2 p) { return vec3(float(texelFetch(u_tex, clamp(p, ivec2(0), ivec2(u_size) - 1), 0).r)); }';
+  const grey =
+    kind === 'rgb'
+      ? 'vec3 c = s;'
+      : `float x = s.r * u_slope + u_intercept;
+  float y;
+  if (u_mode == 1) {
+    y = u_width <= 0.0 ? step(u_center, x) : clamp((x - u_center) / u_width + 0.5, 0.0, 1.0);
+  } else if (u_width <= 1.0) {
+    y = x <= u_center - 0.5 ? 0.0 : 1.0;
+  } else {
+    y = clamp((x - (u_center - 0.5)) / (u_width - 1.0) + 0.5, 0.0, 1.0);
+  }
+  vec3 c = vec3(y);`;
+  return `#version 300 es
+precision highp float;
+precision highp int;
+precision highp ${sampler};
+precision highp usampler2D;
+uniform ${sampler} u_tex;
+uniform usampler2D u_overlay;
+uniform vec2 u_size;
+uniform float u_slope;
+uniform float u_intercept;
+uniform float u_center;
+uniform float u_width;
+uniform int u_mode;
+uniform bool u_invert;
+uniform bool u_smooth;
+uniform bool u_has_overlay;
+in vec2 v_img;
+out vec4 out_colour;
+${fetch}
+void main() {
+  vec3 s;
+  if (u_smooth) {
+    vec2 q = v_img - 0.5;
+    ivec2 b = ivec2(floor(q));
+    vec2 f = fract(q);
+    s = mix(mix(fetchv(b), fetchv(b + ivec2(1, 0)), f.x), mix(fetchv(b + ivec2(0, 1)), fetchv(b + ivec2(1, 1)), f.x), f.y);
+  } else {
+    s = fetchv(ivec2(floor(v_img)));
+  }
+  ${grey}
+  if (u_invert) c = 1.0 - c;
+  if (u_has_overlay) {
+    uint o = texelFetch(u_overlay, clamp(ivec2(floor(v_img)), ivec2(0), ivec2(u_size) - 1), 0).r;
+    if (o != 0u) c = vec3(${OVERLAY_RGB.join(', ')});
+  }
+  out_colour = vec4(c, 1.0);
+}`;
+}
+
+interface Program {
+  prog: WebGLProgram;
+  loc: Record<string, WebGLUniformLocation | null>;
+}
+
+const UNIFORMS = [
+  'u_size',
+  'u_matrix',
+  'u_canvas',
+  'u_tex',
+  'u_overlay',
+  'u_slope',
+  'u_intercept',
+  'u_center',
+  'u_width',
+  'u_mode',
+  'u_invert',
+  'u_smooth',
+  'u_has_overlay',
+];
+
+function texFormat(gl: WebGL2RenderingContext, f: RawFrame): [number, number, number, 'uint' | 'int' | 'rgb'] {
+  if (isColour(f)) return [gl.RGB8, gl.RGB, gl.UNSIGNED_BYTE, 'rgb'];
+  if (f.bitsAllocated <= 8) return f.signed ? [gl.R8I, gl.RED_INTEGER, gl.BYTE, 'int'] : [gl.R8UI, gl.RED_INTEGER, gl.UNSIGNED_BYTE, 'uint'];
+  if (f.bitsAllocated <= 16)
+    return f.signed ? [gl.R16I, gl.RED_INTEGER, gl.SHORT, 'int'] : [gl.R16UI, gl.RED_INTEGER, gl.UNSIGNED_SHORT, 'uint'];
+  return f.signed ? [gl.R32I, gl.RED_INTEGER, gl.INT, 'int'] : [gl.R32UI, gl.RED_INTEGER, gl.UNSIGNED_INT, 'uint'];
+}
+
+export class WebGLRenderer implements Renderer {
+  readonly kind = 'webgl2' as const;
+  private programs = new Map<string, Program>();
+  private tex: WebGLTexture;
+  private overlayTex: WebGLTexture;
+  private vao: WebGLVertexArrayObject;
+  private frame: RawFrame | null = null;
+  private texKind: 'uint' | 'int' | 'rgb' = 'uint';
+  private hasOverlay = false;
+
+  constructor(
+    private canvas: HTMLCanvasElement,
+    private gl: WebGL2RenderingContext,
+  ) {
+    const buf = gl.createBuffer();
+    this.vao = gl.createVertexArray()!;
+    gl.bindVertexArray(this.vao);
+    gl.bindBuffer(gl.ARRAY_BUFFER, buf);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 1, 1]), gl.STATIC_DRAW);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    this.tex = this.makeTexture();
+    this.overlayTex = this.makeTexture();
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+  }
+
+  /** A WebGL2 renderer, or null when the browser has no WebGL2 (or it fails to compile). */
+  static create(canvas: HTMLCanvasElement): WebGLRenderer | null {
+    // Probe on a throwaway canvas: a canvas that once gave a WebGL context can never give a
+    // 2-D one, so the real canvas is only claimed when the shaders compile.
+    const probe = document.createElement('canvas');
+    const pgl = probe.getContext('webgl2');
+    if (!pgl) return null;
+    try {
+      new WebGLRenderer(probe, pgl).program('int');
+    } catch {
+      return null;
+    } finally {
+      pgl.getExtension('WEBGL_lose_context')?.loseContext();
+    }
+    const gl = canvas.getContext('webgl2', { antialias: false, alpha: false, preserveDrawingBuffer: true });
+    if (!gl) return null;
+    return new WebGLRenderer(canvas, gl);
+  }
+
+  private makeTexture(): WebGLTexture {
+    const gl = this.gl;
+    const t = gl.createTexture()!;
+    gl.bindTexture(gl.TEXTURE_2D, t);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    return t;
+  }
+
+  private program(kind: 'uint' | 'int' | 'rgb'): Program {
+    let p = this.programs.get(kind);
+    if (p) return p;
+    const gl = this.gl;
+    const compile = (type: number, src: string): WebGLShader => {
+      const s = gl.createShader(type)!;
+      gl.shaderSource(s, src);
+      gl.compileShader(s);
+      if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s) ?? 'shader');
+      return s;
+    };
+    const prog = gl.createProgram()!;
+    gl.attachShader(prog, compile(gl.VERTEX_SHADER, VERT));
+    gl.attachShader(prog, compile(gl.FRAGMENT_SHADER, frag(kind)));
+    gl.bindAttribLocation(prog, 0, 'a_unit');
+    gl.linkProgram(prog);
+    if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(prog) ?? 'link');
+    const loc: Program['loc'] = {};
+    for (const u of UNIFORMS) loc[u] = gl.getUniformLocation(prog, u);
+    p = { prog, loc };
+    this.programs.set(kind, p);
+    return p;
+  }
+
+  setFrame(frame: RawFrame | null): void {
+    this.frame = frame;
+    if (!frame) return;
+    const gl = this.gl;
+    const [internal, format, type, kind] = texFormat(gl, frame);
+    this.texKind = kind;
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.tex);
+    const n = frame.rows * frame.columns * frame.samplesPerPixel;
+    const view = frame.data.length === n ? frame.data : frame.data.subarray(0, n);
+    gl.texImage2D(gl.TEXTURE_2D, 0, internal, frame.columns, frame.rows, 0, format, type, view);
+  }
+
+  setOverlay(mask: Uint8Array | null): void {
+    const f = this.frame;
+    this.hasOverlay = !!mask && !!f && mask.length >= f.rows * f.columns;
+    if (!this.hasOverlay || !f || !mask) return;
+    const gl = this.gl;
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.overlayTex);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8UI, f.columns, f.rows, 0, gl.RED_INTEGER, gl.UNSIGNED_BYTE, mask.subarray(0, f.rows * f.columns));
+  }
+
+  render(p: RenderParams): void {
+    const gl = this.gl;
+    const w = Math.max(1, Math.round(p.size.width * p.dpr));
+    const h = Math.max(1, Math.round(p.size.height * p.dpr));
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
+    gl.viewport(0, 0, w, h);
+    gl.clearColor(BACKGROUND[0], BACKGROUND[1], BACKGROUND[2], 1);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    const f = this.frame;
+    if (!f) return;
+    const { prog, loc } = this.program(this.texKind);
+    gl.useProgram(prog);
+    gl.bindVertexArray(this.vao);
+    const m = p.matrix;
+    gl.uniform2f(loc.u_size, f.columns, f.rows);
+    gl.uniformMatrix3fv(loc.u_matrix, false, [m.a, m.b, 0, m.c, m.d, 0, m.e, m.f, 1]);
+    gl.uniform2f(loc.u_canvas, p.size.width, p.size.height);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, this.tex);
+    gl.uniform1i(loc.u_tex, 0);
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.overlayTex);
+    gl.uniform1i(loc.u_overlay, 1);
+    gl.uniform1i(loc.u_has_overlay, this.hasOverlay ? 1 : 0);
+    gl.uniform1f(loc.u_slope, f.slope);
+    gl.uniform1f(loc.u_intercept, f.intercept);
+    gl.uniform1f(loc.u_center, p.window.center);
+    gl.uniform1f(loc.u_width, p.window.width);
+    gl.uniform1i(loc.u_mode, p.mode === 'exact' ? 1 : 0);
+    gl.uniform1i(loc.u_invert, p.invert ? 1 : 0);
+    gl.uniform1i(loc.u_smooth, p.smooth ? 1 : 0);
+    gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+  }
+
+  destroy(): void {
+    this.gl.getExtension('WEBGL_lose_context')?.loseContext();
+  }
+}
+
+/** The fallback: a lookup table per window, drawn through a 2-D canvas. */
+export class CpuRenderer implements Renderer {
+  readonly kind = 'cpu' as const;
+  private ctx: CanvasRenderingContext2D;
+  private frame: RawFrame | null = null;
+  private overlay: Uint8Array | null = null;
+  private image: HTMLCanvasElement | OffscreenCanvas | null = null;
+  private key = '';
+
+  constructor(private canvas: HTMLCanvasElement) {
+    const ctx = canvas.getContext('2d', { alpha: false });
+    if (!ctx) throw new Error('no 2-D canvas');
+    this.ctx = ctx;
+  }
+
+  setFrame(frame: RawFrame | null): void {
+    this.frame = frame;
+    this.key = '';
+  }
+
+  setOverlay(mask: Uint8Array | null): void {
+    this.overlay = mask;
+    this.key = '';
+  }
+
+  private paint(p: RenderParams): void {
+    const f = this.frame!;
+    const key = `${p.window.center}|${p.window.width}|${p.mode}|${p.invert}`;
+    if (key === this.key && this.image) return;
+    this.key = key;
+    const n = f.rows * f.columns;
+    const out = new ImageData(f.columns, f.rows);
+    const px = new Uint32Array(out.data.buffer);
+    const grey = (v: number): number => 0xff000000 | (v << 16) | (v << 8) | v;
+    if (isColour(f)) {
+      const d = f.data;
+      for (let i = 0, j = 0; i < n; i++, j += 3) {
+        let r = d[j];
+        let g = d[j + 1];
+        let b = d[j + 2];
+        if (p.invert) {
+          r = 255 - r;
+          g = 255 - g;
+          b = 255 - b;
+        }
+        px[i] = 0xff000000 | (b << 16) | (g << 8) | r;
+      }
+    } else {
+      const r = frameRange(f);
+      const span = r.max - r.min + 1;
+      const d = f.data;
+      if (span <= 1 << 20) {
+        const lut8 = buildLut(r.min, span, { window: p.window, mode: p.mode, slope: f.slope, intercept: f.intercept, invert: p.invert });
+        const lut = new Uint32Array(span);
+        for (let i = 0; i < span; i++) lut[i] = grey(lut8[i]);
+        for (let i = 0; i < n; i++) px[i] = lut[d[i] - r.min];
+      } else {
+        for (let i = 0; i < n; i++) {
+          let y = applyWindow(modalityValue(d[i], f.slope, f.intercept), p.window, p.mode);
+          if (p.invert) y = 1 - y;
+          px[i] = grey(Math.round(y * 255));
+        }
+      }
+    }
+    const o = this.overlay;
+    if (o && o.length >= n) {
+      const c = 0xff000000 | (Math.round(OVERLAY_RGB[2] * 255) << 16) | (Math.round(OVERLAY_RGB[1] * 255) << 8) | Math.round(OVERLAY_RGB[0] * 255);
+      for (let i = 0; i < n; i++) if (o[i]) px[i] = c;
+    }
+    if (!this.image || this.image.width !== f.columns || this.image.height !== f.rows) {
+      const c = document.createElement('canvas');
+      c.width = f.columns;
+      c.height = f.rows;
+      this.image = c;
+    }
+    (this.image.getContext('2d') as CanvasRenderingContext2D).putImageData(out, 0, 0);
+  }
+
+  render(p: RenderParams): void {
+    const w = Math.max(1, Math.round(p.size.width * p.dpr));
+    const h = Math.max(1, Math.round(p.size.height * p.dpr));
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
+    const ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = `rgb(${BACKGROUND.map((v) => Math.round(v * 255)).join(',')})`;
+    ctx.fillRect(0, 0, w, h);
+    if (!this.frame) return;
+    this.paint(p);
+    const m = p.matrix;
+    const s = p.dpr;
+    ctx.setTransform(m.a * s, m.b * s, m.c * s, m.d * s, m.e * s, m.f * s);
+    ctx.imageSmoothingEnabled = p.smooth;
+    ctx.drawImage(this.image as CanvasImageSource, 0, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+  }
+
+  destroy(): void {
+    this.image = null;
+  }
+}
+
+/** WebGL2 when available (unless `forceCpu`), else the CPU renderer. */
+export function createRenderer(canvas: HTMLCanvasElement, forceCpu = false): Renderer {
+  return (!forceCpu && WebGLRenderer.create(canvas)) || new CpuRenderer(canvas);
+}

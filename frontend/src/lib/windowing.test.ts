@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildLut,
+  dragWindow,
+  exactWindow,
+  formatWindow,
+  fullDynamicWindow,
+  linearWindow,
+  modalityRange,
+  percentileWindow,
+  storedRange,
+} from './windowing';
+
+describe('linearWindow (PS3.3 C.11.2.1.2.1)', () => {
+  it('clips below and above the window', () => {
+    // c=40, w=400: lo = 40 - 0.5 - 199.5 = -160, hi = 239
+    expect(linearWindow(-160, 40, 400)).toBe(0);
+    expect(linearWindow(-1000, 40, 400)).toBe(0);
+    expect(linearWindow(239.5, 40, 400)).toBe(1);
+  });
+  it('is linear inside', () => {
+    expect(linearWindow(39.5, 40, 400)).toBeCloseTo(0.5, 10);
+    expect(linearWindow(139.25, 40, 400)).toBeCloseTo(0.75, 10);
+  });
+  it('treats width 1 as a threshold', () => {
+    expect(linearWindow(9, 10, 1)).toBe(0);
+    expect(linearWindow(10, 10, 1)).toBe(1);
+  });
+});
+
+describe('exactWindow and full dynamic', () => {
+  it('maps min to 0 and max to 1', () => {
+    const w = fullDynamicWindow({ min: -1024, max: 3071 });
+    expect(exactWindow(-1024, w.center, w.width)).toBe(0);
+    expect(exactWindow(3071, w.center, w.width)).toBe(1);
+    expect(exactWindow(1023.5, w.center, w.width)).toBeCloseTo(0.5, 10);
+  });
+  it('keeps a flat frame valid', () => {
+    expect(fullDynamicWindow({ min: 5, max: 5 }).width).toBe(1);
+  });
+});
+
+describe('ranges', () => {
+  it('finds stored min/max and maps through a negative slope', () => {
+    const r = storedRange(new Int16Array([3, -7, 12, 0]));
+    expect(r).toEqual({ min: -7, max: 12 });
+    expect(modalityRange(r, -2, 10)).toEqual({ min: -14, max: 24 });
+  });
+});
+
+describe('percentileWindow', () => {
+  it('ignores the extreme 1% on each side', () => {
+    const data = new Uint16Array(1000);
+    for (let i = 0; i < 1000; i++) data[i] = i < 5 ? 0 : i >= 995 ? 60000 : 1000 + (i % 100);
+    const w = percentileWindow(data, data.length, 1, -1024);
+    expect(w.center - w.width / 2).toBeGreaterThanOrEqual(-30);
+    expect(w.center + w.width / 2).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('buildLut', () => {
+  it('windows rescaled values and inverts', () => {
+    const lut = buildLut(0, 4096, {
+      window: { center: 40, width: 400 },
+      mode: 'linear',
+      slope: 1,
+      intercept: -1024,
+      invert: false,
+    });
+    expect(lut[0]).toBe(0); // -1024 HU
+    expect(lut[1024 + 40]).toBe(128); // 40 HU ≈ mid grey
+    expect(lut[4095]).toBe(255);
+    const inv = buildLut(0, 2, {
+      window: { center: 0.5, width: 1 },
+      mode: 'exact',
+      slope: 1,
+      intercept: 0,
+      invert: true,
+    });
+    expect([...inv]).toEqual([255, 0]);
+  });
+});
+
+describe('dragWindow and formatWindow', () => {
+  it('never makes the width smaller than 1', () => {
+    expect(dragWindow({ center: 10, width: 5 }, -100, 2, 1)).toEqual({ center: 12, width: 1 });
+  });
+  it('formats compactly', () => {
+    expect(formatWindow({ center: 40, width: 400 })).toBe('W 400 · C 40');
+    expect(formatWindow({ center: 0.5, width: 1.25 })).toBe('W 1.25 · C 0.5');
+  });
+});
