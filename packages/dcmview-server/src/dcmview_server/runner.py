@@ -349,6 +349,11 @@ class ServerHandle:
         """True while the server thread is alive."""
         return self._thread.is_alive()
 
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the server to stop by itself; its exit code (None if still running)."""
+        self._thread.join(timeout)
+        return None if self._thread.is_alive() else self.exit_code
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the server and wait for its thread (idempotent)."""
         self._stop.set()
