@@ -15,7 +15,8 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom import dcmread
-from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
+from pydicom.pixels.processing import apply_color_lut, convert_color_space
+from pydicom.pixels.utils import pixel_array
 
 from dcmview_core import discovery
 from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData

@@ -1,0 +1,450 @@
+"""read_frame on files generated here with known pixel values.
+
+Covers what the bundled files do not: HTJ2K, JPEG Lossless (.57), offset-table variants,
+frame-by-frame access, Float/Double Float Pixel Data, bit masking and sign extension,
+segmented palettes, enhanced multi-frame functional groups and multi-frame overlays.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import imagecodecs
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate, encapsulate_extended
+from pydicom.sequence import Sequence
+from pydicom.uid import (
+    UID,
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    RLELossless,
+    generate_uid,
+)
+
+from dcmview_core import decoders, frames
+from dcmview_core.errors import DecodeError, UnsupportedTransferSyntax
+from dcmview_core.frames import read_frame
+from dcmview_core.model import FileEntry, SupportState
+
+JPEG_LOSSLESS_P14 = "1.2.840.10008.1.2.4.57"
+HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"
+HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
+HTJ2K_LOSSY = "1.2.840.10008.1.2.4.203"
+
+
+def entry(path: Path) -> FileEntry:
+    """A FileEntry for a generated file (read_frame only relies on the path)."""
+    return FileEntry(
+        index=0, path=str(path), label=path.name, patient_id=None, patient_name=None,
+        study_instance_uid=None, study_date=None, study_description=None,
+        series_instance_uid=None, series_number=None, series_description=None, modality=None,
+        instance_number=None, sop_class_uid=None, sop_instance_uid=None,
+        transfer_syntax_uid="", photometric_interpretation=None, rows=0, columns=0,
+        frame_count=1, bits_allocated=None, bits_stored=None, pixel_representation=None,
+        samples_per_pixel=None, has_pixels=True, default_window=None,
+        support_state=SupportState.RENDERABLE, support_reason=None,
+    )  # fmt: skip
+
+
+def write(
+    path: Path,
+    *,
+    rows: int,
+    columns: int,
+    n_frames: int = 1,
+    ts: str = ExplicitVRLittleEndian,
+    pixel_data: bytes | None = None,
+    bits_allocated: int = 16,
+    bits_stored: int | None = None,
+    signed: bool = False,
+    photometric: str = "MONOCHROME2",
+    samples_per_pixel: int = 1,
+    **attributes: Any,
+) -> Path:
+    """Write a Secondary Capture image with the given pixel bytes and attributes."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = UID(ts)
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = rows, columns
+    ds.SamplesPerPixel = samples_per_pixel
+    ds.PhotometricInterpretation = photometric
+    if samples_per_pixel > 1:
+        ds.PlanarConfiguration = 0
+    if n_frames > 1:
+        ds.NumberOfFrames = n_frames
+    ds.BitsAllocated = bits_allocated
+    ds.BitsStored = bits_stored or bits_allocated
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 1 if signed else 0
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    if pixel_data is not None:
+        ds.PixelData = pixel_data
+        if ts not in decoders.NATIVE_SYNTAXES:
+            ds["PixelData"].is_undefined_length = True
+            ds["PixelData"].VR = "OB"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def ramp(n_frames: int, rows: int, columns: int, dtype: str, scale: int = 37) -> np.ndarray:
+    values = np.arange(n_frames * rows * columns, dtype=np.int64) * scale
+    info = np.iinfo(np.dtype(dtype))
+    span = int(info.max) - int(info.min) + 1
+    return ((values % span) + int(info.min)).astype(dtype).reshape(n_frames, rows, columns)
+
+
+# --- native ------------------------------------------------------------------------------
+
+
+def test_native_multiframe_reads_the_requested_frame(tmp_path: Path) -> None:
+    data = ramp(5, 6, 7, "uint16")
+    path = write(tmp_path / "a.dcm", rows=6, columns=7, n_frames=5, pixel_data=data.tobytes())
+    for index in (0, 3, 4):
+        np.testing.assert_array_equal(read_frame(entry(path), index).samples, data[index])
+
+
+def test_unused_high_bits_are_masked(tmp_path: Path) -> None:
+    stored = np.array([[0x0ABC, 0xF123], [0x1FFF, 0x8000]], dtype=np.uint16)
+    path = write(tmp_path / "m.dcm", rows=2, columns=2, bits_stored=12, pixel_data=stored.tobytes())
+    frame = read_frame(entry(path), 0)
+    assert frame.samples.dtype == np.uint16
+    assert frame.samples.tolist() == [[0x0ABC, 0x0123], [0x0FFF, 0x0000]]
+    assert (frame.meta.bits_allocated, frame.meta.bits_stored) == (16, 12)
+
+
+def test_signed_samples_are_sign_extended(tmp_path: Path) -> None:
+    # 12-bit two's complement with garbage in the top 4 bits
+    stored = np.array([[0xF800, 0x07FF], [0x0FFF, 0xA001]], dtype=np.uint16)
+    path = write(
+        tmp_path / "s.dcm", rows=2, columns=2, bits_stored=12, signed=True,
+        pixel_data=stored.tobytes(),
+    )  # fmt: skip
+    frame = read_frame(entry(path), 0)
+    assert frame.samples.dtype == np.int16
+    assert frame.samples.tolist() == [[-2048, 2047], [-1, 1]]
+    assert frame.meta.pixel_representation == 1
+
+
+@pytest.mark.parametrize(("bits", "dtype"), [(8, "int8"), (32, "int32"), (32, "uint32")])
+def test_other_widths(tmp_path: Path, bits: int, dtype: str) -> None:
+    data = ramp(2, 3, 4, dtype, scale=104729)
+    path = write(
+        tmp_path / "w.dcm", rows=3, columns=4, n_frames=2, bits_allocated=bits,
+        signed=dtype.startswith("int"), pixel_data=data.tobytes(),
+    )  # fmt: skip
+    frame = read_frame(entry(path), 1)
+    assert frame.samples.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(frame.samples, data[1])
+
+
+@pytest.mark.parametrize(
+    ("keyword", "bits", "dtype"),
+    [("FloatPixelData", 32, "<f4"), ("DoubleFloatPixelData", 64, "<f8")],
+)
+def test_float_pixel_data(tmp_path: Path, keyword: str, bits: int, dtype: str) -> None:
+    data = (np.arange(2 * 3 * 4, dtype=np.float64) * -1.25).astype(dtype).reshape(2, 3, 4)
+    path = write(tmp_path / "f.dcm", rows=3, columns=4, n_frames=2, bits_allocated=bits)
+    from pydicom import dcmread
+
+    ds = dcmread(path)
+    del ds.BitsStored, ds.HighBit, ds.PixelRepresentation
+    setattr(ds, keyword, data.tobytes())
+    ds.save_as(path)
+    frame = read_frame(entry(path), 1)
+    assert frame.meta.sample_format == "float"
+    assert frame.meta.bits_allocated == bits
+    np.testing.assert_array_equal(frame.samples, data[1])
+
+
+def test_a_cut_file_still_serves_its_whole_frames(tmp_path: Path) -> None:
+    data = ramp(4, 8, 8, "uint16")
+    path = write(tmp_path / "t.dcm", rows=8, columns=8, n_frames=4, pixel_data=data.tobytes())
+    path.write_bytes(path.read_bytes()[:-10])  # cut the end of frame 3
+    np.testing.assert_array_equal(read_frame(entry(path), 2).samples, data[2])
+    with pytest.raises(DecodeError, match="frame 3 is truncated"):
+        read_frame(entry(path), 3)
+
+
+def test_monochrome1_is_sent_as_stored(tmp_path: Path) -> None:
+    data = ramp(1, 2, 2, "uint16")
+    path = write(
+        tmp_path / "m1.dcm", rows=2, columns=2, photometric="MONOCHROME1",
+        pixel_data=data.tobytes(),
+    )  # fmt: skip
+    frame = read_frame(entry(path), 0)
+    assert frame.meta.photometric_interpretation == "MONOCHROME1"
+    np.testing.assert_array_equal(frame.samples, data[0])
+
+
+def test_layout_is_parsed_once_and_again_after_a_rewrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    original = frames._parse_layout
+
+    def counting(path: str, stamp: tuple[int, int]) -> Any:
+        calls.append(path)
+        return original(path, stamp)
+
+    monkeypatch.setattr(frames, "_parse_layout", counting)
+    data = ramp(3, 4, 4, "uint16")
+    path = write(tmp_path / "c.dcm", rows=4, columns=4, n_frames=3, pixel_data=data.tobytes())
+    for index in (0, 1, 2, 1):
+        read_frame(entry(path), index)
+    assert len(calls) == 1
+    write(tmp_path / "c.dcm", rows=4, columns=4, n_frames=2, pixel_data=data[:2].tobytes())
+    assert read_frame(entry(path), 1).meta.number_of_frames == 2
+    assert len(calls) == 2
+
+
+def test_unsupported_syntax_names_it(tmp_path: Path) -> None:
+    mpeg2 = "1.2.840.10008.1.2.4.100"
+    path = write(
+        tmp_path / "v.dcm", rows=2, columns=2, ts=mpeg2, pixel_data=encapsulate([b"\0" * 8])
+    )
+    with pytest.raises(UnsupportedTransferSyntax, match="MPEG2"):
+        read_frame(entry(path), 0)
+
+
+# --- encapsulated ------------------------------------------------------------------------
+
+
+def j2k_frames(data: np.ndarray) -> list[bytes]:
+    return [bytes(imagecodecs.jpeg2k_encode(f, level=0, reversible=True)) for f in data]
+
+
+def test_no_offset_table_one_fragment_per_frame_reads_only_that_frame(tmp_path: Path) -> None:
+    data = ramp(4, 16, 12, "uint16", scale=11)
+    codestreams = j2k_frames(data)
+    codestreams[0] = b"\xff\x4f\xff\x51" + b"\x00" * (len(codestreams[0]) - 4)  # corrupt frame 0
+    path = write(
+        tmp_path / "j.dcm", rows=16, columns=12, n_frames=4, ts=JPEG2000Lossless,
+        pixel_data=encapsulate(codestreams, has_bot=False),
+    )  # fmt: skip
+    np.testing.assert_array_equal(read_frame(entry(path), 2).samples, data[2])
+    np.testing.assert_array_equal(read_frame(entry(path), 3).samples, data[3])
+    with pytest.raises(DecodeError, match="frame 0"):
+        read_frame(entry(path), 0)
+
+
+@pytest.mark.parametrize("has_bot", [True, False])
+def test_frames_split_over_fragments(tmp_path: Path, has_bot: bool) -> None:
+    data = ramp(3, 16, 12, "uint16", scale=13)
+    path = write(
+        tmp_path / "f.dcm", rows=16, columns=12, n_frames=3, ts=JPEG2000Lossless,
+        pixel_data=encapsulate(j2k_frames(data), fragments_per_frame=3, has_bot=has_bot),
+    )  # fmt: skip
+    for index in (2, 0, 1):
+        np.testing.assert_array_equal(read_frame(entry(path), index).samples, data[index])
+
+
+def test_extended_offset_table(tmp_path: Path) -> None:
+    data = ramp(3, 16, 12, "uint16", scale=17)
+    pixel, offsets, lengths = encapsulate_extended(j2k_frames(data))
+    path = write(
+        tmp_path / "e.dcm", rows=16, columns=12, n_frames=3, ts=JPEG2000Lossless,
+        pixel_data=pixel, ExtendedOffsetTable=offsets, ExtendedOffsetTableLengths=lengths,
+    )  # fmt: skip
+    np.testing.assert_array_equal(read_frame(entry(path), 1).samples, data[1])
+
+
+@pytest.mark.parametrize("ts", [HTJ2K_LOSSLESS, HTJ2K_RPCL])
+def test_htj2k_lossless_is_exact(tmp_path: Path, ts: str) -> None:
+    data = ramp(2, 20, 24, "int16", scale=997)
+    codestreams = [bytes(imagecodecs.htj2k_encode(f, reversible=True)) for f in data]
+    path = write(
+        tmp_path / "h.dcm", rows=20, columns=24, n_frames=2, ts=ts, signed=True,
+        pixel_data=encapsulate(codestreams),
+    )  # fmt: skip
+    frame = read_frame(entry(path), 1)
+    assert frame.samples.dtype == np.int16
+    np.testing.assert_array_equal(frame.samples, data[1])
+
+
+def test_htj2k_lossy_within_tolerance(tmp_path: Path) -> None:
+    y, x = np.mgrid[0:32, 0:32]
+    data = (2000 + 800 * np.sin(x / 5.0) * np.cos(y / 7.0)).astype(np.uint16)
+    codestream = bytes(imagecodecs.htj2k_encode(data, level=0.001, reversible=False))
+    path = write(
+        tmp_path / "hl.dcm",
+        rows=32,
+        columns=32,
+        ts=HTJ2K_LOSSY,
+        pixel_data=encapsulate([codestream]),
+    )
+    frame = read_frame(entry(path), 0)
+    # OpenJPEG, an independent HTJ2K decoder, must agree within 1; the source within 5%
+    reference = imagecodecs.jpeg2k_decode(codestream)
+    assert np.abs(frame.samples.astype(int) - reference.astype(int)).max() <= 1
+    assert np.abs(frame.samples.astype(int) - data.astype(int)).max() <= 80
+
+
+@pytest.mark.parametrize(("ts", "predictor"), [(JPEG_LOSSLESS_P14, 6), (JPEGLosslessSV1, 1)])
+def test_jpeg_lossless_is_exact(tmp_path: Path, ts: str, predictor: int) -> None:
+    data = ramp(2, 10, 14, "uint16", scale=29) & 0x0FFF
+    codestreams = [
+        bytes(imagecodecs.jpeg8_encode(f, lossless=True, predictor=predictor, bitspersample=12))
+        for f in data
+    ]
+    path = write(
+        tmp_path / "l.dcm", rows=10, columns=14, n_frames=2, ts=ts, bits_stored=12,
+        pixel_data=encapsulate(codestreams),
+    )  # fmt: skip
+    np.testing.assert_array_equal(read_frame(entry(path), 1).samples, data[1])
+
+
+def test_jpegls_lossless_signed_is_exact(tmp_path: Path) -> None:
+    data = ramp(1, 9, 11, "int16", scale=331)
+    codestream = bytes(imagecodecs.jpegls_encode(data[0].view(np.uint16)))
+    path = write(
+        tmp_path / "ls.dcm", rows=9, columns=11, ts=JPEGLSLossless, signed=True,
+        pixel_data=encapsulate([codestream]),
+    )  # fmt: skip
+    np.testing.assert_array_equal(read_frame(entry(path), 0).samples, data[0])
+
+
+def test_rle_multiframe_signed(tmp_path: Path) -> None:
+    data = ramp(3, 5, 6, "int16", scale=4099)
+    path = write(
+        tmp_path / "r.dcm", rows=5, columns=6, n_frames=3, signed=True, pixel_data=data.tobytes()
+    )
+    from pydicom import dcmread
+
+    ds = dcmread(path)
+    ds.compress(RLELossless, encoding_plugin="pydicom")
+    ds.save_as(path)
+    np.testing.assert_array_equal(read_frame(entry(path), 2).samples, data[2])
+
+
+def test_truncated_encapsulated_frame_is_a_clear_error(tmp_path: Path) -> None:
+    data = ramp(3, 16, 12, "uint16", scale=19)
+    path = write(
+        tmp_path / "te.dcm", rows=16, columns=12, n_frames=3, ts=JPEG2000Lossless,
+        pixel_data=encapsulate(j2k_frames(data), has_bot=False),
+    )  # fmt: skip
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) - 60])
+    np.testing.assert_array_equal(read_frame(entry(path), 1).samples, data[1])
+    with pytest.raises(DecodeError, match="frame 2"):
+        read_frame(entry(path), 2)
+
+
+# --- colour, palettes, functional groups, overlays ----------------------------------------
+
+
+def test_rgb_planar_configuration_1(tmp_path: Path) -> None:
+    rgb = ramp(1, 3, 4, "uint8", scale=7)[0]
+    planes = np.stack([rgb, 255 - rgb, rgb // 2])
+    path = write(
+        tmp_path / "p.dcm", rows=3, columns=4, bits_allocated=8, photometric="RGB",
+        samples_per_pixel=3, pixel_data=planes.tobytes(),
+    )  # fmt: skip
+    from pydicom import dcmread
+
+    ds = dcmread(path)
+    ds.PlanarConfiguration = 1
+    ds.save_as(path)
+    np.testing.assert_array_equal(read_frame(entry(path), 0).samples, np.moveaxis(planes, 0, -1))
+
+
+def _palette_attributes(bits: int, segmented: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for colour, (start, stop) in {"Red": (0, 65535), "Green": (65535, 0), "Blue": (0, 0)}.items():
+        attrs[f"{colour}PaletteColorLookupTableDescriptor"] = [256, 0, bits]
+        if segmented:
+            # discrete first entry, then a linear ramp over the remaining 255 entries
+            words = np.array([0, 1, start, 1, 255, stop], dtype="<u2")
+            attrs[f"Segmented{colour}PaletteColorLookupTableData"] = words.tobytes()
+        else:
+            values = np.linspace(start, stop, 256).round().astype("<u2")
+            attrs[f"{colour}PaletteColorLookupTableData"] = values.tobytes()
+    return attrs
+
+
+@pytest.mark.parametrize("segmented", [False, True])
+def test_palette_colour_16_bit_lut(tmp_path: Path, segmented: bool) -> None:
+    indices = np.array([[0, 255], [128, 64]], dtype=np.uint8)
+    path = write(
+        tmp_path / "pal.dcm", rows=2, columns=2, bits_allocated=8, photometric="PALETTE COLOR",
+        pixel_data=indices.tobytes(), **_palette_attributes(16, segmented),
+    )  # fmt: skip
+    frame = read_frame(entry(path), 0)
+    ramp_up = (np.linspace(0, 65535, 256).round().astype(int) >> 8)[indices]
+    assert frame.samples[..., 0].tolist() == ramp_up.tolist()
+    assert frame.samples[..., 1].tolist() == (255 - ramp_up).tolist()
+    assert frame.samples[..., 2].tolist() == [[0, 0], [0, 0]]
+
+
+def test_enhanced_functional_groups_per_frame(tmp_path: Path) -> None:
+    def group(center: float, width: float, slope: float, intercept: float) -> Dataset:
+        voi, transform, item = Dataset(), Dataset(), Dataset()
+        voi.WindowCenter, voi.WindowWidth = center, width
+        transform.RescaleSlope, transform.RescaleIntercept = slope, intercept
+        item.FrameVOILUTSequence = Sequence([voi])
+        item.PixelValueTransformationSequence = Sequence([transform])
+        return item
+
+    shared = Dataset()
+    voi = Dataset()
+    voi.WindowCenter, voi.WindowWidth, voi.VOILUTFunction = 10, 20, "SIGMOID"
+    shared.FrameVOILUTSequence = Sequence([voi])
+    data = ramp(3, 2, 2, "uint16")
+    path = write(
+        tmp_path / "mf.dcm", rows=2, columns=2, n_frames=3, pixel_data=data.tobytes(),
+        SharedFunctionalGroupsSequence=Sequence([shared]),
+        PerFrameFunctionalGroupsSequence=Sequence(
+            [group(100, 50, 2, -5), group(200, 60, 1, 0), Dataset()]
+        ),
+        WindowCenter=1, WindowWidth=2,
+    )  # fmt: skip
+    m0 = read_frame(entry(path), 0).meta
+    m1 = read_frame(entry(path), 1).meta
+    m2 = read_frame(entry(path), 2).meta
+    assert m0.default_window is not None
+    assert m1.default_window is not None
+    assert (m0.default_window.center, m0.default_window.width) == (100, 50)
+    assert (m0.rescale_slope, m0.rescale_intercept) == (2, -5)
+    assert (m1.default_window.center, m1.rescale_slope) == (200, 1)
+    assert m0.voi_lut_function == "SIGMOID"  # from the shared group
+    assert m2.default_window is not None
+    assert (m2.default_window.center, m2.default_window.width) == (10, 20)  # shared
+
+
+def test_multiframe_overlay_follows_image_frame_origin(tmp_path: Path) -> None:
+    # 2 overlay frames of 4×4 that apply to image frames 2 and 3 (1-based)
+    masks = np.zeros((2, 4, 4), dtype=np.uint8)
+    masks[0, 0, 0] = 1
+    masks[1, 3, 3] = 1
+    packed = np.packbits(masks.ravel(), bitorder="little").tobytes()
+    data = ramp(3, 4, 4, "uint16")
+    path = write(tmp_path / "ov.dcm", rows=4, columns=4, n_frames=3, pixel_data=data.tobytes())
+    from pydicom import dcmread
+
+    ds = dcmread(path)
+    ds.add_new(0x60000010, "US", 4)
+    ds.add_new(0x60000011, "US", 4)
+    ds.add_new(0x60000015, "IS", 2)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000051, "US", 2)
+    ds.add_new(0x60000100, "US", 1)
+    ds.add_new(0x60000102, "US", 0)
+    ds.add_new(0x60003000, "OW", packed)
+    ds.save_as(path)
+    assert read_frame(entry(path), 0).meta.overlays == ()
+    second = read_frame(entry(path), 1).meta.overlays
+    third = read_frame(entry(path), 2).meta.overlays
+    np.testing.assert_array_equal(second[0].mask, masks[0].astype(bool))
+    np.testing.assert_array_equal(third[0].mask, masks[1].astype(bool))
