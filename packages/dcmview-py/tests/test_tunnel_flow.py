@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def test_tunnel_flow(
     assert time.monotonic() - started < 3.0
     assert out.splitlines()[-1] == "dcmview: interrupted, stopping the remote server"
     assert _wait_gone(str(dicom_dir))  # Ctrl+C stopped the remote server too
-    with pytest.raises(OSError):
+    with pytest.raises(urllib.error.URLError, match="refused"):
         api_get(ready.base_url, "/api/files", ready.token)
 
 

@@ -363,11 +363,11 @@ def run_local(ns: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         paths: list[str] = list(ns.paths)
         if ns.demo:
-            from dcmview_core.demo import write_demo
-
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dcmview-demo-"))
-            write_demo(tmp)
+            csv = write_demo_study(tmp)
             paths = [tmp]
+            if ns.annotations is None and csv is not None:
+                ns.annotations = csv
         from dcmview_py.serving import serve_with_output
 
         return serve_with_output(
@@ -375,3 +375,17 @@ def run_local(ns: argparse.Namespace) -> int:
             browser=not ns.no_browser,
             exit_on_eof=ns.exit_on_eof or ns.tunnelled_from is not None,
         )
+
+
+def write_demo_study(directory: str) -> str | None:
+    """Write the built-in demo study into ``directory``; return its annotations CSV, if any."""
+    import importlib
+    from pathlib import Path
+
+    demo = importlib.import_module("dcmview_core.demo")
+    result = demo.write_demo(Path(directory))
+    csv = getattr(result, "annotations", None) or getattr(result, "annotations_csv", None)
+    if csv is None:
+        found = sorted(Path(directory).rglob("*.csv"))
+        csv = found[0] if found else None
+    return None if csv is None else str(csv)
