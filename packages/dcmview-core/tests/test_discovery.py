@@ -428,11 +428,12 @@ def test_truncated_headers_never_crash(tmp_path: Path, testdata_path: Bundled) -
             assert result.reason == "unparsable", cut
 
 
-def test_hostile_deep_nesting_is_skipped_or_read(tmp_path: Path) -> None:
+def test_hostile_deep_nesting_is_read_without_recursion(tmp_path: Path) -> None:
     path = tmp_path / "deep.dcm"
-    path.write_bytes(_nested_file(2000))
-    result = run_with_deadline(lambda: read_entry(str(path)))
-    assert isinstance(result, FileEntry | Skipped)
+    path.write_bytes(_nested_file(5000))
+    entry = only(run_with_deadline(lambda: read_entry(str(path))))
+    assert entry.sop_class_uid == "1.2.840.10008.5.1.4.1.1.7"
+    assert entry.support_state is SupportState.METADATA_ONLY
 
 
 def _nested_file(depth: int) -> bytes:

@@ -32,7 +32,7 @@ ITEM, ITEM_END, SEQ_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
-MAX_DEPTH = 256
+MAX_DEPTH = 100_000
 _HEAD_EXPLICIT = struct.Struct("<HH2sH")
 _HEAD_IMPLICIT = struct.Struct("<HHL")
 _LENGTH = struct.Struct("<L")
@@ -189,8 +189,16 @@ class _Reader:
 
 def _skip_undefined(reader: _Reader, pos: int, explicit: bool) -> int | None:
     """Skip an undefined-length sequence whose first item starts at *pos*; return the end."""
+    found = _walk_undefined(reader, pos, explicit)
+    return None if found is None else found[0]
+
+
+def _walk_undefined(reader: _Reader, pos: int, explicit: bool) -> tuple[int, int] | None:
+    """End position and sequence nesting depth of an undefined-length sequence (iterative,
+    so hostile nesting cannot exhaust the stack); None when the structure is invalid."""
     stack: list[tuple[bool, bool]] = [(True, explicit)]  # (is_sequence, explicit)
     unpack = struct.unpack_from
+    depth = 1
     while stack:
         head = reader.get(pos, 8)
         group, elem = unpack("<HH", head)
@@ -230,9 +238,10 @@ def _skip_undefined(reader: _Reader, pos: int, explicit: bool) -> int | None:
             if vr not in (b"SQ", b"UN") or len(stack) >= MAX_DEPTH:
                 return None
             stack.append((True, is_explicit and vr == b"SQ"))
+            depth = max(depth, sum(1 for is_seq, _ in stack if is_seq))
         else:
             pos += length
-    return pos
+    return pos, depth
 
 
 def read_lean(fd: int, size: int) -> Header | None:
@@ -339,6 +348,66 @@ def read_lean(fd: int, size: int) -> Header | None:
     return header
 
 
+@dataclass(slots=True)
+class Layout:
+    """Where a file's top-level elements lie, for reading a hostile file in pieces."""
+
+    transfer_syntax_uid: str
+    explicit: bool
+    elements: list[tuple[int, int, int, int]]
+    """(tag, start, end, sequence depth) of each top-level element before the pixel data."""
+
+
+def layout(fd: int, size: int) -> Layout | None:
+    """The top-level element layout of a preamble + DICM little-endian file, else None."""
+    first = os.pread(fd, CHUNK, 0)
+    if len(first) < 144 or first[128:132] != b"DICM":
+        return None
+    reader = _Reader(fd, size, first)
+    unpack = struct.unpack_from
+    pos, ts = 132, None
+    elements: list[tuple[int, int, int, int]] = []
+    explicit = True
+    try:
+        while pos + 8 <= size:
+            head = reader.get(pos, 8)
+            group, elem = unpack("<HH", head)
+            tag = group << 16 | elem
+            if group != 0x0002 and ts is None:
+                return None
+            if group != 0x0002 and ts is not None:
+                explicit = ts != IMPLICIT_LE
+                if ts in (DEFLATED_LE, EXPLICIT_BE):
+                    return None
+            if tag in PIXEL_TAGS:
+                break
+            vr = head[4:6] if (explicit or group == 0x0002) else b"SQ"
+            if (explicit or group == 0x0002) and vr in LONG_VRS:
+                length, start = unpack("<L", reader.get(pos + 8, 4))[0], pos + 12
+            elif explicit or group == 0x0002:
+                length, start = unpack("<H", head, 6)[0], pos + 8
+            else:
+                length, start = unpack("<L", head, 4)[0], pos + 8
+            depth = 0
+            if length == UNDEFINED:
+                found = _walk_undefined(reader, start, explicit and vr == b"SQ")
+                if found is None:
+                    return None
+                end, depth = found
+            else:
+                end = start + length
+                if group == 0x0002 and elem == 0x0010:
+                    ts = _strip(reader.get(start, length))
+            if group != 0x0002:
+                elements.append((tag, pos, end, depth))
+            pos = end
+    except TruncatedError:
+        pass
+    if ts is None:
+        return None
+    return Layout(ts, ts != IMPLICIT_LE, elements)
+
+
 # ---------------------------------------------------------------------------------------------
 # pydicom path
 
@@ -389,7 +458,7 @@ class OffsetFile:
 
 def _raw_bytes(ds: Dataset, tag: int) -> bytes | None:
     try:
-        elem: Any = ds.get_item(tag)
+        elem: Any = ds.get_item(tag, keep_deferred=True)
     except (KeyError, ValueError, TypeError):
         return None
     if isinstance(elem, RawDataElement):

@@ -17,12 +17,13 @@ import os
 import re
 import warnings
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from pydicom import dcmread
 from pydicom.datadict import keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filereader import read_dataset, read_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 
@@ -70,7 +71,10 @@ def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
     try:
         with open(name, "rb") as fp, _header.PYDICOM_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _read_open(fp, name)
+            try:
+                return _read_open(fp, name)
+            except RecursionError:
+                return _read_in_pieces(fp, name)
     except TagReadError:
         raise
     except RecursionError:
@@ -105,6 +109,60 @@ def _read_open(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
         "value": {"type": "binary", "length": length},
     }
     return ds, node
+
+
+DEEP_SEQUENCE = 64
+"""Top-level sequences nested deeper than this are not parsed when pydicom cannot recurse."""
+
+
+def _read_in_pieces(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
+    """Read a file whose sequences nest too deeply for pydicom's recursive reader.
+
+    The top-level layout is found iteratively; elements around the deep sequences are read
+    by pydicom piece by piece, and each deep sequence becomes an ``error`` node.
+    """
+    found = _header.layout(fp.fileno(), os.fstat(fp.fileno()).st_size)
+    if found is None:
+        raise RecursionError
+    ds = Dataset()
+    ds.file_meta = read_file_meta_info(name)
+    ds.set_original_encoding(not found.explicit, True)
+    deep: list[TagNode] = []
+    encoding: Any = None
+    start: int | None = None
+    pieces: list[tuple[int, int]] = []
+    for tag, begin, _end, depth in found.elements:
+        if depth > DEEP_SEQUENCE:
+            if start is not None:
+                pieces.append((start, begin))
+                start = None
+            deep.append(
+                {
+                    "tag": _tag_text(tag),
+                    "vr": "SQ",
+                    "keyword": keyword_for_tag(tag) or "",
+                    "value": _error(f"sequence nested {depth} levels deep: not shown"),
+                }
+            )
+        elif start is None:
+            start = begin
+    if start is not None and found.elements:
+        pieces.append((start, found.elements[-1][2]))
+    for begin, end in pieces:
+        fp.seek(begin)
+        part = read_dataset(
+            cast(BinaryIO, fp),
+            not found.explicit,
+            True,
+            bytelength=end - begin,
+            defer_size=MAX_VALUE_BYTES,
+            parent_encoding=encoding or "iso8859",
+        )
+        for raw in [part.get_item(t, keep_deferred=True) for t in sorted(part.keys())]:
+            ds[raw.tag] = raw
+        encoding = ds._character_set if "SpecificCharacterSet" in ds else None
+    ds.deep_nodes = deep
+    return ds, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +307,8 @@ def _node(
 
 def _nodes(ds: Dataset, depth: int = 0) -> list[TagNode]:
     try:
-        elements: Iterable[Any] = list(ds.elements())
+        # keep_deferred: a value over MAX_VALUE_BYTES stays unread (its length is shown)
+        elements: Iterable[Any] = [ds.get_item(t, keep_deferred=True) for t in sorted(ds.keys())]
     except Exception as error:
         return [{"tag": "", "vr": "", "keyword": "", "value": _error(str(error))}]
     return [_node(ds, raw, depth) for raw in elements]
@@ -265,6 +324,9 @@ def tag_tree(path: str | os.PathLike[str]) -> list[TagNode]:
         if meta is not None:
             nodes.extend(_nodes(meta))
         nodes.extend(_nodes(ds))
+    deep: list[TagNode] = getattr(ds, "deep_nodes", [])
+    if deep:
+        nodes = sorted([*nodes, *deep], key=lambda n: (n["tag"][1:5] != "0002", n["tag"]))
     if pixel is not None:
         nodes.append(pixel)
     return nodes
@@ -335,7 +397,7 @@ def select_tag(
             if last and depth == 0 and pixel is not None and _tag_text(tag) == pixel["tag"]:
                 return pixel
             try:
-                raw = container.get_item(tag)
+                raw = container.get_item(tag, keep_deferred=True)
             except Exception as error:
                 raise TagNotFound(f"{tag_path}: {type(error).__name__}: {error}") from None
             if raw is None:
