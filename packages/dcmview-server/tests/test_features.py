@@ -22,8 +22,16 @@ from dcmview_server.state import AppState
 
 MF, SINGLE, RGB, NOPIX, BROKEN, CT_SMALL = range(6)
 IDENTIFIERS = [
-    "Doe^John", "Doe_John_12345", "PAT123", "PAT456", "General Hospital", "STATION7",
-    "secret private value", "1.2.826.0.1.3680043.8.498.1", "19700101", "20240101",
+    "Doe^John",
+    "Doe_John_12345",
+    "PAT123",
+    "PAT456",
+    "General Hospital",
+    "STATION7",
+    "secret private value",
+    "1.2.826.0.1.3680043.8.498.1",
+    "19700101",
+    "20240101",
 ]
 
 

@@ -30,16 +30,25 @@ from dcmview_server.state import AppState
 
 PUBLIC_ROUTES = frozenset({"index", "index_html", "static_file"})
 MAX_BODY = 2 * 2**20
+REQUEST_TIMEOUT = 30.0
+"""Seconds a client may take to send its request (headers and body)."""
+RESPONSE_TIMEOUT = 120.0
+KEEP_ALIVE_TIMEOUT = 5.0
+GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
 _app_ids = itertools.count()
 
 
 def _sanic_config() -> Config:
     config = Config()
     config.REQUEST_MAX_SIZE = MAX_BODY
-    config.REQUEST_TIMEOUT = 30
-    config.RESPONSE_TIMEOUT = 120
-    config.KEEP_ALIVE_TIMEOUT = 5
-    config.GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
+    config.update(
+        {
+            "REQUEST_TIMEOUT": REQUEST_TIMEOUT,
+            "RESPONSE_TIMEOUT": RESPONSE_TIMEOUT,
+            "KEEP_ALIVE_TIMEOUT": KEEP_ALIVE_TIMEOUT,
+        }
+    )
+    config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_TIMEOUT
     config.NOISY_EXCEPTIONS = False
     config.ACCESS_LOG = False
     config.AUTO_EXTEND = False
@@ -86,6 +95,10 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
 
     @app.on_request
     async def _security(request: Request) -> None:
+        if request.method == "NONE":
+            # Sanic's stand-in for a request that never finished parsing (timeout, garbage):
+            # there is nothing to authorize; the protocol error itself is answered.
+            return
         host = request.headers.get("host")
         if not state.host_policy.allows(host) and not (state.unix_socket and host is None):
             raise ApiError(
