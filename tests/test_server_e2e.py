@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from dcmview_server import ServerConfig, ServerHandle
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-from dcmview_server import ServerConfig, ServerHandle
 
 TOKEN = "e2e-token"
 CLIENTS = 8
