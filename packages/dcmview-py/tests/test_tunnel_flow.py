@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -199,4 +200,28 @@ def test_view_through_the_tunnel(sshd: PrivateSSHD, dicom_dir: Path) -> None:
         status, body = api_get(handle.base_url, "/api/files", handle.token)
         assert status == 200
         assert body["tunnelled"] is True
+    assert _wait_gone(str(dicom_dir))
+
+
+def test_tunnel_child_of_view_stops_when_its_parent_dies(
+    sshd: PrivateSSHD, dicom_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys\n"
+        "from dcmview_py import view\n"
+        f"h = view([{str(dicom_dir)!r}], tunnel_host={sshd.alias!r}, "
+        f"ssh_config={str(sshd.ssh_config)!r}, remote_command={dcmview_script()!r}, "
+        "browser=False, block=False)\n"
+        "print(h.process.pid, flush=True)\n"
+        "os._exit(0)  # no cleanup at all: only the closed pipe tells the child\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    child = int(result.stdout.split()[-1])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists()
     assert _wait_gone(str(dicom_dir))

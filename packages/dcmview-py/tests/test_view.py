@@ -6,6 +6,8 @@ import gc
 import os
 import socket
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -213,3 +215,21 @@ def test_notebook_iframe(dicom_dir: Path, monkeypatch: pytest.MonkeyPatch) -> No
         handle.proxy_url = "/lab/proxy/{port}/"
         assert f'src="/lab/proxy/{handle.port}/#token=' in handle.iframe()
     assert "stopped" in handle._repr_html_()
+
+
+def test_viewer_stops_when_its_parent_dies(dicom_dir: Path, tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os\n"
+        "import numpy as np\n"
+        "from dcmview_py import view\n"
+        f"h = view([{str(dicom_dir)!r}, np.zeros((4, 4), np.uint8)], browser=False, block=False)\n"
+        "print(h.process.pid, h.tmpdir, flush=True)\n"
+        "os._exit(0)  # no cleanup at all: only the closed pipe tells the child\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    pid_text, tmpdir = result.stdout.split()
+    assert _gone(int(pid_text))
+    assert not Path(tmpdir).exists()

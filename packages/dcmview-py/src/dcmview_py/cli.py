@@ -237,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tunnelled-from", metavar="HOST", help=argparse.SUPPRESS)
     p.add_argument("--exit-on-eof", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--remove-on-exit", metavar="DIR", help=argparse.SUPPRESS)  # view()'s temp dir
     p.add_argument(
         "--version",
         action="version",
@@ -362,6 +363,8 @@ def run_local(ns: argparse.Namespace) -> int:
 
     with contextlib.ExitStack() as stack:
         paths: list[str] = list(ns.paths)
+        if ns.remove_on_exit is not None:
+            stack.callback(remove_private_dir, ns.remove_on_exit)
         if ns.demo:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dcmview-demo-"))
             csv = write_demo_study(tmp)
@@ -389,3 +392,12 @@ def write_demo_study(directory: str) -> str | None:
         found = sorted(Path(directory).rglob("*.csv"))
         csv = found[0] if found else None
     return None if csv is None else str(csv)
+
+
+def remove_private_dir(path: str) -> None:
+    """Delete a ``view()`` temporary directory (only one named ``dcmview-view-*``)."""
+    import shutil
+    from pathlib import Path
+
+    if Path(path).name.startswith("dcmview-view-"):
+        shutil.rmtree(path, ignore_errors=True)

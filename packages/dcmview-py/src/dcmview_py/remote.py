@@ -85,6 +85,21 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _interrupt_on_stdin_eof() -> None:
+    """Unwind like Ctrl+C when standard input closes (``view()``'s parent has gone)."""
+    import _thread
+
+    def run() -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        _thread.interrupt_main()
+
+    threading.Thread(target=run, daemon=True, name="dcmview-stdin-eof").start()
+
+
 def run_tunnel(ns: argparse.Namespace) -> int:
     """Connect, start the remote server, forward its port, print the local URL, wait."""
     from dcmview_tunnel import RemoteCommandError, TunnelError, connect, parse_target
@@ -109,6 +124,8 @@ def run_tunnel(ns: argparse.Namespace) -> int:
             return 2
         opener = BrowserOpener()
         proc = None
+        if ns.exit_on_eof:
+            _interrupt_on_stdin_eof()
         try:
             say(
                 f"{PROG}: connected to {ns.tunnel_host} ({tunnel.backend}); starting "

@@ -461,6 +461,8 @@ def view(
             paths.append(tmpdir)
             write_objects(objects, tmpdir)
         argv = [sys.executable, "-m", "dcmview_py", "--no-browser", "--exit-on-eof", *args]
+        if tmpdir is not None:  # the viewer deletes it too, should this process die first
+            argv += ["--remove-on-exit", tmpdir]
         if not demo:
             argv += ["--", *paths]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
