@@ -171,7 +171,8 @@ def markdown(result: dict[str, Any]) -> str:
         f"- Command: `{meta['command']}`",
         f"- Machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores, "
         f"{meta['machine']['memory_gb']:.0f} GB RAM, {meta['machine']['os']}; "
-        f"load average at start {meta['machine']['load_at_start']}",
+        f"load average at start {meta['machine']['load_at_start']}, "
+        f"at end {meta['machine'].get('load_at_end', '?')}",
         f"- Repeats: {meta['repeats']} (medians, [min–max]), implementations interleaved "
         "A B A B within each repeat; every frame phase on a freshly started server",
     ]

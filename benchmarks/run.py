@@ -33,7 +33,7 @@ MODES: dict[str, tuple[int, Settings]] = {
     "full": (3, Settings(sweep_time_limit=20.0)),
     "quick": (
         1,
-        Settings(help_runs=1, cached_requests=3, files_requests=1, sweep_time_limit=10.0),
+        Settings(help_runs=1, cached_requests=3, files_requests=1, sweep_time_limit=5.0),
     ),
     "tiny": (
         1,
@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         samples=samples,
         duration=time.perf_counter() - started,
     )
+    result["meta"]["machine"]["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / f"{mode}.json"
     md_path = args.out / f"{mode}.md"
