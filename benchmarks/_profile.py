@@ -1,0 +1,128 @@
+"""Profile our server with py-spy while the benchmark client sweeps a workload.
+
+    uv run python benchmarks/_profile.py tomo_j2k --kind png --clients 1 [--scale full]
+
+Starts `dcmview` on the workload, attaches `py-spy record` (run through `uvx`, nothing is
+added to the project) to the server process, sweeps every frame, and prints where the
+samples fall: by leaf function (self time) and by top-level phase (decode, window, PNG
+encode, HTTP, idle). The collapsed stacks are kept under benchmarks/.data/profiles/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import _servers, workloads  # noqa: E402
+from benchmarks._client import sweep  # noqa: E402
+from benchmarks._measure import Settings, wait_scan  # noqa: E402
+
+# Substrings of a stack frame "function (file:line)" -> phase name; first match wins,
+# checked from the leaf upwards.
+PHASES = (
+    ("decode", ("openjpeg", "jpeg2k", "htj2k", "pylibjpeg", "decode", "read_frame", "jpeg8")),
+    ("png encode", ("encode_png", "png_encode", "zlib", "deflate", "PngImagePlugin")),
+    ("window/LUT", ("window", "lut", "display", "percentile", "histogram")),
+    ("file read", ("read (", "readinto", "seek", "_read_")),
+    ("http/sanic", ("sanic", "httptools", "asyncio", "uvloop", "transport", "write")),
+)
+
+
+def classify(stack: list[str]) -> str:
+    """The phase a sampled stack belongs to (leaf-most match), else 'other'."""
+    for frame in reversed(stack):
+        low = frame.lower()
+        for phase, needles in PHASES:
+            if any(n.lower() in low for n in needles):
+                return phase
+    return "other"
+
+
+def summarize(collapsed: Path, top: int = 15) -> str:
+    """Self-time by function and samples by phase from py-spy's collapsed ('raw') output."""
+    leaf: collections.Counter[str] = collections.Counter()
+    phase: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack_text, _, count_text = line.rpartition(" ")
+        if not stack_text:
+            continue
+        count = int(count_text)
+        frames = stack_text.split(";")
+        total += count
+        leaf[frames[-1]] += count
+        phase[classify(frames[1:])] += count
+    lines = [f"{total} samples of active threads (py-spy leaves idle ones out)"]
+    lines.append("by phase:")
+    for name, n in phase.most_common():
+        lines.append(f"  {100 * n / max(total, 1):5.1f}%  {name}")
+    lines.append("by leaf function (self time):")
+    for name, n in leaf.most_common(top):
+        lines.append(f"  {100 * n / max(total, 1):5.1f}%  {name}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run one profiled sweep and print the summary."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("workload", help="tomo_native, tomo_j2k, tomo_htj2k, cine, jpeg_baseline")
+    p.add_argument("--kind", choices=("png", "raw"), default="png")
+    p.add_argument("--clients", type=int, default=1)
+    p.add_argument("--scale", choices=tuple(workloads.SCALES), default="full")
+    p.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    p.add_argument("--frames", type=int, help="sweep only the first N frames")
+    args = p.parse_args()
+
+    wl = workloads.all_workloads(workloads.SCALES[args.scale])[args.workload]
+    impl = _servers.ours(ROOT)
+    if impl is None:
+        print("_profile.py: our dcmview does not run yet", file=sys.stderr)
+        return 1
+    out_dir = workloads.DATA_DIR / "profiles"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    collapsed = out_dir / f"{args.workload}-{args.kind}-{args.clients}-{stamp}.txt"
+    server = _servers.start_server(impl, wl.paths)
+    try:
+        wait_scan(server, Settings())
+        spy = subprocess.Popen(
+            ["uvx", "py-spy", "record", "--pid", str(server.proc.pid), "--subprocesses",
+             "--threads", "--rate", str(args.rate), "--format", "raw", "--nonblocking",
+             "-o", str(collapsed)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(2.0)  # let py-spy attach
+        suffix = "" if args.kind == "png" else "/raw"
+        n = args.frames or wl.frames
+        paths = [f"/api/file/0/frame/{f}{suffix}" for f in range(n)]
+        result = sweep(server.base_url, server.token, paths, args.clients)
+        rss, cpu = server.usage()
+        os.kill(spy.pid, signal.SIGINT)
+        _, err = spy.communicate(timeout=60)
+    finally:
+        server.stop()
+    print(
+        f"{args.workload} {args.kind} sweep, {args.clients} client(s): {result.requests} frames "
+        f"in {result.seconds:.2f} s = {result.per_second:.2f} frames/s; server CPU so far "
+        f"{cpu:.1f} s, peak RSS {server.peak_rss / 1e6:.0f} MB"
+    )
+    if not collapsed.exists():
+        print(f"py-spy wrote nothing:\n{err[-2000:]}", file=sys.stderr)
+        return 1
+    print(f"profile: {collapsed}")
+    print(summarize(collapsed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
