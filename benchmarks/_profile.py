@@ -106,7 +106,7 @@ def main() -> int:
         n = args.frames or wl.frames
         paths = [f"/api/file/0/frame/{f}{suffix}" for f in range(n)]
         result = sweep(server.base_url, server.token, paths, args.clients)
-        rss, cpu = server.usage()
+        _, cpu = server.usage()
         os.kill(spy.pid, signal.SIGINT)
         _, err = spy.communicate(timeout=60)
     finally:
