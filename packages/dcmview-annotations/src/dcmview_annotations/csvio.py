@@ -15,14 +15,16 @@ against the CSV's directory first and then the working directory; `RowMatch.rule
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
-import itertools
 import json
 import os
+import re
 import stat
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Final
 
@@ -115,7 +117,11 @@ def _row_problem(line: int, p: RoiProblem) -> CsvProblem:
 
 
 def _normalize(path: str, base: str | None = None) -> str:
-    if base is not None and not os.path.isabs(path):
+    if path.startswith("/"):
+        if "//" in path or "/." in path or path.endswith("/"):
+            return os.path.normpath(path)
+        return path  # already normal (the common case, checked cheaply)
+    if base is not None:
         path = os.path.join(base, path)
     return os.path.normpath(path)
 
@@ -145,6 +151,7 @@ class AnnotationCsv:
         self._claimed: set[int] = set()  # lines of rows already matched
         # normalized candidate path -> [(row, rule)], preferred first
         self._index: dict[str, list[tuple[CsvRow, str]]] = {}
+        self._candidates: dict[int, tuple[CsvRow, list[tuple[str, str]]]] = {}
         self._build_index()
 
     @property
@@ -154,7 +161,10 @@ class AnnotationCsv:
 
     def candidates(self, row: CsvRow) -> list[tuple[str, str]]:
         """Where the row's path may point, in order of preference, with the rule's name."""
-        if os.path.isabs(row.path):
+        cached = self._candidates.get(row.line)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        if row.path.startswith("/"):
             return [(_normalize(row.path), RULE_ABSOLUTE)]
         out: list[tuple[str, str]] = []
         if self.csv_dir is not None:
@@ -170,7 +180,9 @@ class AnnotationCsv:
         for row in self.rows:
             if not row.path.strip():
                 continue
-            raw_key = os.path.normpath(row.path)
+            raw_key = (
+                _normalize(row.path) if row.path.startswith("/") else os.path.normpath(row.path)
+            )
             if raw_key in seen_raw:
                 self.structural_errors.append(
                     CsvProblem(
@@ -184,6 +196,7 @@ class AnnotationCsv:
                 continue
             seen_raw[raw_key] = row.line
             cands = self.candidates(row)
+            self._candidates[row.line] = (row, cands)
             first_key = cands[0][0]
             if first_key in primary:
                 other = primary[first_key]
@@ -337,14 +350,29 @@ def _encoding_problem(data: bytes) -> CsvProblem | None:
     return None
 
 
-def _records_pandas(data: bytes) -> list[tuple[int, list[str]]] | None:
-    """Tokenize with pandas when every record is one physical line; else None."""
+@dataclass
+class _Table:
+    """Tokenized CSV in columns: ``columns[j][i]`` is field j of record i (padded with "")."""
+
+    lines: list[int]  # physical line where each record starts
+    columns: list[list[str]]
+    widths: list[int] | None  # exact field counts; None when no record is wider than the header
+
+
+def _header_width(data: bytes) -> int:
+    for raw in data.split(b"\n", 64):
+        text = raw.decode("utf-8", "surrogateescape")
+        if text.strip():
+            return max(len(next(csv.reader([text]), [])), 1)
+    return 1
+
+
+def _tokenize_pandas(data: bytes) -> _Table | None:
+    """Tokenize with pandas when every record is one line and none is wider than the header."""
     import pandas as pd
 
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    width = max(map(bytes.count, lines, itertools.repeat(b",")), default=0) + 1
+    physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    width = _header_width(data)
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -359,29 +387,27 @@ def _records_pandas(data: bytes) -> list[tuple[int, list[str]]] | None:
             engine="c",
         )
     except (pd.errors.ParserError, ValueError):
-        return None
-    if len(frame) != len(lines):
+        return None  # a record wider than the header: the exact tokenizer reports it
+    if len(frame) != physical:
         return None  # a quoted field spans lines, or a bare CR ends lines
     columns = [frame[c].tolist() for c in frame.columns]
-    return [(i + 1, list(fields)) for i, fields in enumerate(zip(*columns, strict=True))]
+    return _Table(list(range(1, len(frame) + 1)), columns, None)
 
 
-def _records_csv(data: bytes) -> list[tuple[int, list[str]]]:
+def _tokenize_csv(data: bytes) -> _Table:
     """Tokenize with the csv module (exact physical line numbers, multi-line fields)."""
     text = data.decode("utf-8", "surrogateescape")
     reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    out: list[tuple[int, list[str]]] = []
+    lines: list[int] = []
+    records: list[list[str]] = []
     previous = 0
     for fields in reader:
-        out.append((previous + 1, fields))
+        lines.append(previous + 1)
+        records.append(fields)
         previous = reader.line_num
-    return out
-
-
-def _cell(fields: list[str], index: int | None) -> str:
-    if index is None or index >= len(fields):
-        return ""
-    return fields[index]
+    width = max((len(r) for r in records), default=1)
+    columns = [[r[j] if j < len(r) else "" for r in records] for j in range(width)]
+    return _Table(lines, columns, [len(r) for r in records])
 
 
 def _parse_json_cell(text: str, column: str, line: int, problems: list[CsvProblem]) -> object:
@@ -408,7 +434,6 @@ def _parse_json_cell(text: str, column: str, line: int, problems: list[CsvProble
 
 
 def _num_cell(text: str) -> object:
-    text = text.strip()
     if not text:
         return MISSING
     try:
@@ -421,14 +446,65 @@ def _num_cell(text: str) -> object:
         return text
 
 
+# Conservative shapes of valid cells: a match takes the fast path (json.loads and a short loop);
+# anything else takes the general path, which gives the exact messages.
+_NUM = r"\d{1,15}(?:\.\d{1,17})?(?:[eE][+-]?\d{1,2})?"
+_BOX = rf"\[\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*\]"
+_COORDS_RE = re.compile(rf"\[\s*(?:{_BOX}(?:\s*,\s*{_BOX})*)?\s*\]")
+_FRAME_LIST = r"\[\s*(?:\d{1,9}(?:\s*,\s*\d{1,9})*)?\s*\]"
+_FRAMES_RE = re.compile(rf"\[\s*(?:{_FRAME_LIST}(?:\s*,\s*{_FRAME_LIST})*)?\s*\]")
+
+
+def _fast_row(line: int, path: str, num: str, coords_text: str, frames_text: str) -> CsvRow | None:
+    """The row when it is plainly valid, else None (then `_parse_row` explains why)."""
+    if not _COORDS_RE.fullmatch(coords_text) or not path.strip():
+        return None
+    try:
+        coords = json.loads(coords_text)
+    except ValueError:
+        return None
+    boxes: list[tuple[float, float, float, float]] = []
+    for y0, x0, y1, x1 in coords:
+        if y0 > y1:
+            y0, y1 = y1, y0
+        if x0 > x1:
+            x0, x1 = x1, x0
+        if y0 == y1 or x0 == x1:
+            return None
+        boxes.append((float(y0), float(x0), float(y1), float(x1)))
+    n = len(boxes)
+    if num and not (num.isascii() and num.isdigit() and int(num) == n):
+        return None
+    frames: tuple[tuple[int, ...], ...]
+    if not frames_text:
+        frames = ((),) * n
+    else:
+        if not _FRAMES_RE.fullmatch(frames_text):
+            return None
+        try:
+            lists = json.loads(frames_text)
+        except ValueError:
+            return None
+        if not lists:
+            frames = ((),) * n
+        elif len(lists) != n:
+            return None
+        else:
+            frames = tuple([tuple(sorted(set(fl))) for fl in lists])
+    return CsvRow(line, path, RoiSet._trusted(tuple(boxes), frames))
+
+
 def _parse_row(
-    line: int, fields: list[str], header_width: int, cols: dict[str, int | None]
+    line: int,
+    path: str,
+    num_text: str,
+    coords_text: str,
+    frames_text: str,
+    used: int,
+    header_width: int,
 ) -> CsvRow:
-    path = _cell(fields, cols[PATH_COLUMN])
+    """Check one row in full; every problem is reported with the row's line and column."""
     problems: list[CsvProblem] = []
-    used = len(fields)
-    while used > header_width and fields[used - 1] == "":
-        used -= 1
     if used > header_width:
         problems.append(
             CsvProblem(
@@ -442,7 +518,6 @@ def _parse_row(
         return CsvRow(line, path, None, tuple(problems))
     if not path.strip():
         problems.append(CsvProblem(line, PATH_COLUMN, "empty_path", "is empty"))
-    coords_text = _cell(fields, cols[COORDS_COLUMN]).strip()
     coords: object = MISSING
     if not coords_text:
         problems.append(
@@ -452,11 +527,10 @@ def _parse_row(
         )
     else:
         coords = _parse_json_cell(coords_text, COORDS_COLUMN, line, problems)
-    frames_text = _cell(fields, cols[FRAMES_COLUMN]).strip()
     frames: object = MISSING
     if frames_text:
         frames = _parse_json_cell(frames_text, FRAMES_COLUMN, line, problems)
-    num = _num_cell(_cell(fields, cols[NUM_COLUMN]))
+    num = _num_cell(num_text)
     if problems:
         return CsvRow(line, path, None, tuple(problems))
     roi_set, roi_problems = roi_set_from_values(coords, frames, num, CSV_FIELDS)
@@ -496,12 +570,33 @@ def _header_problems(header: list[str]) -> tuple[dict[str, int | None], list[Csv
     return cols, problems
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Parsing 100,000 rows creates millions of tuples; without the pause, repeated full
+    collections over them cost about as much as the parsing itself.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_csv(source: Source, *, cwd: str | None = None) -> AnnotationCsv:
     """Read an EMBED ROI CSV once and check every row without any file.
 
     ``source`` is a path or a binary file object (a pipe works: it is read exactly once).
     Nothing is ever written. Problems are returned, not raised: see `AnnotationCsv`.
     """
+    with _gc_paused():
+        return _read_csv(source, cwd)
+
+
+def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
     work_dir = os.path.abspath(cwd) if cwd is not None else os.getcwd()
     data, name, csv_dir, problem = _read_source(source)
 
@@ -526,27 +621,47 @@ def read_csv(source: Source, *, cwd: str | None = None) -> AnnotationCsv:
                 f"is empty: expected a header row with {PATH_COLUMN} and {COORDS_COLUMN}",
             )
         )
-    records = _records_pandas(data)
-    if records is None:
-        records = _records_csv(data)
-    # skip leading blank lines before the header
-    start = 0
-    while start < len(records) and not any(f.strip() for f in records[start][1]):
-        start += 1
-    if start == len(records):
+    table = _tokenize_pandas(data) or _tokenize_csv(data)
+    columns, widths = table.columns, table.widths
+    count = len(table.lines)
+    # skip blank lines before the header
+    start = next((i for i in range(count) if any(c[i].strip() for c in columns)), None)
+    if start is None:
         return failed(CsvProblem(None, None, "empty_csv", "has no header row (only empty fields)"))
-    header_line, header = records[start]
+    header = [c[start] for c in columns][: widths[start] if widths else None]
     cols, problems = _header_problems(header)
-    problems = [CsvProblem(header_line, p.column, p.rule, p.message) for p in problems]
+    problems = [CsvProblem(table.lines[start], p.column, p.rule, p.message) for p in problems]
     header_width = len(header)
     while header_width > 1 and not header[header_width - 1].strip():
         header_width -= 1
     rows: list[CsvRow] = []
     if not problems:
-        for line, fields in records[start + 1 :]:
-            if not any(fields):
+        empty = [""] * count
+
+        def column(name: str) -> list[str]:
+            j = cols[name]
+            return empty if j is None else columns[j]
+
+        paths, nums = column(PATH_COLUMN), column(NUM_COLUMN)
+        coords_cells, frames_cells = column(COORDS_COLUMN), column(FRAMES_COLUMN)
+        for i in range(start + 1, count):
+            line, path = table.lines[i], paths[i]
+            coords_text = coords_cells[i].strip()
+            frames_text = frames_cells[i].strip()
+            num = nums[i].strip()
+            used = header_width
+            if widths is not None:
+                used = widths[i]
+                while used > header_width and not columns[used - 1][i]:
+                    used -= 1
+            if not (path or coords_text) and not any(c[i] for c in columns):
                 continue  # blank line (or only separators)
-            rows.append(_parse_row(line, fields, header_width, cols))
+            row = None
+            if used <= header_width:
+                row = _fast_row(line, path, num, coords_text, frames_text)
+            if row is None:
+                row = _parse_row(line, path, num, coords_text, frames_text, used, header_width)
+            rows.append(row)
     return AnnotationCsv(
         name=name, csv_dir=csv_dir, cwd=work_dir, rows=rows, structural_errors=problems
     )
@@ -562,6 +677,11 @@ def load_csv(
     path, unreadable or non-UTF-8 file) on which a caller should refuse the CSV.
     """
     parsed = read_csv(source, cwd=cwd)
+    with _gc_paused():
+        return _load(parsed, geometries)
+
+
+def _load(parsed: AnnotationCsv, geometries: Mapping[str, Geometry]) -> CsvLoadResult:
     result = CsvLoadResult(csv=parsed)
     result.errors.extend(parsed.row_errors)
     for m in parsed.match_all(geometries):
@@ -608,6 +728,13 @@ def export_csv(
     line ends. ``str`` paths are encoded with ``surrogateescape`` and ``bytes`` paths are written
     as they are, so a file name that is not UTF-8 comes back byte for byte through `load_csv`.
     """
+    with _gc_paused():
+        return _export(rows)
+
+
+def _export(
+    rows: Iterable[tuple[str | bytes | os.PathLike[str] | os.PathLike[bytes], RoiSet]],
+) -> bytes:
     out = [",".join(EXPORT_COLUMNS).encode("ascii") + b"\n"]
     for path, roi_set in rows:
         if roi_set.num_roi == 0:

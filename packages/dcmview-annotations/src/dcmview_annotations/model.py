@@ -100,6 +100,16 @@ class RoiSet:
         return cls((), ())
 
     @classmethod
+    def _trusted(
+        cls, roi_coords: tuple[Box, ...], roi_frames: tuple[tuple[int, ...], ...]
+    ) -> RoiSet:
+        """Build from values already validated and canonical (floats, sorted unique frames)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "roi_coords", roi_coords)
+        object.__setattr__(obj, "roi_frames", roi_frames)
+        return obj
+
+    @classmethod
     def from_values(
         cls, roi_coords: object, roi_frames: object = MISSING, num_roi: object = MISSING
     ) -> RoiSet:
@@ -323,7 +333,7 @@ def roi_set_from_values(
 
     if problems:
         return None, problems
-    return RoiSet(
+    return RoiSet._trusted(
         tuple(b for b in boxes if b is not None), tuple(f for f in frame_lists if f is not None)
     ), []
 
@@ -332,6 +342,14 @@ def geometry_problems(
     roi_set: RoiSet, geometry: Geometry, names: FieldNames = API_FIELDS
 ) -> list[RoiProblem]:
     """Phase 2: boxes inside ``rows × columns``, frame indices below ``frame_count``."""
+    rows, columns, frame_count = geometry.rows, geometry.columns, geometry.frame_count
+    if (
+        rows > 0
+        and columns > 0
+        and all(max(b[0], b[2]) <= rows and max(b[1], b[3]) <= columns for b in roi_set.roi_coords)
+        and all(not fl or max(fl) < frame_count for fl in roi_set.roi_frames)
+    ):
+        return []  # the common case, checked without building messages
     problems: list[RoiProblem] = []
     for i, box in enumerate(roi_set.roi_coords):
         label = f"box {i + 1}"
