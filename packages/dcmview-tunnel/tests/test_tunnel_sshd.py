@@ -18,6 +18,7 @@ from dcmview_tunnel import (
     RemoteCommandError,
     Tunnel,
     TunnelAuthError,
+    TunnelUnavailableError,
     connect,
 )
 from dcmview_tunnel.testing import PrivateSSHD
@@ -176,3 +177,14 @@ def test_proxyjump_config_uses_the_ssh_binary(sshd: PrivateSSHD, tmp_path: Path)
         assert t.backend == "ssh"
         proc = t.run(["echo", "through the jump host"])
         assert proc.readline(timeout=20) == "through the jump host"
+
+
+def test_no_usable_backend(
+    sshd: PrivateSSHD, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `ssh` binary to fall back to
+    with pytest.raises(TunnelUnavailableError, match="no `ssh` binary") as info:
+        connect(sshd.alias, ssh_config=sshd.wrong_key_config)
+    assert isinstance(info.value.__cause__, TunnelAuthError)
+    with pytest.raises(TunnelUnavailableError):
+        connect(sshd.alias, ssh_config=sshd.ssh_config, backend="ssh")
