@@ -84,10 +84,12 @@ def main() -> int:
     import pandas  # noqa: F401  (import cost is not part of the figure; the CLI pays it once)
 
     parsed = read_csv(path)
-    assert not parsed.structural_errors and not parsed.row_errors, "generated CSV must be valid"
+    if parsed.structural_errors or parsed.row_errors:
+        raise SystemExit(f"the generated CSV should be valid: {path}")
     geometries = dict.fromkeys((row.path for row in parsed.rows), GEOMETRY)
     loaded = load_csv(path, geometries)
-    assert len(loaded.roi_sets) == args.rows
+    if len(loaded.roi_sets) != args.rows:
+        raise SystemExit(f"expected {args.rows} matched rows, got {len(loaded.roi_sets)}")
 
     figures: dict[str, list[tuple[float, float]]] = {
         "read_csv": [],
