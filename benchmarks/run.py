@@ -215,12 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     result["meta"]["machine"]["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
-    json_path = args.out / f"{mode}.json"
-    md_path = args.out / f"{mode}.md"
+    # A partial run never overwrites the published results of a whole run.
+    subset = bool(args.workloads or args.only or args.clients != "1,4")
+    stem = f"{mode}-subset" if subset else mode
+    json_path = args.out / f"{stem}.json"
+    md_path = args.out / f"{stem}.md"
     json_path.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n")
     md_path.write_text(_report.markdown(result))
     _log(f"wrote {json_path} and {md_path}")
-    chart_path = args.chart or (ROOT / "docs" / "benchmarks.png" if mode == "full" else None)
+    default_chart = ROOT / "docs" / "benchmarks.png" if mode == "full" and not subset else None
+    chart_path = args.chart or default_chart
     if chart_path is not None:
         try:
             made = _report.chart(result, chart_path)

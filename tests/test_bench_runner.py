@@ -136,7 +136,7 @@ def test_runner_measures_ours_end_to_end(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    result = json.loads((out / "tiny.json").read_text())
+    result = json.loads((out / "tiny-subset.json").read_text())
     assert result["meta"]["implementations"]["ours"]["available"] is True
     assert result["meta"]["implementations"]["rust"]["available"] is False
     stats = result["workloads"]["tomo_native"]["stats"]["ours"]
@@ -150,7 +150,7 @@ def test_runner_measures_ours_end_to_end(tmp_path: Path) -> None:
     assert sample["_raw_sweep_2"]["mb"] * 1e6 == pytest.approx(
         scale.tomo_frames * scale.tomo_rows * scale.tomo_columns * 2
     )
-    md = (out / "tiny.md").read_text()
+    md = (out / "tiny-subset.md").read_text()
     assert "| tomo_native | first PNG, cold |" in md
     assert "Theirs: not available (skipped (--only ours))" in md
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
