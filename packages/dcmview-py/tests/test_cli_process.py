@@ -168,6 +168,14 @@ def test_demo_views_a_private_temporary_study() -> None:
         paths = [Path(f["path"]) for f in body["files"]]
         demo_root = next(p for p in paths[0].parents if p.name.startswith("dcmview-demo-"))
         assert demo_root.is_dir()
+        lines = [_readline(proc) for _ in range(2)]
+        assert re.fullmatch(
+            r"dcmview: loaded \d+ DICOM file\(s\) from 1 path\(s\) \(0 skipped\)", lines[1]
+        )
+        tomo = next(i for i, f in enumerate(body["files"]) if "tomosynthesis" in f["path"])
+        status, rois = api_get(ready.base_url, f"/api/file/{tomo}/annotations", ready.token)
+        assert status == 200
+        assert rois["num_roi"] > 0  # the demo's EMBED CSV was loaded with it
         assert stat.S_IMODE(demo_root.stat().st_mode) == 0o700
     finally:
         proc.send_signal(signal.SIGINT)

@@ -367,8 +367,8 @@ def run_local(ns: argparse.Namespace) -> int:
             stack.callback(remove_private_dir, ns.remove_on_exit)
         if ns.demo:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="dcmview-demo-"))
-            csv = write_demo_study(tmp)
-            paths = [tmp]
+            study, csv = write_demo_study(tmp)
+            paths = [study]
             if ns.annotations is None and csv is not None:
                 ns.annotations = csv
         from dcmview_py.serving import serve_with_output
@@ -380,18 +380,22 @@ def run_local(ns: argparse.Namespace) -> int:
         )
 
 
-def write_demo_study(directory: str) -> str | None:
-    """Write the built-in demo study into ``directory``; return its annotations CSV, if any."""
-    import importlib
+def write_demo_study(directory: str) -> tuple[str, str | None]:
+    """Write the demo study below ``directory``; return (study dir, annotations CSV or None).
+
+    The CSV is moved beside the study so that the scan does not count it as a skipped file.
+    """
     from pathlib import Path
 
-    demo = importlib.import_module("dcmview_core.demo")
-    result = demo.write_demo(Path(directory))
-    csv = getattr(result, "annotations", None) or getattr(result, "annotations_csv", None)
-    if csv is None:
-        found = sorted(Path(directory).rglob("*.csv"))
-        csv = found[0] if found else None
-    return None if csv is None else str(csv)
+    from dcmview_core.demo import write_demo
+
+    study = Path(directory) / "study"
+    csvs = [path for path in write_demo(study) if path.suffix.lower() == ".csv"]
+    if not csvs:
+        return str(study), None
+    moved = Path(directory) / csvs[0].name
+    csvs[0].replace(moved)
+    return str(study), str(moved)
 
 
 def remove_private_dir(path: str) -> None:
