@@ -202,6 +202,7 @@ def test_check_files(
         + b'notes.dcm,1,"[[1,1,2,2]]",\n'  # line 5
         + b'caf\xe9.dcm,1,"[[1,1,2,2]]","[[0]]"\n'  # line 6: fine
         + b'incwd.dcm,1,"[[1,1,2,2]]",\n'  # line 7: fine, found in the working directory
+        + b'tomo.dcm ,1,"[[1,1,2,2]]",\n'  # line 8: a trailing space is part of the name
     )
     code, out, err = run(["validate", str(csv), "--check-files"], capsys)
     assert (code, err) == (1, "")
@@ -213,12 +214,14 @@ def test_check_files(
         f"line 5, anon_dicom_path: '{data}/notes.dcm': not a readable DICOM file (InvalidDicomError: "
         "File is missing DICOM File Meta Information header or the 'DICM' prefix is missing from "
         "the header. Use force=True to force reading.)",
-        f"{csv}: 6 rows, 7 boxes, 5 files found, 1 files missing: 5 problems (1 relative path(s) "
+        f"line 8, anon_dicom_path: file not found (looked for '{data}/tomo.dcm ' or '{work}/tomo.dcm '); "
+        "the path has leading or trailing spaces, which are part of a file name",
+        f"{csv}: 7 rows, 8 boxes, 5 files found, 2 files missing: 6 problems (1 relative path(s) "
         "found in the working directory, not beside the CSV)",
     ]
     code, out, _ = run(["validate", str(csv), "--check-files", "--format", "json"], capsys)
     report = json.loads(out)
-    assert (code, report["files_found"], report["files_missing"]) == (1, 5, 1)
+    assert (code, report["files_found"], report["files_missing"]) == (1, 5, 2)
     assert report["resolved_by"] == {"csv_dir": 3, "absolute": 1, "cwd": 1}
     assert [p["rule"] for p in report["problems"]] == [
         "frame_out_of_range",

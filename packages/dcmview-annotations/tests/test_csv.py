@@ -128,6 +128,20 @@ def test_every_row_problem_is_reported_with_line_and_column(write_csv: WritePath
     assert not result.ok
 
 
+def test_space_before_a_quoted_cell_gets_its_own_advice(write_csv: WritePath) -> None:
+    result = load_csv(write_csv(HEADER + b'/a.dcm, 1, "[[1,2,3,4]]","[[0]]"\n'), {})
+    assert texts(result.errors) == [
+        "line 2: has 7 fields but the header has 4: remove the space between a comma and a "
+        "quoted cell (a quote only opens a cell at its very start)"
+    ]
+
+
+def test_trailing_empty_fields_are_not_extra_fields(write_csv: WritePath) -> None:
+    result = load_csv(write_csv(HEADER + b'/a.dcm,1,"[[1,2,3,4]]","[[0]]",,\n'), {"/a.dcm": G10})
+    assert result.ok
+    assert list(result.roi_sets) == ["/a.dcm"]
+
+
 def test_optional_columns_and_extra_columns(write_csv: WritePath) -> None:
     csv = (
         b"study,ROI_coords,anon_dicom_path,comment\n"

@@ -166,9 +166,12 @@ def _check_row_file(parsed: AnnotationCsv, row: CsvRow, report: Report) -> None:
     if found is None:
         report.files_missing += 1
         looked = " or ".join(f"'{display_path(p)}'" for p, _ in candidates)
+        hint = ""
+        if row.path != row.path.strip():
+            hint = "; the path has leading or trailing spaces, which are part of a file name"
         report.problems.append(
             CsvProblem(
-                row.line, PATH_COLUMN, "file_missing", f"file not found (looked for {looked})"
+                row.line, PATH_COLUMN, "file_missing", f"file not found (looked for {looked}){hint}"
             )
         )
         return

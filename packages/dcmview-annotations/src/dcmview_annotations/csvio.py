@@ -502,17 +502,23 @@ def _parse_row(
     frames_text: str,
     used: int,
     header_width: int,
+    space_before_quote: bool = False,
 ) -> CsvRow:
     """Check one row in full; every problem is reported with the row's line and column."""
     problems: list[CsvProblem] = []
     if used > header_width:
+        advice = (
+            "remove the space between a comma and a quoted cell (a quote only opens a cell "
+            "at its very start)"
+            if space_before_quote
+            else 'quote the JSON cells (for example "[[120,340,220,430]]")'
+        )
         problems.append(
             CsvProblem(
                 line,
                 None,
                 "field_count",
-                f"has {used} fields but the header has {header_width}: quote the JSON cells "
-                '(for example "[[120,340,220,430]]")',
+                f"has {used} fields but the header has {header_width}: {advice}",
             )
         )
         return CsvRow(line, path, None, tuple(problems))
@@ -660,7 +666,13 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
             if used <= header_width:
                 row = _fast_row(line, path, num, coords_text, frames_text)
             if row is None:
-                row = _parse_row(line, path, num, coords_text, frames_text, used, header_width)
+                spaced = used > header_width and any(
+                    columns[j][i].lstrip(" \t").startswith('"') and columns[j][i][0] in " \t"
+                    for j in range(used)
+                )
+                row = _parse_row(
+                    line, path, num, coords_text, frames_text, used, header_width, spaced
+                )
             rows.append(row)
     return AnnotationCsv(
         name=name, csv_dir=csv_dir, cwd=work_dir, rows=rows, structural_errors=problems
