@@ -1,0 +1,306 @@
+"""Browser end-to-end fixtures: generated DICOM files, a real `dcmview` subprocess, and Debian's
+Chromium driven by Playwright (never a downloaded browser).
+
+Tests here skip, with the reason, on a machine without `/usr/bin/chromium` (`.ci/run` installs
+it). Every page collects console errors and uncaught exceptions; a test fails if any appeared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-unsafe-swiftshader",
+]
+READY = re.compile(r"dcmview: server running at (?P<url>http://\S+)")
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+
+
+def _dataset(sop_class: str, **attrs: object) -> Dataset:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    for key, value in attrs.items():
+        setattr(ds, key, value)
+    return ds
+
+
+def ct_frames(frames: int, rows: int, columns: int) -> np.ndarray:
+    """Stored values: a horizontal ramp 0..2000 plus a 4000 square that moves with the frame."""
+    ramp = np.linspace(0, 2000, columns, dtype=np.float64)
+    data = np.broadcast_to(ramp, (frames, rows, columns)).astype(np.int16).copy()
+    side = max(4, rows // 8)
+    for f in range(frames):
+        top = (f * 7) % max(1, rows - side)
+        data[f, top : top + side, 8 : 8 + side] = 4000
+    return data
+
+
+def write_ct(
+    path: Path,
+    frames: int = 12,
+    rows: int = 192,
+    columns: int = 256,
+    patient: str = "P001",
+    series: tuple[str, int, str] | None = None,
+) -> np.ndarray:
+    """A signed 16-bit multi-frame CT, rescale -1024, window 40/400, frame time 100 ms."""
+    uid_series, number, description = series or (generate_uid(), 1, "Axial")
+    ds = _dataset(
+        CT_IMAGE_STORAGE,
+        PatientID=patient,
+        PatientName="Test^Patient",
+        StudyInstanceUID="1.2.826.0.1.3680043.10.1.1",
+        StudyDate="20240101",
+        StudyDescription="Chest CT",
+        SeriesInstanceUID=uid_series,
+        SeriesNumber=number,
+        SeriesDescription=description,
+        Modality="CT",
+        InstanceNumber=1,
+        Rows=rows,
+        Columns=columns,
+        NumberOfFrames=frames,
+        FrameTime=100.0,
+        SamplesPerPixel=1,
+        PhotometricInterpretation="MONOCHROME2",
+        BitsAllocated=16,
+        BitsStored=16,
+        HighBit=15,
+        PixelRepresentation=1,
+        RescaleSlope=1,
+        RescaleIntercept=-1024,
+        WindowCenter=40,
+        WindowWidth=400,
+    )
+    data = ct_frames(frames, rows, columns)
+    ds.PixelData = data.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return data
+
+
+def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
+    """An unsigned 8-bit single-frame MR with a checkerboard (0 and 200), no window."""
+    rows, columns = 64, 96
+    yy, xx = np.mgrid[0:rows, 0:columns]
+    data: np.ndarray = (((yy // 8 + xx // 8) % 2) * 200).astype(np.uint8)
+    ds = _dataset(
+        MR_IMAGE_STORAGE,
+        PatientID=patient,
+        StudyInstanceUID=generate_uid(),
+        StudyDate="20230505",
+        StudyDescription="Knee MR",
+        SeriesInstanceUID=generate_uid(),
+        SeriesNumber=2,
+        SeriesDescription="Sagittal PD",
+        Modality="MR",
+        Rows=rows,
+        Columns=columns,
+        SamplesPerPixel=1,
+        PhotometricInterpretation="MONOCHROME2",
+        BitsAllocated=8,
+        BitsStored=8,
+        HighBit=7,
+        PixelRepresentation=0,
+    )
+    inner = Dataset()
+    inner.ReferencedSOPClassUID = MR_IMAGE_STORAGE
+    inner.ReferencedSOPInstanceUID = "1.2.3.4.5.6.7"
+    ds.ReferencedImageSequence = [inner]
+    ds.PixelData = data.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return data
+
+
+@dataclass
+class Server:
+    """A running `dcmview` and what the tests need to talk to it."""
+
+    url: str
+    base: str
+    token: str
+    proc: subprocess.Popen[str]
+    data: Path
+    files: dict[str, int] = field(default_factory=dict)
+
+    def api(self, path: str) -> httpx.Response:
+        return httpx.get(
+            f"{self.base}/api/{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=10
+        )
+
+    def stop(self) -> None:
+        stop_server(self.proc)
+
+    def put_rois(self, index: int, body: dict[str, object]) -> httpx.Response:
+        return httpx.put(
+            f"{self.base}/api/file/{index}/annotations",
+            json=body,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+
+
+def dcmview_command() -> list[str]:
+    exe = shutil.which("dcmview", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "dcmview_py"]
+
+
+def start_server(data: Path, *extra: str) -> Server:
+    """Start `dcmview --no-browser --port 0 DATA` and wait for its ready line."""
+    proc = subprocess.Popen(
+        [*dcmview_command(), "--no-browser", "--port", "0", *extra, str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + 30
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+            break
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = READY.search(line)
+        if m:
+            url = m["url"]
+            base, _, frag = url.partition("/#token=")
+            server = Server(url=url, base=base, token=frag, proc=proc, data=data)
+            wait_for_scan(server)
+            return server
+    stop_server(proc)
+    raise RuntimeError("dcmview did not print its ready line:\n" + "".join(seen))
+
+
+def wait_for_scan(server: Server) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        body = server.api("files").json()
+        if body["scan_complete"]:
+            server.files = {Path(f["path"]).name: f["index"] for f in body["files"]}
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the scan did not complete")
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ct.dcm and ct2.dcm (one series), roi.dcm (its own series), mr.dcm (another patient)."""
+    root = tmp_path_factory.mktemp("dicom")
+    series = ("1.2.826.0.1.3680043.10.1.2", 1, "Axial")
+    write_ct(root / "ct.dcm", series=series)
+    write_ct(root / "ct2.dcm", series=series, frames=3)
+    write_ct(root / "roi.dcm", frames=4, series=("1.2.826.0.1.3680043.10.1.3", 5, "ROI series"))
+    write_mr(root / "mr.dcm")
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(dataset: Path) -> Iterator[Server]:
+    s = start_server(dataset)
+    yield s
+    stop_server(s.proc)
+
+
+@pytest.fixture
+def start_dcmview() -> Iterator[Callable[[Path], Server]]:
+    """Start a private dcmview (stopped at the end of the test if it still runs)."""
+    started: list[Server] = []
+
+    def start(data: Path) -> Server:
+        s = start_server(data)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class ConsoleErrors(list[str]):
+    """Console errors and page exceptions seen by one page."""
+
+    def record(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.append(f"console.error: {msg.text}")
+
+
+@pytest.fixture
+def console() -> ConsoleErrors:
+    return ConsoleErrors()
+
+
+@pytest.fixture
+def page(browser: Browser, console: ConsoleErrors) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    pg = context.new_page()
+    pg.on("console", console.record)
+    pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    yield pg
+    context.close()
+    assert list(console) == [], "the viewer logged errors"

@@ -1,0 +1,410 @@
+"""The viewer against a real dcmview on generated files, in Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+class Server(Protocol):
+    """What the tests use of conftest's running dcmview."""
+
+    base: str
+    token: str
+    data: Path
+    files: dict[str, int]
+
+    def api(self, path: str) -> httpx.Response: ...
+    def put_rois(self, index: int, body: dict[str, object]) -> httpx.Response: ...
+    def stop(self) -> None: ...
+
+
+def open_viewer(page: Page, server: Server, query: str = "") -> None:
+    """Open the launch URL (token in the fragment) and wait for the first image."""
+    page.goto(f"{server.base}/{query}#token={server.token}")
+    page.wait_for_selector(".viewport[data-renderer]")
+    page.wait_for_function(
+        "document.querySelector('[data-testid=frame-counter]')?.textContent.includes('/')"
+    )
+    page.wait_for_selector(".viewport .spinner", state="detached")
+
+
+def canvas_png(page: Page) -> bytes:
+    return page.locator(".viewport canvas").screenshot()
+
+
+def counter(page: Page) -> Locator:
+    return page.get_by_test_id("frame-counter")
+
+
+def rois(page: Page) -> Locator:
+    return page.get_by_role("listbox", name="ROI list").get_by_role("option")
+
+
+def open_file(page: Page, name: str) -> None:
+    page.get_by_role("treeitem", name=re.compile(re.escape(name))).click()
+    page.wait_for_selector(".viewport .spinner", state="detached")
+
+
+def test_load_shows_the_first_file_and_hides_the_token(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    assert "token" not in page.url
+    assert page.evaluate("sessionStorage.getItem('dcmview.token')") == server.token
+    expect(page.get_by_role("tab", selected=True)).to_have_text("P001 · CT · 20240101")
+    expect(page.get_by_test_id("file-count")).to_have_text("4 files")
+    expect(page.get_by_test_id("scan-progress")).to_contain_text("scan complete")
+    assert page.locator(".viewport").get_attribute("data-renderer") == "webgl2"
+    expect(counter(page)).to_have_text("1 / 12")
+    expect(page.get_by_test_id("window-text")).to_have_text("W 400 · C 40")
+    # the tree: two patients, counts on groups, one row per instance
+    expect(page.get_by_role("treeitem", name=re.compile(r"^P001, 3 instances"))).to_be_visible()
+    expect(page.get_by_role("treeitem", name=re.compile(r"^P002, 1 instance"))).to_be_visible()
+    page.screenshot(path=str(Path(server.data) / "viewer.png"))
+
+
+def test_frames_step_by_key_and_wheel(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    viewport = page.locator(".viewport")
+    viewport.focus()
+    first = canvas_png(page)
+    page.keyboard.press("ArrowRight")
+    expect(counter(page)).to_have_text("2 / 12")
+    page.wait_for_selector(".viewport .spinner", state="detached")
+    page.wait_for_timeout(100)
+    assert canvas_png(page) != first, "the next frame looks the same"
+    page.keyboard.press("]")
+    expect(counter(page)).to_have_text("3 / 12")
+    page.keyboard.press("[")
+    page.keyboard.press("ArrowLeft")
+    expect(counter(page)).to_have_text("1 / 12")
+    box = viewport.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 100)
+    expect(counter(page)).to_have_text("2 / 12")
+    page.mouse.wheel(0, 100)
+    page.mouse.wheel(0, -100)
+    expect(counter(page)).to_have_text("2 / 12")
+    page.get_by_role("button", name="Next frame").click()
+    expect(counter(page)).to_have_text("3 / 12")
+    page.get_by_role("slider", name="Frame").fill("11")
+    expect(counter(page)).to_have_text("12 / 12")
+
+
+def test_cine_plays_at_the_dicom_rate_and_pauses(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    # FrameTime 100 ms → 10 fps chosen by default
+    expect(page.get_by_role("combobox", name="FPS")).to_have_value("10")
+    page.get_by_role("combobox", name="FPS").select_option("30")
+    page.locator(".viewport").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    page.wait_for_timeout(1500)
+    rate = page.get_by_test_id("cine-rate").text_content() or ""
+    assert re.match(r"\d+(\.\d)? fps", rate), rate
+    assert float(rate.split()[0]) > 5
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    stopped = counter(page).text_content()
+    page.wait_for_timeout(400)
+    assert counter(page).text_content() == stopped
+
+
+def test_window_drag_changes_pixels_and_carries_across_the_series(
+    page: Page, server: Server
+) -> None:
+    open_viewer(page, server)
+    before = canvas_png(page)
+    page.get_by_role("radio", name="Window/Level").click()
+    box = page.locator(".viewport").bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 60, steps=6)
+    page.mouse.up()
+    text = page.get_by_test_id("window-text").text_content()
+    assert text != "W 400 · C 40"
+    expect(page.get_by_role("combobox", name="Window presets")).to_have_value("manual")
+    page.wait_for_timeout(100)
+    assert canvas_png(page) != before
+    # the other instance of the same series opens with the same manual window
+    open_file(page, "ct2.dcm")
+    expect(page.get_by_test_id("window-text")).to_have_text(text or "")
+    # another series opens with its default
+    open_file(page, "roi.dcm")
+    expect(page.get_by_test_id("window-text")).to_have_text("W 400 · C 40")
+
+
+def test_presets(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    presets = page.get_by_role("combobox", name="Window presets")
+    names = presets.locator("option").all_text_contents()
+    assert names[:2] == ["Default", "Full Dynamic"]
+    assert "CT Lung" in names
+    assert "CT Brain" in names
+    before = canvas_png(page)
+    presets.select_option(label="CT Lung")
+    expect(page.get_by_test_id("window-text")).to_have_text("W 1500 · C -600")
+    page.wait_for_timeout(100)
+    lung = canvas_png(page)
+    assert lung != before
+    presets.select_option(label="Full Dynamic")
+    # modality range of frame 0: -1024 .. 4000-1024 = 2976
+    expect(page.get_by_test_id("window-text")).to_have_text("W 4000 · C 976")
+    presets.select_option(label="Default")
+    expect(page.get_by_test_id("window-text")).to_have_text("W 400 · C 40")
+
+
+def test_pixel_probe_reports_stored_and_modality_values(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    page.get_by_role("button", name="Fit").click()
+    box = page.locator(".viewport").bounding_box()
+    assert box
+    # the image (256×192) is fitted and centred: find the screen point of column 200, row 150
+    zoom = min(box["width"] / 256, box["height"] / 192)
+    ox = box["x"] + (box["width"] - 256 * zoom) / 2
+    oy = box["y"] + (box["height"] - 192 * zoom) / 2
+    page.mouse.move(ox + (200 + 0.5) * zoom, oy + (150 + 0.5) * zoom)
+    stored = int(np.linspace(0, 2000, 256)[200])
+    expect(page.get_by_test_id("probe")).to_have_text(
+        re.compile(rf"row 150\s+col 200\s+·\s+stored {stored}\s+·\s+modality {stored - 1024}")
+    )
+
+
+def test_orientation_and_view_controls(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    viewport = page.locator(".viewport")
+    viewport.focus()
+    start = canvas_png(page)
+    for key in ["h", "v", "period", "comma", "i"]:
+        page.keyboard.press(key if len(key) == 1 else {"period": ".", "comma": ","}[key])
+    expect(page.get_by_role("button", name="Flip horizontal")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page.get_by_role("button", name="Invert")).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(100)
+    assert canvas_png(page) != start
+    viewport.dblclick()
+    expect(page.get_by_role("button", name="Flip horizontal")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    expect(page.get_by_role("button", name="Invert")).to_have_attribute("aria-pressed", "false")
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
+
+
+def test_navigator_filter(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    box = page.get_by_role("searchbox", name="Filter files")
+    box.fill("modality:mr")
+    expect(page.get_by_role("treeitem", name=re.compile("mr.dcm"))).to_be_visible()
+    expect(page.get_by_role("treeitem", name=re.compile("ct.dcm"))).to_have_count(0)
+    box.fill('patient:P001 series:"ROI series"')
+    expect(page.get_by_role("treeitem", name=re.compile("roi.dcm"))).to_be_visible()
+    expect(page.get_by_role("treeitem", name=re.compile("ct2.dcm"))).to_have_count(0)
+
+
+def test_tags_filter_and_sequences(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    tags = page.get_by_role("table", name="DICOM tags")
+    expect(tags.locator('[data-tag="(0010,0020)"]')).to_contain_text("P001")
+    page.get_by_role("searchbox", name="Filter tags").fill("modality")
+    expect(tags.locator("[data-tag]")).to_have_count(1)
+    expect(tags.locator('[data-tag="(0008,0060)"]')).to_contain_text("CT")
+    # pixel data is shown by length only
+    page.get_by_role("searchbox", name="Filter tags").fill("7fe0")
+    expect(tags.locator('[data-tag="(7FE0,0010)"]')).to_contain_text(
+        re.compile(r"\[O[BW] · 1179648 bytes\]")
+    )
+    # inside sequences: the MR file references an image
+    open_file(page, "mr.dcm")
+    page.get_by_role("searchbox", name="Filter tags").fill("1.2.3.4.5.6.7")
+    expect(tags.locator('[data-tag="(0008,1140)"]')).to_be_visible()
+    expect(tags.locator('[data-tag="(0008,1155)"]')).to_contain_text("1.2.3.4.5.6.7")
+    page.get_by_role("searchbox", name="Filter tags").fill("")
+    page.get_by_role("button", name="Expand ReferencedImageSequence").click()
+    expect(tags.locator('[data-tag="(0008,1150)"]')).to_be_visible()
+
+
+def test_roi_draw_move_delete_export(page: Page, server: Server) -> None:
+    index = server.files["roi.dcm"]
+    server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
+    open_viewer(page, server)
+    open_file(page, "roi.dcm")
+    viewport = page.locator(".viewport")
+    viewport.focus()
+    page.keyboard.press("r")
+    expect(page.get_by_role("radio", name="ROI")).to_have_attribute("aria-checked", "true")
+    box = viewport.bounding_box()
+    assert box
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 60, cy - 40)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy + 40, steps=5)
+    page.mouse.up()
+    expect(rois(page)).to_have_count(1)
+    expect(page.locator(".saving")).to_have_text("")
+    stored = server.api(f"file/{index}/annotations").json()
+    assert stored["num_roi"] == 1
+    assert stored["roi_frames"] == [[0]]
+    y0, x0, y1, x1 = stored["roi_coords"][0]
+    assert 0 <= y0 < y1 <= 192
+    assert 0 <= x0 < x1 <= 256
+    # move it by dragging its inside
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 30, cy + 20, steps=5)
+    page.mouse.up()
+    expect(page.locator(".saving")).to_have_text("")
+    page.wait_for_timeout(200)
+    moved = server.api(f"file/{index}/annotations").json()["roi_coords"][0]
+    assert moved[1] > x0
+    assert moved[0] > y0
+    assert moved[3] - moved[1] == x1 - x0
+    # resize from the south-east handle
+    zoom = min(box["width"] / 256, box["height"] / 192)
+    ox = box["x"] + (box["width"] - 256 * zoom) / 2
+    oy = box["y"] + (box["height"] - 192 * zoom) / 2
+    page.mouse.move(ox + moved[3] * zoom, oy + moved[2] * zoom)
+    page.mouse.down()
+    page.mouse.move(ox + (moved[3] + 10) * zoom, oy + (moved[2] + 5) * zoom, steps=4)
+    page.mouse.up()
+    expect(page.locator(".saving")).to_have_text("")
+    page.wait_for_timeout(200)
+    resized = server.api(f"file/{index}/annotations").json()["roi_coords"][0]
+    assert resized[:2] == moved[:2]
+    assert resized[3] == min(256, moved[3] + 10)
+    assert resized[2] == min(192, moved[2] + 5)
+    # scope: all frames
+    page.get_by_label("All frames").check()
+    page.wait_for_timeout(300)
+    assert server.api(f"file/{index}/annotations").json()["roi_frames"] == [[]]
+    # export with the token header
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Export ROIs").click()
+    download = dl.value
+    assert download.suggested_filename == "dcmview-annotations.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert any(r["anon_dicom_path"].endswith("roi.dcm") and r["num_ROI"] == "1" for r in rows)
+    # delete with the key
+    viewport.focus()
+    page.keyboard.press("Delete")
+    expect(rois(page)).to_have_count(0)
+    expect(rois(page)).to_have_count(0)
+    page.wait_for_timeout(300)
+    assert server.api(f"file/{index}/annotations").json()["num_roi"] == 0
+
+
+def test_rejected_roi_edit_restores_the_boxes(
+    page: Page, server: Server, console: list[str]
+) -> None:
+    index = server.files["roi.dcm"]
+    server.put_rois(index, {"num_roi": 1, "roi_coords": [[10, 10, 50, 60]], "roi_frames": [[0]]})
+    open_viewer(page, server)
+    open_file(page, "roi.dcm")
+    expect(rois(page)).to_have_count(1)
+    # make the server reject the next edit: the ROI's frame list names frame 3 which we then
+    # ask for on a file whose frames are 0..3, via a scope change on frame 4 (out of range)
+    page.evaluate(
+        """() => {
+          const orig = window.fetch;
+          window.fetch = (input, init) => {
+            if (init && init.method === 'PUT') {
+              const body = JSON.parse(init.body);
+              body.roi_frames = [[99]];
+              init = { ...init, body: JSON.stringify(body) };
+            }
+            return orig(input, init);
+          };
+        }"""
+    )
+    rois(page).click()
+    page.get_by_label("All frames").check()
+    expect(page.get_by_role("alert")).to_contain_text("ROI edit rejected")
+    expect(rois(page)).to_contain_text("frame 1")
+    assert server.api(f"file/{index}/annotations").json()["roi_frames"] == [[0]]
+    server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
+    # the browser itself logs the 400 answer as a failed resource: expected here
+    console[:] = [c for c in console if "status of 400" not in c]
+
+
+def test_cpu_fallback_renders(page: Page, server: Server) -> None:
+    open_viewer(page, server, "?renderer=cpu")
+    assert page.locator(".viewport").get_attribute("data-renderer") == "cpu"
+    before = canvas_png(page)
+    page.get_by_role("combobox", name="Window presets").select_option(label="Full Dynamic")
+    page.wait_for_timeout(150)
+    assert canvas_png(page) != before
+
+
+def test_without_the_token_the_page_asks_for_the_access_link(
+    page: Page, server: Server, console: list[str]
+) -> None:
+    page.goto(f"{server.base}/")
+    expect(page.get_by_role("heading", name="This viewer needs its access link")).to_be_visible()
+    page.wait_for_timeout(300)
+    # one request, answered 401 (the browser logs that itself), and nothing after it
+    assert console == [
+        "console.error: Failed to load resource: "
+        "the server responded with a status of 401 (Unauthorized)"
+    ]
+    console.clear()
+    page.goto(f"{server.base}/#token=wrong-token")
+    expect(page.get_by_role("heading", name="This viewer needs its access link")).to_be_visible()
+    console.clear()
+
+
+def test_a_stopped_server_is_reported(
+    page: Page, dataset: Path, console: list[str], start_dcmview: Callable[[Path], Server]
+) -> None:
+    own = start_dcmview(dataset)
+    open_viewer(page, own)
+    own.stop()
+    expect(page.get_by_role("heading", name="The dcmview server stopped")).to_be_visible(
+        timeout=15000
+    )
+    # the browser logs failed fetches of a stopped server as network errors: expected here
+    console[:] = [
+        c for c in console if "ERR_CONNECTION_REFUSED" not in c and "Failed to load" not in c
+    ]
+
+
+def test_keyboard_only_operation(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "document.activeElement && document.activeElement.outerHTML.slice(0, 80)"
+    )
+    assert focused
+    # every button, select and input has an accessible name
+    unnamed = page.evaluate(
+        """() => [...document.querySelectorAll(
+                  'button, select, input, [role=slider], [role=radio], [role=tab]')]
+             .filter(el => !(el.getAttribute('aria-label') || el.getAttribute('title')
+                             || el.labels?.length
+                             || el.textContent.trim()))
+             .map(el => el.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
+    # the navigator's tree works with arrows and Enter
+    page.get_by_role("treeitem", name=re.compile("^P001")).focus()
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("tab", selected=True)).to_have_text("P002 · MR · 20230505")
