@@ -738,7 +738,11 @@ def _normalise_gray(arr: np.ndarray, layout: _Layout) -> np.ndarray:
     width = nbytes * 8
     if stored < width:
         mask = (1 << stored) - 1
-        unsigned = unsigned & np.array(mask, dtype=unsigned.dtype)
+        if unsigned.flags.writeable:
+            # a buffer this read_frame call owns: mask in place, no second frame allocation
+            np.bitwise_and(unsigned, np.array(mask, dtype=unsigned.dtype), out=unsigned)
+        else:
+            unsigned = unsigned & np.array(mask, dtype=unsigned.dtype)
     if layout.sample_format != "int":
         return unsigned
     signed = unsigned.view(np.dtype(f"i{nbytes}"))

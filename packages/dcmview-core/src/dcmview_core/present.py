@@ -292,7 +292,7 @@ def render_display(
         domain = np.arange(1 << (8 * nbytes), dtype=np.int64).astype(np.dtype(f"u{nbytes}"))
         domain = domain.view(samples.dtype)  # table index = the sample's unsigned bit pattern
         table = _grayscale(domain, meta, window, lut, function)
-        image = table[samples.view(np.dtype(f"u{nbytes}"))]
+        image = np.take(table, samples.view(np.dtype(f"u{nbytes}")))
     else:
         image = _grayscale(samples, meta, window, lut, function)
     return Display(burn_overlays(image, meta.overlays), window, function, source)
