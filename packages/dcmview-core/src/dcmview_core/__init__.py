@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dcmview_core.cache import ByteBudgetCache, CacheView
 from dcmview_core.decoders import can_decode, support_reason
 from dcmview_core.discovery import Skipped, read_entry, scan, walk
+from dcmview_core.encode import encode_png, encode_thumbnail_jpeg
 from dcmview_core.errors import (
     DcmviewError,
     DecodeError,
@@ -16,13 +18,19 @@ from dcmview_core.errors import (
 from dcmview_core.filters import Filter, parse_filter, parse_filters
 from dcmview_core.frames import Frame, FrameMeta, read_frame
 from dcmview_core.model import FileEntry, SupportState, Window
+from dcmview_core.present import Display, render_display
+from dcmview_core.presets import PRESETS, Preset
 from dcmview_core.tags import TagNotFound, TagReadError, select_tag, tag_tree
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PRESETS",
+    "ByteBudgetCache",
+    "CacheView",
     "DcmviewError",
     "DecodeError",
+    "Display",
     "FileEntry",
     "Filter",
     "Frame",
@@ -30,6 +38,7 @@ __all__ = [
     "FrameOutOfRange",
     "NoPixelData",
     "PixelError",
+    "Preset",
     "Skipped",
     "SupportState",
     "TagNotFound",
@@ -39,10 +48,13 @@ __all__ = [
     "Window",
     "__version__",
     "can_decode",
+    "encode_png",
+    "encode_thumbnail_jpeg",
     "parse_filter",
     "parse_filters",
     "read_entry",
     "read_frame",
+    "render_display",
     "scan",
     "select_tag",
     "support_reason",
