@@ -229,6 +229,7 @@ def test_check_files(
         "out_of_bounds",
         "file_missing",
         "not_dicom",
+        "file_missing",
     ]
 
 
