@@ -1,0 +1,664 @@
+"""A realistic synthetic demo study, written deterministically in a few seconds.
+
+`write_demo(directory)` writes, for one fictitious patient:
+
+- ``mg_tomosynthesis.dcm``: breast tomosynthesis, 48 frames of 1024×832, 16-bit MONOCHROME2,
+  enhanced multi-frame (window in the shared functional groups) with a spiculated mass, a
+  round mass and a calcification cluster in focus at different depths;
+- ``ct/ct_001.dcm`` …: a chest CT series (Rescale Intercept −1024, window presets soft
+  tissue / lung / bone);
+- ``mr_cine.dcm``: a cardiac cine MR, 30 frames of 256×256 (one heartbeat);
+- ``cr_chest_monochrome1.dcm``: a chest radiograph stored as MONOCHROME1;
+- ``us_cine_ybr422_jpeg.dcm``: an ultrasound-like RGB cine stored as YBR_FULL_422 JPEG
+  Baseline;
+- ``compressed/``: the same CT slice as RLE Lossless, JPEG 2000 Lossless and JPEG-LS
+  Lossless, and the cine MR as JPEG-LS Lossless;
+- ``sr_report.dcm``: a structured report (no pixel data);
+- ``annotations.csv``: EMBED ROI boxes on the tomosynthesis lesions (absolute paths).
+
+Same directory, same bytes: UIDs, dates and random seeds are fixed.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGLSLossless,
+    RLELossless,
+)
+
+Array = NDArray[np.float32]
+
+PATIENT_ID = "DEMO-0001"
+PATIENT_NAME = "Demo^Patient"
+STUDY_DATE = "20240315"
+_SEED = 20240315
+
+MG_TOMO = "1.2.840.10008.5.1.4.1.1.13.1.3"  # Breast Tomosynthesis Image Storage
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
+CR_IMAGE = "1.2.840.10008.5.1.4.1.1.1"
+US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
+BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+
+
+def _uid(*parts: object) -> str:
+    """A fixed UID (2.25 form, PS3.5 B.2) derived from names: every run writes the same."""
+    digest = hashlib.sha256("/".join(["dcmview-demo", *map(str, parts)]).encode()).digest()
+    return f"2.25.{int.from_bytes(digest[:16], 'big')}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Lesion:
+    name: str
+    center: tuple[int, int]  # (y, x)
+    radius: int
+    depth: int  # frame in focus
+    kind: str  # "spiculated", "round", "calcifications"
+
+
+TOMO_FRAMES, TOMO_ROWS, TOMO_COLUMNS = 48, 1024, 832
+LESIONS = (
+    _Lesion("spiculated mass", (430, 470), 26, 20, "spiculated"),
+    _Lesion("circumscribed mass", (690, 300), 20, 31, "round"),
+    _Lesion("calcification cluster", (300, 260), 22, 12, "calcifications"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# image synthesis (pure functions on arrays)
+
+
+def _grid(rows: int, columns: int) -> tuple[Array, Array]:
+    y, x = np.mgrid[0:rows, 0:columns].astype(np.float32)
+    return y, x
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], beta: float) -> Array:
+    """Zero-mean, unit-variance 1/f^beta noise (tissue-like texture)."""
+    white = rng.standard_normal(shape).astype(np.float32)
+    spectrum = np.fft.rfft2(white)
+    fy = np.fft.fftfreq(shape[0]).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(shape[1]).astype(np.float32)[None, :]
+    radius = np.sqrt(fy * fy + fx * fx)
+    radius[0, 0] = 1.0
+    spectrum *= radius ** (-beta / 2)
+    spectrum[0, 0] = 0
+    field = np.fft.irfft2(spectrum, s=shape).astype(np.float32)
+    field -= field.mean()
+    field /= field.std() + 1e-6
+    return field
+
+
+def _gaussian_blur(image: Array, sigma: float) -> Array:
+    """Gaussian blur by FFT (periodic edges; used on padded patches)."""
+    if sigma <= 0.3:
+        return image
+    fy = np.fft.fftfreq(image.shape[0]).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(image.shape[1]).astype(np.float32)[None, :]
+    kernel = np.exp(-2 * (np.pi * sigma) ** 2 * (fy * fy + fx * fx))
+    return np.fft.irfft2(np.fft.rfft2(image) * kernel, s=image.shape).astype(np.float32)
+
+
+def _breast_thickness(rows: int, columns: int) -> Array:
+    """Compressed-breast thickness (0 outside): chest wall on the left, nipple on the right."""
+    y, x = _grid(rows, columns)
+    cy, a, b = rows * 0.5, columns * 0.86, rows * 0.44
+    r2 = (x / a) ** 2 + ((y - cy) / b) ** 2
+    thickness = np.sqrt(np.clip(1 - r2, 0, 1))
+    profile: Array = np.clip(thickness * 3.5, 0, 1).astype(np.float32)
+    return profile
+
+
+def _lesion_patch(lesion: _Lesion, rng: np.random.Generator) -> Array:
+    """A lesion's added density in a square patch (values ≈ 0…1)."""
+    size = lesion.radius * 6
+    y, x = _grid(size, size)
+    c = size / 2
+    dy, dx = y - c, x - c
+    r = np.sqrt(dy * dy + dx * dx)
+    if lesion.kind == "calcifications":
+        patch = np.zeros((size, size), np.float32)
+        for _ in range(9):
+            py, px = rng.normal(c, lesion.radius * 0.45, 2)
+            spot = np.exp(-(((y - py) ** 2 + (x - px) ** 2) / (2 * rng.uniform(0.8, 1.6) ** 2)))
+            patch += spot.astype(np.float32) * 3.0
+        return patch
+    angle = np.arctan2(dy, dx)
+    if lesion.kind == "spiculated":
+        edge = lesion.radius * (1 + 0.12 * np.sin(5 * angle) + 0.08 * np.sin(11 * angle + 1))
+        body = 1 / (1 + np.exp((r - edge) / 1.6))
+        spicules = np.zeros_like(r)
+        for theta in rng.uniform(-np.pi, np.pi, 14):
+            along = dx * np.cos(theta) + dy * np.sin(theta)
+            across = -dx * np.sin(theta) + dy * np.cos(theta)
+            length = lesion.radius * rng.uniform(1.6, 2.6)
+            ray = (along > 0) & (along < length)
+            width = 1.2 * (1 - along / length)
+            spicules += np.where(ray, np.exp(-(across**2) / (2 * np.maximum(width, 0.3) ** 2)), 0)
+        mass: Array = (body * 0.55 + np.clip(spicules, 0, 1) * 0.35).astype(np.float32)
+        return mass
+    body = 1 / (1 + np.exp((r - lesion.radius) / 1.2))
+    round_mass: Array = (body * 0.75).astype(np.float32)
+    return round_mass
+
+
+def tomosynthesis_frames() -> NDArray[np.uint16]:
+    """48 × 1024 × 832 uint16 breast tomosynthesis slices (MONOCHROME2: dense = bright)."""
+    rng = np.random.default_rng(_SEED)
+    rows, columns, frames = TOMO_ROWS, TOMO_COLUMNS, TOMO_FRAMES
+    thickness = _breast_thickness(rows, columns)
+    inside = thickness > 0
+    y, x = _grid(rows, columns)
+    # fibroglandular tissue: denser behind the nipple, layered in depth
+    gland = np.exp(-(((y - rows * 0.5) / (rows * 0.22)) ** 2 + ((x - columns * 0.35) / 260) ** 2))
+    layers = [_smooth_noise(rng, (rows, columns), 3.0) for _ in range(6)]
+    ducts = _smooth_noise(rng, (rows, columns), 2.2)
+    lesions = [(lesion, _lesion_patch(lesion, rng)) for lesion in LESIONS]
+    out = np.empty((frames, rows, columns), np.uint16)
+    base = 6000 + 16000 * thickness
+    for z in range(frames):
+        depth = z / (frames - 1)
+        weights = [np.exp(-(((depth - k / 5) / 0.18) ** 2)) for k in range(6)]
+        texture = sum(w * layer for w, layer in zip(weights, layers, strict=True))
+        texture = texture / (sum(weights) + 1e-6)
+        density = 0.5 + 0.5 * np.tanh(1.6 * texture + 2.2 * gland - 1.2)
+        frame = base + thickness * (9000 * density + 900 * ducts * (0.6 + 0.4 * gland))
+        for lesion, patch in lesions:
+            dz = abs(z - lesion.depth)
+            contrast = 1 / (1 + 0.35 * dz)
+            blurred = _gaussian_blur(patch, 0.4 + 1.4 * dz)
+            cy, cx = lesion.center
+            half = patch.shape[0] // 2
+            window = frame[cy - half : cy + half, cx - half : cx + half]
+            window += 5200 * contrast * blurred
+        frame += rng.standard_normal((rows, columns), dtype=np.float32) * 260
+        frame = np.where(inside, frame, 900 + rng.standard_normal((rows, columns)) * 60)
+        out[z] = np.clip(frame, 0, 65535).astype(np.uint16)
+    return out
+
+
+def ct_slices(count: int = 8) -> NDArray[np.int16]:
+    """Chest CT slices in stored values (HU + 1024), 512×512, int16."""
+    rng = np.random.default_rng(_SEED + 1)
+    size = 512
+    y, x = _grid(size, size)
+    cy, cx = size / 2, size / 2
+    texture = _smooth_noise(rng, (size, size), 2.5)
+    out = np.empty((count, size, size), np.int16)
+    for k in range(count):
+        t = k / max(1, count - 1)
+        hu = np.full((size, size), -1000.0, np.float32)  # air
+        body = ((x - cx) / 220) ** 2 + ((y - cy - 10) / 160) ** 2 <= 1
+        fat = ((x - cx) / 210) ** 2 + ((y - cy - 10) / 150) ** 2 <= 1
+        hu[body] = 40  # skin/muscle
+        hu[body & ~fat] = 40
+        hu[fat] = -100 + 10 * texture[fat]  # subcutaneous fat
+        muscle = ((x - cx) / 195) ** 2 + ((y - cy - 10) / 135) ** 2 <= 1
+        hu[muscle] = 45 + 8 * texture[muscle]
+        for side in (-1, 1):  # lungs
+            lung = ((x - cx - side * 95) / (78 + 6 * t)) ** 2 + ((y - cy) / 105) ** 2 <= 1
+            hu[lung] = -860 + 45 * texture[lung]
+            for _ in range(40):  # vessels in cross-section: small round densities
+                vy, vx = rng.uniform(cy - 90, cy + 90), cx + side * rng.uniform(45, 150)
+                radius = rng.uniform(1.5, 4.0)
+                vessel = lung & (((x - vx) ** 2 + (y - vy) ** 2) <= radius**2)
+                hu[vessel] = 30
+        heart = ((x - cx - 30) / (72 - 20 * t)) ** 2 + ((y - cy + 5) / 64) ** 2 <= 1
+        hu[heart] = 40 + 5 * texture[heart]
+        chambers = ((x - cx - 38) / (40 - 12 * t)) ** 2 + ((y - cy + 5) / 34) ** 2 <= 1
+        hu[chambers] = 170  # contrast-enhanced blood
+        aorta = ((x - cx - 28) ** 2 + (y - cy - 78) ** 2) <= 15**2  # descending aorta
+        hu[aorta] = 190
+        spine = ((x - cx) ** 2 + (y - cy - 105) ** 2) <= 24**2
+        hu[spine] = 700
+        canal = ((x - cx) ** 2 + (y - cy - 108) ** 2) <= 9**2
+        hu[canal] = 20
+        sternum = (np.abs(x - cx) < 16) & (np.abs(y - (cy - 138)) < 7)
+        hu[sternum] = 600
+        for side in (-1, 1):  # ribs
+            for angle in np.linspace(0.5, 2.6, 5):
+                ry = cy + 10 - 140 * np.cos(angle)
+                rx = cx + side * 200 * np.sin(angle)
+                hu[((x - rx) ** 2 + (y - ry) ** 2) <= 8**2] = 800
+        hu += rng.standard_normal((size, size)).astype(np.float32) * 12
+        out[k] = np.clip(hu + 1024, 0, 4095).astype(np.int16)
+    return out
+
+
+def cine_mr_frames(count: int = 30) -> NDArray[np.uint16]:
+    """One heartbeat of short-axis bright-blood cine MR, 256×256 uint16."""
+    rng = np.random.default_rng(_SEED + 2)
+    size = 256
+    y, x = _grid(size, size)
+    texture = _smooth_noise(rng, (size, size), 2.8)
+    out = np.empty((count, size, size), np.uint16)
+    for k in range(count):
+        phase = 0.5 - 0.5 * np.cos(2 * np.pi * k / count)  # 0 diastole → 1 systole → 0
+        img = np.zeros((size, size), np.float32)
+        chest = ((x - 128) / 118) ** 2 + ((y - 128) / 92) ** 2 <= 1
+        fat = ((x - 128) / 118) ** 2 + ((y - 128) / 92) ** 2 > 0.86
+        img[chest] = 300 + 45 * texture[chest]
+        img[chest & fat] = 900  # subcutaneous fat is bright in SSFP
+        liver = chest & (((x - 70) / 70) ** 2 + ((y - 175) / 50) ** 2 <= 1)
+        img[liver] = 330 + 25 * texture[liver]
+        cavity = 30 - 12 * phase
+        wall = cavity + 9 + 4 * phase
+        r = np.sqrt((x - 140) ** 2 + (y - 118) ** 2)
+        img[r <= wall] = 420 + 30 * texture[r <= wall]  # myocardium
+        img[r <= cavity] = 1450  # bright blood pool
+        rv = (((x - 100) / (26 - 6 * phase)) ** 2 + ((y - 112) / 34) ** 2 <= 1) & (r > wall)
+        img[rv] = 1350
+        img = _gaussian_blur(img, 1.0)
+        noise = rng.standard_normal((2, size, size)).astype(np.float32) * 18
+        magnitude = np.sqrt((img + noise[0]) ** 2 + noise[1] ** 2)  # Rician background
+        out[k] = np.clip(magnitude, 0, 4095).astype(np.uint16)
+    return out
+
+
+def chest_radiograph() -> NDArray[np.uint16]:
+    """A PA chest radiograph as MONOCHROME1 stored values (low = white), 1024×848, 12-bit."""
+    rng = np.random.default_rng(_SEED + 3)
+    rows, columns = 1024, 848
+    y, x = _grid(rows, columns)
+    cx = columns / 2
+    attenuation = np.zeros((rows, columns), np.float32)
+    body = ((x - cx) / 400) ** 2 + ((y - 560) / 560) ** 2 <= 1
+    attenuation[body] = 1.0
+    for side in (-1, 1):
+        lung = ((x - cx - side * 170) / 135) ** 2 + ((y - 470) / 310) ** 2 <= 1
+        attenuation[lung] -= 0.55
+        for i in range(9):  # posterior ribs as arcs
+            ry = 250 + i * 62
+            arc = np.abs(y - (ry + 0.0014 * (x - cx) ** 2 * 0.5 - 25)) < 9
+            rib = arc & (np.abs(x - cx - side * 170) < 175) & (side * (x - cx) > 40)
+            attenuation[rib] += 0.28
+    mediastinum = (np.abs(x - cx) < 45 + 0.12 * np.maximum(y - 250, 0)) & (y > 120) & (y < 820)
+    attenuation[mediastinum] += 0.45
+    heart = ((x - cx - 40) / 160) ** 2 + ((y - 640) / 130) ** 2 <= 1
+    attenuation[heart] += 0.35
+    spine = np.abs(x - cx) < 32
+    attenuation[spine & body] += 0.3
+    clavicles = np.abs(y - (230 - 0.25 * np.abs(x - cx))) < 11
+    attenuation[clavicles & (np.abs(x - cx) < 300)] += 0.35
+    attenuation += 0.55 / (1 + np.exp(-(y - 900) / 25))  # diaphragm and abdomen
+    attenuation = _gaussian_blur(attenuation, 4.0)
+    attenuation += 0.04 * _smooth_noise(rng, (rows, columns), 2.5)
+    attenuation += rng.standard_normal((rows, columns)).astype(np.float32) * 0.012
+    # MONOCHROME1: the minimum sample value is displayed white (dense = low value)
+    stored = 3900 - 2700 * np.clip(attenuation, 0, 1.6) / 1.6
+    image: NDArray[np.uint16] = np.clip(stored, 0, 4095).astype(np.uint16)
+    return image
+
+
+def ultrasound_frames(count: int = 12) -> NDArray[np.uint8]:
+    """Sector-scan ultrasound-like RGB frames (grey B-mode with a colour Doppler box)."""
+    rng = np.random.default_rng(_SEED + 4)
+    rows, columns = 480, 640
+    y, x = _grid(rows, columns)
+    apex_x, apex_y = columns / 2, 30.0
+    r = np.sqrt((x - apex_x) ** 2 + (y - apex_y) ** 2)
+    theta = np.arctan2(x - apex_x, y - apex_y)
+    sector = (r < 430) & (np.abs(theta) < 0.62)
+    speckle_base = rng.rayleigh(1.0, (rows, columns)).astype(np.float32)
+    tissue = 0.55 + 0.25 * _smooth_noise(rng, (rows, columns), 2.0)
+    out = np.zeros((count, rows, columns, 3), np.uint8)
+    for k in range(count):
+        shift = int(2 * np.sin(2 * np.pi * k / count))
+        speckle = np.roll(speckle_base, shift, axis=0)
+        echo = tissue * speckle * np.exp(-r / 900)
+        cyst = ((x - 300) / 55) ** 2 + ((y - 260 - shift) / 40) ** 2 <= 1
+        echo[cyst] *= 0.08
+        wall = (np.abs(y - 150 - 0.05 * (x - apex_x) - shift) < 6) & sector
+        echo[wall] += 0.9
+        grey = np.clip(echo * 150, 0, 255) * sector
+        frame = np.repeat(grey[..., None], 3, axis=2)
+        flow = ((x - 400) / 35) ** 2 + ((y - 200) / 12) ** 2 <= 1
+        strength = np.sin(2 * np.pi * k / count) * 0.5 + 0.5
+        frame[flow & sector] = [200 * strength + 40, 30, 40]
+        back = ((x - 400) / 35) ** 2 + ((y - 232) / 10) ** 2 <= 1
+        frame[back & sector] = [20, 90, 215 * (1 - strength) + 40]
+        out[k] = frame.astype(np.uint8)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# DICOM datasets
+
+
+def _base(sop_class: str, sop_instance: str, study: str, modality: str) -> Any:
+    ds: Any = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPInstanceUID = sop_instance
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_instance
+    ds.StudyDate = STUDY_DATE
+    ds.StudyTime = "093000"
+    ds.ContentDate = STUDY_DATE
+    ds.ContentTime = "093000"
+    ds.AccessionNumber = "DEMO" + modality
+    ds.Modality = modality
+    ds.Manufacturer = "dcmview synthetic demo"
+    ds.ReferringPhysicianName = ""
+    ds.PatientName = PATIENT_NAME
+    ds.PatientID = PATIENT_ID
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "F"
+    ds.StudyInstanceUID = study
+    ds.StudyID = "1"
+    return ds
+
+
+def _image(ds: Any, pixels: NDArray[Any], photometric: str, bits_stored: int) -> None:
+    frames = pixels.shape[0] if pixels.ndim >= 3 and photometric.startswith("MONO") else 1
+    if pixels.ndim == 4:
+        frames = pixels.shape[0]
+    ds.SamplesPerPixel = 3 if pixels.ndim == 4 else 1
+    ds.PhotometricInterpretation = photometric
+    ds.Rows, ds.Columns = pixels.shape[-3:-1] if pixels.ndim == 4 else pixels.shape[-2:]
+    ds.BitsAllocated = pixels.dtype.itemsize * 8
+    ds.BitsStored = bits_stored
+    ds.HighBit = bits_stored - 1
+    ds.PixelRepresentation = 1 if pixels.dtype.kind == "i" else 0
+    if ds.SamplesPerPixel == 3:
+        ds.PlanarConfiguration = 0
+    if frames > 1 or pixels.ndim == 4:
+        ds.NumberOfFrames = frames
+    ds.PixelData = np.ascontiguousarray(pixels).astype(pixels.dtype.newbyteorder("<")).tobytes()
+
+
+def _tomosynthesis(path: Path) -> Any:
+    study = _uid("study", "mg")
+    ds = _base(MG_TOMO, _uid("mg", "tomo"), study, "MG")
+    ds.StudyDescription = "Screening tomosynthesis"
+    ds.SeriesDescription = "L CC tomosynthesis slices"
+    ds.SeriesInstanceUID = _uid("series", "mg")
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = 1
+    ds.ImageType = ["DERIVED", "PRIMARY", "TOMOSYNTHESIS", "NONE"]
+    ds.Laterality = "L"
+    ds.ImageLaterality = "L"
+    ds.ViewPosition = "CC"
+    ds.BodyPartExamined = "BREAST"
+    ds.PresentationIntentType = "FOR PRESENTATION"
+    ds.FrameOfReferenceUID = _uid("for", "mg")
+    ds.ContentQualification = "PRODUCT"
+    ds.BurnedInAnnotation = "NO"
+    ds.PixelSpacing = [0.1, 0.1]
+    frames = tomosynthesis_frames()
+    _image(ds, frames, "MONOCHROME2", 16)
+    shared = Dataset()
+    measures = Dataset()
+    measures.PixelSpacing = [0.1, 0.1]
+    measures.SliceThickness = 1.0
+    shared.PixelMeasuresSequence = DicomSequence([measures])
+    voi = Dataset()
+    voi.WindowCenter = 21000
+    voi.WindowWidth = 26000
+    voi.WindowCenterWidthExplanation = "TISSUE"
+    shared.FrameVOILUTSequence = DicomSequence([voi])
+    transform = Dataset()
+    transform.RescaleIntercept = 0
+    transform.RescaleSlope = 1
+    transform.RescaleType = "US"
+    shared.PixelValueTransformationSequence = DicomSequence([transform])
+    ds.SharedFunctionalGroupsSequence = DicomSequence([shared])
+    per_frame = []
+    for z in range(frames.shape[0]):
+        item = Dataset()
+        content = Dataset()
+        content.InStackPositionNumber = z + 1
+        content.StackID = "1"
+        item.FrameContentSequence = DicomSequence([content])
+        position = Dataset()
+        position.ImagePositionPatient = [0.0, 0.0, float(z)]
+        item.PlanePositionSequence = DicomSequence([position])
+        per_frame.append(item)
+    ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
+    _save(ds, path)
+    return ds
+
+
+def _ct_dataset(index: int, pixels: NDArray[np.int16]) -> Any:
+    study = _uid("study", "ct")
+    ds = _base(CT_IMAGE, _uid("ct", index), study, "CT")
+    ds.StudyDescription = "CT chest with contrast"
+    ds.SeriesDescription = "Axial 5 mm"
+    ds.SeriesInstanceUID = _uid("series", "ct")
+    ds.SeriesNumber = 2
+    ds.InstanceNumber = index + 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.BodyPartExamined = "CHEST"
+    ds.FrameOfReferenceUID = _uid("for", "ct")
+    ds.KVP = 120
+    ds.SliceThickness = 5.0
+    ds.ImagePositionPatient = [-175.0, -175.0, -100.0 + 5.0 * index]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.SliceLocation = -100.0 + 5.0 * index
+    ds.PixelSpacing = [0.68, 0.68]
+    _image(ds, pixels, "MONOCHROME2", 12)
+    ds.RescaleIntercept = -1024
+    ds.RescaleSlope = 1
+    ds.RescaleType = "HU"
+    ds.WindowCenter = [40, -600, 480]
+    ds.WindowWidth = [400, 1500, 2500]
+    ds.WindowCenterWidthExplanation = ["SOFT TISSUE", "LUNG", "BONE"]
+    return ds
+
+
+def _mr_dataset(frames: NDArray[np.uint16]) -> Any:
+    ds = _base(MR_IMAGE, _uid("mr", "cine"), _uid("study", "mr"), "MR")
+    ds.StudyDescription = "Cardiac MR"
+    ds.SeriesDescription = "SSFP cine short axis"
+    ds.SeriesInstanceUID = _uid("series", "mr")
+    ds.SeriesNumber = 3
+    ds.InstanceNumber = 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
+    ds.ScanningSequence = "GR"
+    ds.SequenceVariant = "SS"
+    ds.ScanOptions = ""
+    ds.MRAcquisitionType = "2D"
+    ds.MagneticFieldStrength = 1.5
+    ds.PixelSpacing = [1.4, 1.4]
+    ds.SliceThickness = 8.0
+    ds.FrameTime = 33.3
+    ds.CineRate = 30
+    ds.FrameIncrementPointer = 0x00181063  # Frame Time
+    _image(ds, frames, "MONOCHROME2", 12)
+    ds.WindowCenter = 700
+    ds.WindowWidth = 1500
+    return ds
+
+
+def _radiograph(path: Path) -> Any:
+    ds = _base(CR_IMAGE, _uid("cr", "chest"), _uid("study", "cr"), "CR")
+    ds.StudyDescription = "Chest PA"
+    ds.SeriesDescription = "PA"
+    ds.SeriesInstanceUID = _uid("series", "cr")
+    ds.SeriesNumber = 4
+    ds.InstanceNumber = 1
+    ds.BodyPartExamined = "CHEST"
+    ds.ViewPosition = "PA"
+    ds.ImagerPixelSpacing = [0.35, 0.35]
+    _image(ds, chest_radiograph(), "MONOCHROME1", 12)
+    ds.WindowCenter = 2500
+    ds.WindowWidth = 2800
+    _save(ds, path)
+    return ds
+
+
+def _ultrasound(path: Path) -> Any:
+    import imagecodecs
+
+    frames = ultrasound_frames()
+    ds = _base(US_MULTIFRAME, _uid("us", "cine"), _uid("study", "us"), "US")
+    ds.StudyDescription = "Abdominal ultrasound"
+    ds.SeriesDescription = "Cine loop with colour Doppler"
+    ds.SeriesInstanceUID = _uid("series", "us")
+    ds.SeriesNumber = 5
+    ds.InstanceNumber = 1
+    ds.FrameTime = 50.0
+    ds.FrameIncrementPointer = 0x00181063
+    ds.LossyImageCompression = "01"
+    ds.LossyImageCompressionMethod = "ISO_10918_1"
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    _image(ds, frames[:1], "YBR_FULL_422", 8)
+    ds.NumberOfFrames = frames.shape[0]
+    encoded = [
+        bytes(imagecodecs.jpeg8_encode(frame, level=90, outcolorspace="YCBCR", subsampling="422"))
+        for frame in frames
+    ]
+    ds.PixelData = encapsulate(encoded)
+    ds["PixelData"].VR = "OB"
+    _save(ds, path)
+    return ds
+
+
+def _structured_report(path: Path, tomo: Any) -> Any:
+    ds = _base(BASIC_TEXT_SR, _uid("sr", "report"), tomo.StudyInstanceUID, "SR")
+    ds.StudyDescription = tomo.StudyDescription
+    ds.SeriesDescription = "Radiologist report"
+    ds.SeriesInstanceUID = _uid("series", "sr")
+    ds.SeriesNumber = 10
+    ds.InstanceNumber = 1
+    ds.ValueType = "CONTAINER"
+    ds.ContinuityOfContent = "SEPARATE"
+    ds.CompletionFlag = "COMPLETE"
+    ds.VerificationFlag = "UNVERIFIED"
+    ds.ConceptNameCodeSequence = [_code("18748-4", "LN", "Diagnostic Imaging Report")]
+    items = []
+    for lesion in LESIONS:
+        item = Dataset()
+        item.RelationshipType = "CONTAINS"
+        item.ValueType = "TEXT"
+        item.ConceptNameCodeSequence = [_code("121071", "DCM", "Finding")]
+        item.TextValue = f"{lesion.name} in slice {lesion.depth + 1} of the left CC tomosynthesis"
+        items.append(item)
+    impression = Dataset()
+    impression.RelationshipType = "CONTAINS"
+    impression.ValueType = "TEXT"
+    impression.ConceptNameCodeSequence = [_code("121073", "DCM", "Impression")]
+    impression.TextValue = "Synthetic demo data. Not a real patient; not for diagnosis."
+    items.append(impression)
+    ds.ContentSequence = DicomSequence(items)
+    reference = Dataset()
+    reference.ReferencedSOPClassUID = tomo.SOPClassUID
+    reference.ReferencedSOPInstanceUID = tomo.SOPInstanceUID
+    series_ref = Dataset()
+    series_ref.SeriesInstanceUID = tomo.SeriesInstanceUID
+    series_ref.ReferencedSOPSequence = DicomSequence([reference])
+    study_ref = Dataset()
+    study_ref.StudyInstanceUID = tomo.StudyInstanceUID
+    study_ref.ReferencedSeriesSequence = DicomSequence([series_ref])
+    ds.CurrentRequestedProcedureEvidenceSequence = DicomSequence([study_ref])
+    _save(ds, path)
+    return ds
+
+
+def _code(value: str, scheme: str, meaning: str) -> Any:
+    code: Any = Dataset()
+    code.CodeValue = value
+    code.CodingSchemeDesignator = scheme
+    code.CodeMeaning = meaning
+    return code
+
+
+def _write_ct(index: int, pixels: NDArray[np.int16], path: Path) -> None:
+    _save(_ct_dataset(index, pixels), path)
+
+
+def _save(ds: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def _compressed(ds: Any, syntax: str, path: Path, **kwargs: Any) -> None:
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = _uid("compressed", path.name)
+    ds.compress(syntax, generate_instance_uid=False, **kwargs)
+    _save(ds, path)
+
+
+def _annotations(path: Path, tomo_path: Path) -> None:
+    coords, frames = [], []
+    for lesion in LESIONS:
+        cy, cx = lesion.center
+        half = int(lesion.radius * (2.2 if lesion.kind == "spiculated" else 1.5))
+        coords.append([cy - half, cx - half, cy + half, cx + half])
+        frames.append(list(range(max(0, lesion.depth - 3), min(TOMO_FRAMES, lesion.depth + 4))))
+    with path.open("w", newline="", encoding="utf-8") as fp:
+        writer = csv.writer(fp, lineterminator="\n")
+        writer.writerow(["anon_dicom_path", "num_ROI", "ROI_coords", "ROI_frames"])
+        writer.writerow(
+            [
+                os.path.abspath(tomo_path),
+                len(coords),
+                json.dumps(coords, separators=(",", ":")),
+                json.dumps(frames, separators=(",", ":")),
+            ]
+        )
+
+
+def write_demo(directory: str | os.PathLike[str]) -> list[Path]:
+    """Write the demo study into *directory* (created if needed); return the files written.
+
+    Deterministic: the same call writes the same bytes. The annotations CSV comes last.
+    """
+    root = Path(directory).absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def add(name: str, make: Callable[[Path], Any]) -> Any:
+        path = root / name
+        result = make(path)
+        written.append(path)
+        return result
+
+    tomo = add("mg_tomosynthesis.dcm", _tomosynthesis)
+    slices = ct_slices()
+    for i, pixels in enumerate(slices):
+        add(f"ct/ct_{i + 1:03d}.dcm", functools.partial(_write_ct, i, pixels))
+    cine = cine_mr_frames()
+    add("mr_cine.dcm", lambda p: _save(_mr_dataset(cine), p))
+    add("cr_chest_monochrome1.dcm", _radiograph)
+    add("us_cine_ybr422_jpeg.dcm", _ultrasound)
+    middle = len(slices) // 2
+    add(
+        "compressed/ct_rle.dcm",
+        lambda p: _compressed(_ct_dataset(middle, slices[middle]), RLELossless, p),
+    )
+    add(
+        "compressed/ct_jpeg2000.dcm",
+        lambda p: _compressed(
+            _ct_dataset(middle, slices[middle]), JPEG2000Lossless, p, encoding_plugin="pylibjpeg"
+        ),
+    )
+    add(
+        "compressed/ct_jpegls.dcm",
+        lambda p: _compressed(_ct_dataset(middle, slices[middle]), JPEGLSLossless, p),
+    )
+    add(
+        "compressed/mr_cine_jpegls.dcm", lambda p: _compressed(_mr_dataset(cine), JPEGLSLossless, p)
+    )
+    add("sr_report.dcm", lambda p: _structured_report(p, tomo))
+    add("annotations.csv", lambda p: _annotations(p, root / "mg_tomosynthesis.dcm"))
+    return written

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+
+from dcmview_core.demo import LESIONS, TOMO_COLUMNS, TOMO_FRAMES, TOMO_ROWS, write_demo
+from dcmview_core.discovery import scan
+from dcmview_core.model import FileEntry, SupportState, Window
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    root = tmp_path_factory.mktemp("demo")
+    return root, write_demo(root)
+
+
+@pytest.fixture(scope="module")
+def demo_entries(demo_dir: tuple[Path, list[Path]]) -> dict[str, FileEntry]:
+    root, _ = demo_dir
+    items = list(scan([root]))
+    accepted = {str(Path(e.path).relative_to(root)): e for e in items if isinstance(e, FileEntry)}
+    skipped = [s for s in items if not isinstance(s, FileEntry)]
+    assert [Path(s.path).name for s in skipped] == ["annotations.csv"]
+    return accepted
+
+
+def test_written_files(demo_dir: tuple[Path, list[Path]]) -> None:
+    root, files = demo_dir
+    names = [str(f.relative_to(root)) for f in files]
+    assert names == [
+        "mg_tomosynthesis.dcm",
+        *[f"ct/ct_{i:03d}.dcm" for i in range(1, 9)],
+        "mr_cine.dcm",
+        "cr_chest_monochrome1.dcm",
+        "us_cine_ybr422_jpeg.dcm",
+        "compressed/ct_rle.dcm",
+        "compressed/ct_jpeg2000.dcm",
+        "compressed/ct_jpegls.dcm",
+        "compressed/mr_cine_jpegls.dcm",
+        "sr_report.dcm",
+        "annotations.csv",
+    ]
+    assert all(f.is_absolute() and f.is_file() for f in files)
+
+
+def test_every_image_is_renderable_and_the_report_is_metadata_only(
+    demo_entries: dict[str, FileEntry],
+) -> None:
+    for name, entry in demo_entries.items():
+        expected = (
+            SupportState.METADATA_ONLY if name == "sr_report.dcm" else SupportState.RENDERABLE
+        )
+        assert entry.support_state is expected, name
+        assert entry.patient_id == "DEMO-0001"
+    assert demo_entries["sr_report.dcm"].has_pixels is False
+
+
+def test_tomosynthesis(
+    demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]
+) -> None:
+    entry = demo_entries["mg_tomosynthesis.dcm"]
+    assert (entry.frame_count, entry.rows, entry.columns) == (TOMO_FRAMES, TOMO_ROWS, TOMO_COLUMNS)
+    assert (entry.bits_allocated, entry.photometric_interpretation) == (16, "MONOCHROME2")
+    assert entry.modality == "MG"
+    assert entry.default_window == Window(21000.0, 26000.0)  # shared functional groups
+    pixels = pydicom.dcmread(demo_dir[0] / "mg_tomosynthesis.dcm").pixel_array
+    # each lesion is brighter in its focal slice than far from it
+    for lesion in LESIONS:
+        cy, cx = lesion.center
+        spot = (slice(cy - 3, cy + 4), slice(cx - 3, cx + 4))
+        measure: Callable[..., Any]
+        if lesion.kind == "calcifications":
+            spot = (slice(cy - 2 * lesion.radius, cy + 2 * lesion.radius),) * 2
+            spot = (spot[0], slice(cx - 2 * lesion.radius, cx + 2 * lesion.radius))
+            measure = np.max
+        else:
+            measure = np.mean
+        focused = float(measure(pixels[lesion.depth][spot]))
+        far = float(measure(pixels[(lesion.depth + 24) % TOMO_FRAMES][spot]))
+        assert focused > far + 1500, lesion.name
+
+
+def test_ct_series(demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]) -> None:
+    entries = [demo_entries[f"ct/ct_{i:03d}.dcm"] for i in range(1, 9)]
+    assert [e.instance_number for e in entries] == list(range(1, 9))
+    assert len({e.series_instance_uid for e in entries}) == 1
+    assert entries[0].default_window == Window(40.0, 400.0)
+    ds = pydicom.dcmread(demo_dir[0] / "ct" / "ct_004.dcm")
+    assert (ds.RescaleIntercept, ds.RescaleSlope) == (-1024, 1)
+    assert list(ds.WindowCenterWidthExplanation) == ["SOFT TISSUE", "LUNG", "BONE"]
+    hu = ds.pixel_array.astype(np.int32) - 1024
+    assert hu[256, 256 - 95] < -700  # lung
+    assert hu[256 + 105, 256 + 18] > 500  # vertebral body beside the canal
+
+
+def test_mr_cr_us(demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]) -> None:
+    mr = demo_entries["mr_cine.dcm"]
+    assert (mr.frame_count, mr.rows, mr.columns, mr.modality) == (30, 256, 256, "MR")
+    cr = demo_entries["cr_chest_monochrome1.dcm"]
+    assert cr.photometric_interpretation == "MONOCHROME1"
+    us = demo_entries["us_cine_ybr422_jpeg.dcm"]
+    assert us.transfer_syntax_uid == "1.2.840.10008.1.2.4.50"
+    assert (us.photometric_interpretation, us.samples_per_pixel) == ("YBR_FULL_422", 3)
+    assert us.frame_count == 12
+    rgb = pydicom.dcmread(demo_dir[0] / "us_cine_ybr422_jpeg.dcm").pixel_array
+    assert rgb.shape == (12, 480, 640, 3)
+    red = rgb[:, 200, 400].astype(int)
+    assert (red[:, 0] > red[:, 2]).any()  # colour Doppler survives YBR 4:2:2 JPEG
+
+
+@pytest.mark.parametrize(
+    ("name", "syntax"),
+    [
+        ("ct_rle.dcm", "1.2.840.10008.1.2.5"),
+        ("ct_jpeg2000.dcm", "1.2.840.10008.1.2.4.90"),
+        ("ct_jpegls.dcm", "1.2.840.10008.1.2.4.80"),
+    ],
+)
+def test_compressed_variants_are_lossless_copies(
+    demo_dir: tuple[Path, list[Path]], demo_entries: dict[str, FileEntry], name: str, syntax: str
+) -> None:
+    assert demo_entries[f"compressed/{name}"].transfer_syntax_uid == syntax
+    original = pydicom.dcmread(demo_dir[0] / "ct" / "ct_005.dcm").pixel_array
+    compressed = pydicom.dcmread(demo_dir[0] / "compressed" / name).pixel_array
+    assert np.array_equal(original, compressed)
+
+
+def test_cine_jpegls(demo_dir: tuple[Path, list[Path]]) -> None:
+    original = pydicom.dcmread(demo_dir[0] / "mr_cine.dcm").pixel_array
+    compressed = pydicom.dcmread(demo_dir[0] / "compressed" / "mr_cine_jpegls.dcm").pixel_array
+    assert np.array_equal(original, compressed)
+
+
+def test_annotations_csv(demo_dir: tuple[Path, list[Path]]) -> None:
+    root, _ = demo_dir
+    with (root / "annotations.csv").open(newline="", encoding="utf-8") as fp:
+        rows = list(csv.DictReader(fp))
+    assert len(rows) == 1
+    row = rows[0]
+    assert list(row) == ["anon_dicom_path", "num_ROI", "ROI_coords", "ROI_frames"]
+    assert row["anon_dicom_path"] == str(root / "mg_tomosynthesis.dcm")
+    coords = json.loads(row["ROI_coords"])
+    frames = json.loads(row["ROI_frames"])
+    assert int(row["num_ROI"]) == len(coords) == len(frames) == len(LESIONS)
+    for (ymin, xmin, ymax, xmax), lesion, frame_list in zip(coords, LESIONS, frames, strict=True):
+        assert 0 <= ymin < ymax <= TOMO_ROWS
+        assert 0 <= xmin < xmax <= TOMO_COLUMNS
+        assert ymin < lesion.center[0] < ymax
+        assert xmin < lesion.center[1] < xmax
+        assert lesion.depth in frame_list
+        assert all(0 <= f < TOMO_FRAMES for f in frame_list)
+
+
+def test_deterministic(demo_dir: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    first_root, first = demo_dir
+    second = write_demo(tmp_path / "again")
+
+    def digest(path: Path, root: Path) -> str:
+        data = path.read_bytes()
+        if path.suffix == ".csv":
+            data = data.replace(str(root).encode(), b"ROOT")
+        return hashlib.sha256(data).hexdigest()
+
+    assert [digest(p, first_root) for p in first] == [digest(p, tmp_path / "again") for p in second]
