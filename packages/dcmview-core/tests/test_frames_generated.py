@@ -448,3 +448,13 @@ def test_multiframe_overlay_follows_image_frame_origin(tmp_path: Path) -> None:
     third = read_frame(entry(path), 2).meta.overlays
     np.testing.assert_array_equal(second[0].mask, masks[0].astype(bool))
     np.testing.assert_array_equal(third[0].mask, masks[1].astype(bool))
+
+
+def test_encapsulated_uncompressed(tmp_path: Path) -> None:
+    data = ramp(3, 4, 5, "int16", scale=3001)
+    path = write(
+        tmp_path / "eu.dcm", rows=4, columns=5, n_frames=3, signed=True,
+        ts=decoders.ENCAPSULATED_UNCOMPRESSED_LE,
+        pixel_data=encapsulate([f.tobytes() for f in data]),
+    )  # fmt: skip
+    np.testing.assert_array_equal(read_frame(entry(path), 1).samples, data[1])

@@ -16,6 +16,7 @@ from dcmview_core import discovery
 from dcmview_core.errors import UsageError
 from dcmview_core.frames import Frame, FrameMeta, Lut, Overlay, read_frame
 from dcmview_core.model import FileEntry, Window
+from dcmview_core.presets import PRESETS, preset
 from dcmview_core.present import (
     apply_window,
     burn_overlays,
@@ -264,3 +265,27 @@ def test_overlay_of_a_real_file_is_burned_in() -> None:
         dataclasses.replace(frame, meta=dataclasses.replace(frame.meta, overlays=()))
     )
     assert np.any(plain.image[mask] != 255)
+
+
+def test_presets_are_data_with_the_issue_ct_windows() -> None:
+    ct = {p.name: (p.window.center, p.window.width) for p in PRESETS if p.window is not None}
+    assert ct == {
+        "Brain": (40, 80),
+        "Subdural": (75, 215),
+        "Stroke": (40, 40),
+        "Bone": (480, 2500),
+        "Lung": (-600, 1500),
+        "Abdomen": (60, 400),
+        "Liver": (90, 150),
+        "Mediastinum": (50, 350),
+        "Soft tissue": (40, 400),
+    }
+    assert [p.mode for p in PRESETS[:2]] == ["default", "full_dynamic"]
+    assert preset("ct_lung").window == Window(-600, 1500)
+    with pytest.raises(KeyError, match="ct_brain"):
+        preset("nope")
+    # a preset window renders like an explicit one
+    lung = preset("ct_lung").window
+    assert lung is not None
+    image = render_display(gray([-1350, -600, 150]), center=lung.center, width=lung.width).image
+    assert image.tolist() == [[0, 128, 255]]
