@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import mimetypes
 import os
+import time
 import urllib.parse
 from typing import Any
 
@@ -92,9 +93,14 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
     @app.signal("http.lifecycle.response")
     async def _stamp(request: Request, response: HTTPResponse) -> None:
         decorate(response)
+        started = getattr(request.ctx, "started", None)
+        if started is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={elapsed:.3f}"
 
     @app.on_request
     async def _security(request: Request) -> None:
+        request.ctx.started = time.perf_counter()
         if request.method == "NONE":
             # Sanic's stand-in for a request that never finished parsing (timeout, garbage):
             # there is nothing to authorize; the protocol error itself is answered.

@@ -61,8 +61,8 @@ class FrameService:
             self._prefetch_slots = asyncio.Semaphore(max(1, self.workers - 1))
         return self._prefetch_slots
 
-    async def _run(self, key: Hashable, fn: Any, *args: Any) -> Any:
-        return await self.work.run(key, lambda: fn(*args))
+    async def _run(self, key: Hashable, fn: Any, *args: Any, store: Any = None) -> Any:
+        return await self.work.run(key, lambda: fn(*args), store)
 
     # ---- decoded frames ----------------------------------------------------------------------
 
@@ -72,8 +72,9 @@ class FrameService:
         cached = self.frames.get(key)
         if cached is not None:
             return cached, True
-        frame: Frame = await self._run(("decode", *key), read_frame, entry, index)
-        self.frames.put(key, frame)
+        frame: Frame = await self._run(
+            ("decode", *key), read_frame, entry, index, store=lambda f: self.frames.put(key, f)
+        )
         return frame, False
 
     # ---- prefetch ------------------------------------------------------------------------------
@@ -170,9 +171,14 @@ class FrameService:
             return hit
         frame, _ = await self.frame(entry, index)
         result: tuple[bytes, dict[str, str]] = await self._run(
-            key, _render_png, frame, wc, ww, mode
+            key,
+            _render_png,
+            frame,
+            wc,
+            ww,
+            mode,
+            store=lambda r: self.encoded.put(key, r, len(r[0]) + 256),
         )
-        self.encoded.put(key, result, len(result[0]) + 256)
         return result
 
     async def display(
@@ -193,9 +199,10 @@ class FrameService:
             body: bytes = cached
             return body
         frame, _ = await self.frame(entry, index)
-        body = await self._run(key, _render_thumbnail, frame, size)
-        self.encoded.put(key, body)
-        return body
+        thumb: bytes = await self._run(
+            key, _render_thumbnail, frame, size, store=lambda b: self.encoded.put(key, b)
+        )
+        return thumb
 
     async def overlay(self, entry: FileEntry, index: int) -> tuple[bytes, dict[str, str]]:
         """The frame's overlay planes merged into one byte per pixel (0/1)."""

@@ -29,17 +29,29 @@ class SharedWork:
     def __len__(self) -> int:
         return len(self._inflight)
 
-    async def run(self, key: Hashable, fn: Callable[[], T]) -> T:
-        """The result of ``fn()`` computed in the pool, shared with concurrent callers."""
+    async def run(
+        self,
+        key: Hashable,
+        fn: Callable[[], T],
+        on_result: Callable[[T], None] | None = None,
+    ) -> T:
+        """The result of ``fn()`` computed in the pool, shared with concurrent callers.
+
+        ``on_result`` (e.g. storing in a cache) runs once, on the loop, when the computation
+        succeeds, even if every caller has gone away meanwhile (a cancelled prefetch), so
+        finished work is never thrown away.
+        """
         future = self._inflight.get(key)
         if future is None:
             loop = asyncio.get_running_loop()
             future = loop.run_in_executor(self.pool, fn)
             self._inflight[key] = future
 
-            def _done(_: asyncio.Future[Any], key: Hashable = key) -> None:
-                if self._inflight.get(key) is future:
+            def _done(done: asyncio.Future[Any], key: Hashable = key) -> None:
+                if self._inflight.get(key) is done:
                     del self._inflight[key]
+                if on_result is not None and not done.cancelled() and done.exception() is None:
+                    on_result(done.result())
 
             future.add_done_callback(_done)
         result: T = await asyncio.shield(future)

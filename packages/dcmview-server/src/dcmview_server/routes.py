@@ -20,7 +20,7 @@ from dcmview_server.query import (
     str_arg,
     window_args,
 )
-from dcmview_server.responses import gzip_if_accepted, json_bytes
+from dcmview_server.responses import json_bytes
 
 if TYPE_CHECKING:
     from dcmview_server.state import AppState
@@ -71,8 +71,12 @@ def register(app: Sanic[Any, Any], state: AppState) -> None:
     @app.get("/api/files", name="files")
     async def files(request: Request) -> HTTPResponse:
         since = int_arg(request, "since", 0, 0, MAX_INDEX)
-        body = serialize.files_body(state, since)
-        return gzip_if_accepted(request, body, JSON)
+        gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
+        body, gzipped = serialize.files_response(state, since, gzip_ok)
+        headers = {"Vary": "Accept-Encoding"}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return raw(body, content_type=JSON, headers=headers)
 
     @app.get("/api/presets", name="presets")
     async def presets(request: Request) -> HTTPResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ from dcmview_core.decoders import syntax_name
 from dcmview_core.model import FileEntry, Window
 from dcmview_core.presets import PRESETS
 
+from dcmview_server.registry import RegistrySnapshot
 from dcmview_server.responses import json_bytes
 
 if TYPE_CHECKING:
@@ -77,7 +79,29 @@ def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
 
 def files_body(state: AppState, since: int) -> bytes:
     """The ``FilesResponse`` JSON bytes, built from per-entry fragments cached by index."""
+    return _files_body(state, state.registry.snapshot(since))
+
+
+def files_response(state: AppState, since: int, gzip_ok: bool) -> tuple[bytes, bool]:
+    """``(body, gzipped)`` for ``/api/files``; bodies are cached per registry version."""
     snap = state.registry.snapshot(since)
+    key = (since, snap.version)
+    cached = state.files_cache.get(key)
+    if cached is None:
+        if len(state.files_cache) >= 16:
+            state.files_cache.clear()
+        cached = (_files_body(state, snap), None)
+        state.files_cache[key] = cached
+    plain, zipped = cached
+    if not gzip_ok or len(plain) <= 1024:
+        return plain, False
+    if zipped is None:
+        zipped = gzip.compress(plain, compresslevel=1, mtime=0)
+        state.files_cache[key] = (plain, zipped)
+    return zipped, True
+
+
+def _files_body(state: AppState, snap: RegistrySnapshot) -> bytes:
     fragments = state.entry_json
     parts = []
     for entry in snap.entries:
