@@ -16,7 +16,6 @@ from dcmview_core import discovery
 from dcmview_core.errors import UsageError
 from dcmview_core.frames import Frame, FrameMeta, Lut, Overlay, read_frame
 from dcmview_core.model import FileEntry, Window
-from dcmview_core.presets import PRESETS, preset
 from dcmview_core.present import (
     apply_window,
     burn_overlays,
@@ -24,6 +23,7 @@ from dcmview_core.present import (
     percentile_window,
     render_display,
 )
+from dcmview_core.presets import PRESETS, preset
 
 TESTDATA = Path(pydicom.__file__).parent / "data" / "test_files"
 
