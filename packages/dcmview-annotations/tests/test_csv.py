@@ -194,6 +194,25 @@ def test_quoted_field_spanning_lines_keeps_physical_line_numbers(write_csv: Writ
     ]
 
 
+def test_unclosed_quote_is_structural_and_names_its_line(write_csv: WritePath) -> None:
+    csv = HEADER + b'/a.dcm,1,"[[1,2,3,4]]",\n/b.dcm,1,"[[1,2,3,4]],\n/c.dcm,1,"[[1,2,3,4]]",\n'
+    result = load_csv(write_csv(csv), {})
+    assert texts(result.structural_errors) == [
+        "line 3: a double quote opens a cell that is never closed, so every later line would be "
+        'read into it: close the quote (a quote inside a cell is written "")'
+    ]
+    assert result.structural_errors[0].rule == "unclosed_quote"
+
+
+def test_bare_cr_line_ends(write_csv: WritePath) -> None:
+    csv = HEADER.replace(b"\n", b"\r") + b'/a.dcm,1,"[[1,2,3,4]]",\r/b.dcm,1,"[[1,2,3]]",\r'
+    result = load_csv(write_csv(csv), {"/a.dcm": G10, "/b.dcm": G10})
+    assert list(result.roi_sets) == ["/a.dcm"]
+    assert texts(result.errors) == [
+        "line 3, ROI_coords: box 1 must be 4 numbers [ymin, xmin, ymax, xmax], got [1,2,3]"
+    ]
+
+
 def test_leading_blank_lines_before_header(write_csv: WritePath) -> None:
     result = load_csv(write_csv(b"\n\n" + HEADER + b'/a.dcm,1,"[1]",\n'), {})
     assert texts(result.errors) == [

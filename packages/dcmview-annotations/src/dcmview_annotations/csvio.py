@@ -359,12 +359,28 @@ class _Table:
     widths: list[int] | None  # exact field counts; None when no record is wider than the header
 
 
-def _header_width(data: bytes) -> int:
+def _header_width(data: bytes) -> int | None:
     for raw in data.split(b"\n", 64):
         text = raw.decode("utf-8", "surrogateescape")
         if text.strip():
-            return max(len(next(csv.reader([text]), [])), 1)
+            try:
+                return max(len(next(csv.reader([text]), [])), 1)
+            except csv.Error:
+                return None  # e.g. lines ending in a bare CR: the exact tokenizer copes
     return 1
+
+
+def _unclosed_quote_line(data: bytes) -> int | None:
+    """The line where a double quote opens a cell that is never closed, if any."""
+    if data.count(b'"') % 2 == 0:
+        return None
+    inside, opened = False, 0
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.count(b'"') % 2:
+            inside = not inside
+            if inside:
+                opened = number
+    return opened if inside else None
 
 
 def _tokenize_pandas(data: bytes) -> _Table | None:
@@ -373,6 +389,8 @@ def _tokenize_pandas(data: bytes) -> _Table | None:
 
     physical = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     width = _header_width(data)
+    if width is None:
+        return None
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -625,6 +643,17 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
                 None,
                 "empty_csv",
                 f"is empty: expected a header row with {PATH_COLUMN} and {COORDS_COLUMN}",
+            )
+        )
+    unclosed = _unclosed_quote_line(data)
+    if unclosed is not None:
+        return failed(
+            CsvProblem(
+                unclosed,
+                None,
+                "unclosed_quote",
+                "a double quote opens a cell that is never closed, so every later line would "
+                'be read into it: close the quote (a quote inside a cell is written "")',
             )
         )
     table = _tokenize_pandas(data) or _tokenize_csv(data)
