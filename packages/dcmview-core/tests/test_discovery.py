@@ -105,6 +105,11 @@ def test_paths_are_absolute_and_normalized(tree: Path, monkeypatch: pytest.Monke
     assert entry.path == str(tree / "a" / "c.dcm")
 
 
+def test_a_single_path_is_not_split_into_characters(tree: Path) -> None:
+    assert len(entries(list(scan(str(tree))))) == 5
+    assert len(entries(list(scan(tree)))) == 5
+
+
 def test_walk_yields_candidates_without_reading_them(tree: Path) -> None:
     paths = list(walk([tree]))
     assert all(isinstance(p, str) for p in paths)
@@ -169,7 +174,9 @@ def test_no_meta_ct_is_read_like_the_original(testdata_path: Bundled) -> None:
     original = only(read_entry(testdata_path("CT_small.dcm")))
     headless = only(read_entry(testdata_path("no_meta.dcm")))
     assert headless.frame_count == 1
-    assert headless.support_state is SupportState.RENDERABLE
+    # its dataset starts one byte in: listed honestly as not displayable
+    assert headless.support_state is SupportState.UNSUPPORTED
+    assert headless.support_reason == "dataset.not_at_file_start"
     assert headless.sop_instance_uid == original.sop_instance_uid
     assert headless.transfer_syntax_uid == "1.2.840.10008.1.2.1"
 

@@ -97,6 +97,8 @@ class Header:
     values: dict[str, Any] = field(default_factory=dict)
     pixel: PixelElement | None = None
     window: tuple[float, float] | None = None
+    start_offset: int = 0
+    """Bytes before the dataset in a file without preamble (stray leading bytes)."""
 
 
 def _strip(raw: bytes) -> str | None:

@@ -90,7 +90,9 @@ def _os_detail(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
-def walk(paths: Iterable[PathInput], *, recursive: bool = True) -> Iterator[str | Skipped]:
+def walk(
+    paths: Iterable[PathInput] | PathInput, *, recursive: bool = True
+) -> Iterator[str | Skipped]:
     """Yield candidate file paths (absolute, normalized) in discovery order, or `Skipped`.
 
     Input order first; inside a directory, entries sorted by name, depth first. Each directory
@@ -99,6 +101,8 @@ def walk(paths: Iterable[PathInput], *, recursive: bool = True) -> Iterator[str 
     """
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[str] = set()
+    if isinstance(paths, str | bytes | os.PathLike):
+        paths = [paths]  # one path, not an iterable of characters
     for raw in paths:
         path = _normalize(raw)
         try:
@@ -262,6 +266,7 @@ def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
     if pixel is not None and offset_of(source) != 0:
         pixel = PixelElement(pixel.tag, pixel.value_offset + offset_of(source), pixel.length)
     header.pixel = pixel
+    header.start_offset = offset_of(source)
     return header, inline
 
 
@@ -390,6 +395,9 @@ def _support(header: Header, has_pixels: bool, frames: int) -> tuple[SupportStat
     reason = _syntax_support_reason(ts)
     if reason is not None:
         return SupportState.UNSUPPORTED, reason
+    if header.start_offset:
+        # the frame reader (dcmview_core.frames) parses files from byte 0
+        return SupportState.UNSUPPORTED, "dataset.not_at_file_start"
     values = header.values
     if not values.get("Rows") or not values.get("Columns") or not values.get("BitsAllocated"):
         return SupportState.UNSUPPORTED, "pixel_data.missing_attributes"
@@ -504,7 +512,7 @@ def _dataset(fd: int, path: str) -> Dataset:
 
 
 def scan(
-    paths: Iterable[PathInput],
+    paths: Iterable[PathInput] | PathInput,
     *,
     recursive: bool = True,
     filters: Sequence[Filter] = (),
