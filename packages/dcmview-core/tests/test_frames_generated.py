@@ -7,6 +7,7 @@ segmented palettes, enhanced multi-frame functional groups and multi-frame overl
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -337,7 +338,7 @@ def test_truncated_encapsulated_frame_is_a_clear_error(tmp_path: Path) -> None:
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) - 60])
     np.testing.assert_array_equal(read_frame(entry(path), 1).samples, data[1])
-    with pytest.raises(DecodeError, match="frame 2"):
+    with pytest.raises(DecodeError, match="frame 2 is truncated"):
         read_frame(entry(path), 2)
 
 
@@ -458,3 +459,36 @@ def test_encapsulated_uncompressed(tmp_path: Path) -> None:
         pixel_data=encapsulate([f.tobytes() for f in data]),
     )  # fmt: skip
     np.testing.assert_array_equal(read_frame(entry(path), 1).samples, data[1])
+
+
+def test_modality_lut_sequence_with_signed_first_mapped_value(tmp_path: Path) -> None:
+    from pydicom import dcmread
+    from pydicom.dataelem import DataElement
+
+    stored = np.array([[-2, -1], [0, 1]], dtype=np.int16)
+    path = write(tmp_path / "ml.dcm", rows=2, columns=2, signed=True, pixel_data=stored.tobytes())
+    ds = dcmread(path)
+    item = Dataset()
+    item.add(DataElement(0x00283002, "US", [4, 65534, 16]))  # first mapped -2 as US
+    item.ModalityLUTType = "HU"
+    item.add(DataElement(0x00283006, "US", [10, 20, 30, 40]))
+    ds.ModalityLUTSequence = Sequence([item])
+    ds.save_as(path)
+    frame = read_frame(entry(path), 0)
+    lut = frame.meta.modality_lut
+    assert lut is not None
+    assert lut.first_mapped == -2
+    assert lut.data.tolist() == [10, 20, 30, 40]
+    from dcmview_core.present import render_display
+
+    display = render_display(frame, mode="full_dynamic")
+    assert display.window is not None
+    assert (display.window.center, display.window.width) == (25.5, 31.0)  # modality 10..40
+    assert display.image.tolist() == [[0, 85], [170, 255]]  # ((x - 25) / 30 + 0.5) * 255
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.dcm"
+    os.mkfifo(fifo)
+    with pytest.raises(DecodeError, match="not a regular file"):
+        read_frame(entry(fifo), 0)

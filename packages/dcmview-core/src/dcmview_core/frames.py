@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import struct
 import threading
 import warnings
@@ -165,6 +166,8 @@ class _Layout:
     frame_fragments: list[tuple[int, int]] | None = None
     """Per frame: (first fragment index, fragment count)."""
     fragment_error: str | None = None
+    truncated_fragment: int | None = None
+    """Index of a fragment the end of the file cuts short."""
     swap_words: bool = False
 
 
@@ -194,6 +197,8 @@ def _layout(path: str) -> _Layout:
         st = os.stat(path)
     except OSError as exc:
         raise DecodeError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):  # never open a FIFO or device: open() could block
+        raise DecodeError(f"cannot read {path}: not a regular file")
     stamp = (st.st_mtime_ns, st.st_size)
     with _layouts_lock:
         cached = _layouts.get(path)
@@ -366,7 +371,9 @@ def _lut_words(value: Any, little: bool, entries: int) -> np.ndarray:
     return np.asarray(value if isinstance(value, list | tuple) else list(value), dtype=np.int64)
 
 
-def _lut_from_item(item: Dataset, data_kw: str, little: bool) -> Lut | None:
+def _lut_from_item(item: Dataset, data_kw: str, little: bool, signed: bool) -> Lut | None:
+    """A LUT Descriptor + data item (PS3.3 C.11.1.1, C.11.2.1.1); ``signed`` says whether the
+    first mapped value is SS (signed inputs) rather than US."""
     descriptor = item.get("LUTDescriptor")
     data = item.get(data_kw)
     if descriptor is None or data is None:
@@ -378,7 +385,7 @@ def _lut_from_item(item: Dataset, data_kw: str, little: bool) -> Lut | None:
     words = _lut_words(data, little, entries)[:entries]
     if words.size == 0:
         return None
-    if first >= 32768 and int(item.get("PixelRepresentation", 0) or 0):
+    if first >= 32768 and signed:
         first -= 65536
     return Lut(first, bits, words)
 
@@ -489,13 +496,16 @@ def _build_layout(
     )
     n_frames = max(_int(ds, "NumberOfFrames", 1) or 1, 1)
     modality_lut = None
+    signed_input = sample_format == "int"
     seq = ds.get("ModalityLUTSequence")
     if seq:
-        modality_lut = _lut_from_item(seq[0], "LUTData", little)
+        modality_lut = _lut_from_item(seq[0], "LUTData", little, signed_input)
+    rescale = _rescale(ds) or (1.0, 0.0)
+    signed_modality = signed_input or rescale[1] < 0 or rescale[0] < 0
     voi_luts = tuple(
         lut
         for item in ds.get("VOILUTSequence") or []
-        if (lut := _lut_from_item(item, "LUTData", little))
+        if (lut := _lut_from_item(item, "LUTData", little, signed_modality))
     )
     shared_seq = ds.get("SharedFunctionalGroupsSequence")
     per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence") or []
@@ -516,7 +526,7 @@ def _build_layout(
         planar_configuration=_int(ds, "PlanarConfiguration", 0) or 0,
         number_of_frames=n_frames,
         sample_format=sample_format,
-        base_rescale=_rescale(ds) or (1.0, 0.0),
+        base_rescale=rescale,
         modality_lut=modality_lut,
         base_windows=_windows(ds) or (),
         base_voi_function=_voi_function(ds) or "LINEAR",
@@ -564,6 +574,7 @@ def _scan_fragments(f: BinaryIO, layout: _Layout, file_size: int, ds: Dataset) -
         item_positions.append(pos)
         layout.fragments.append((pos + 8, available))
         if available < length:
+            layout.truncated_fragment = len(layout.fragments) - 1
             break
         pos += 8 + length
     n = layout.number_of_frames
@@ -630,18 +641,16 @@ def _encapsulated_bytes(layout: _Layout, index: int) -> bytes:
             f"{len(layout.fragments)} fragment(s) for {layout.number_of_frames} frame(s)"
         )
     first, count = spans[index]
+    cut = layout.truncated_fragment
+    if cut is not None and first <= cut < first + count:
+        raise DecodeError(f"frame {index} is truncated: the file ends inside its data")
     parts = []
     with open(layout.path, "rb") as f:
         for offset, length in layout.fragments[first : first + count]:
             data = _read_exact(f, offset, length)
             if len(data) < length:
-                raise DecodeError(f"frame {index} is truncated")
+                raise DecodeError(f"frame {index} is truncated: the file ends inside its data")
             parts.append(data)
-    if index == len(spans) - 1 and index == layout.number_of_frames - 1:
-        # the last frame's last fragment may be cut short by a truncated file
-        last_offset, last_len = layout.fragments[first + count - 1]
-        if last_offset + last_len > layout.stamp[1]:
-            raise DecodeError(f"frame {index} is truncated")
     return b"".join(parts)
 
 
