@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dcmview_core.discovery import Skipped, scan
+from dcmview_core.discovery import Skipped, read_entry, scan
+from dcmview_core.tags import tag_tree
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
@@ -118,6 +119,39 @@ def measure(root: Path, workers: int | None) -> tuple[float, float, int, int]:
     return first, time.perf_counter() - start, accepted, skipped
 
 
+def big_file(root: Path) -> Path:
+    """A 1 GiB native multi-frame file (sparse on disk: only the header is written)."""
+    path = root / "big-1GiB.dcm"
+    if path.exists():
+        return path
+    ds = _slice(f"{UID_ROOT}.9", f"{UID_ROOT}.9.1", 99, 1)
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 1024, 1024, 512
+    ds.PixelData = b""
+    ds.save_as(path, enforce_file_format=True)
+    size = path.stat().st_size
+    length = 1024 * 1024 * 2 * 512
+    with path.open("r+b") as fp:
+        fp.seek(size - 4)
+        fp.write(length.to_bytes(4, "little"))
+        fp.truncate(size + length)
+    return path
+
+
+def measure_big(root: Path) -> None:
+    path = big_file(root)
+    start = time.perf_counter()
+    entry = read_entry(str(path))
+    header_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    nodes = tag_tree(path)
+    tree_ms = (time.perf_counter() - start) * 1000
+    frames = getattr(entry, "frame_count", None)
+    print(
+        f"1 GiB file: header {header_ms:.1f} ms ({frames} frames), "
+        f"tag tree {tree_ms:.1f} ms ({len(nodes)} nodes)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
@@ -127,6 +161,7 @@ def main() -> int:
     t0 = time.perf_counter()
     root = generate(DATA, args.files)
     print(f"data: {root} (ready in {time.perf_counter() - t0:.1f} s), cpus={os.cpu_count()}")
+    measure_big(DATA)
     for run in range(args.runs):
         first, total, accepted, skipped = measure(root, args.workers)
         print(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pydicom
 import pytest
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dcmview_core.errors import UsageError
 from dcmview_core.tags import (
@@ -149,13 +150,22 @@ def test_numbers_and_sequences_are_truncated(tmp_path: Path, image_dataset: Any)
     assert by_tag(nodes, "(0018,9999)")["value"] == {"type": "binary", "length": 4}
 
 
-def test_bulk_values_are_length_only_and_never_read(tmp_path: Path, image_dataset: Any) -> None:
-    ds = image_dataset()
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+def test_bulk_values_are_length_only_and_never_read(
+    tmp_path: Path, image_dataset: Any, syntax: str
+) -> None:
+    ds = image_dataset(transfer_syntax=syntax)
     ds.add_new(0x00204000, "UT", "y" * (2 * 1024 * 1024))  # 2 MiB of text
     path = tmp_path / "bulk.dcm"
     ds.save_as(path, enforce_file_format=True)
     nodes = tag_tree(path)
-    assert by_tag(nodes, "(0020,4000)")["value"] == {"type": "binary", "length": 2 * 1024 * 1024}
+    assert by_tag(nodes, "(0020,4000)") == {
+        "tag": "(0020,4000)",
+        # explicit VR: as written; implicit VR: the dictionary's VR
+        "vr": "UT" if syntax == ExplicitVRLittleEndian else "LT",
+        "keyword": "ImageComments",
+        "value": {"type": "binary", "length": 2 * 1024 * 1024},
+    }
 
 
 def _element(group: int, elem: int, vr: bytes, value: bytes) -> bytes:

@@ -475,9 +475,17 @@ def read_entry(path: str, filters: Sequence[Filter] = (), index: int = -1) -> Fi
                 header, inline = _read_pydicom(fp, path)
         has_pixels, frames = _frame_count(header, fd, size, inline)
         entry = _build(path, header, has_pixels, frames, index)
-        for flt in filters:
-            if not flt.matches(entry, lambda: _dataset(fd, path)):
-                return Skipped(path, "filtered", f"does not match {flt}")
+        if filters:
+            cached: list[Dataset] = []
+
+            def dataset() -> Dataset:
+                if not cached:
+                    cached.append(_dataset(fd, path))
+                return cached[0]
+
+            for flt in filters:
+                if not flt.matches(entry, dataset):
+                    return Skipped(path, "filtered", f"does not match {flt}")
         return entry
     except _NotDicomError as error:
         return Skipped(path, "not_dicom", str(error))
@@ -500,10 +508,12 @@ def _dataset(fd: int, path: str) -> Dataset:
         source.seek(0)
         with _header.PYDICOM_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=_DEFER)
-            # convert every value now, while warnings are silenced
-            for elem in ds:
-                _ = elem.value
+            try:
+                ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=_DEFER)
+                for elem in ds:  # convert every value now, while warnings are silenced
+                    _ = elem.value
+            except Exception:  # an unreadable value cannot match a keyword filter
+                return Dataset()
     return ds
 
 

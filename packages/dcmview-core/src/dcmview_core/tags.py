@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import IO, Any, BinaryIO, cast
 
 from pydicom import dcmread
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_dataset, read_file_meta_info
@@ -173,9 +173,12 @@ def _tag_text(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-def _vr_text(vr: Any) -> str:
+def _vr_text(vr: Any, tag: int | None = None) -> str:
     if not vr:
-        return "UN"
+        try:
+            return str(dictionary_VR(tag)) if tag is not None else "UN"
+        except KeyError:
+            return "UN"
     return str(getattr(vr, "value", vr))
 
 
@@ -277,7 +280,7 @@ def _node(
     paged: bool = False,
 ) -> TagNode:
     tag = BaseTag(raw.tag)
-    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR), "keyword": ""}
+    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR, tag), "keyword": ""}
     if tag.is_private:
         node["keyword"] = "Private"
     else:
