@@ -12,7 +12,7 @@ from dcmview_server import ScanSummary, ServerConfig
 from dcmview_py import __version__
 from dcmview_py.cli import build_parser, main, parse_args, server_config
 from dcmview_py.readyline import parse_ready_line
-from dcmview_py.remote import recipe_lines, remote_argv
+from dcmview_py.remote import recipe_lines, remote_argv, remote_command_line
 from dcmview_py.serving import no_files_message, reach_hint, scan_line
 
 
@@ -175,14 +175,14 @@ def test_remote_argv_passes_options_as_separate_arguments() -> None:
         ]
     )  # fmt: skip
     argv = remote_argv(ns, "gpu")
-    assert argv[:8] == [
-        "~/venv/bin/dcmview", "-q", "--no-browser", "--port", "0", "--tunnelled-from", "gpu",
-        "--timeout",
-    ]  # fmt: skip
+    assert argv[:6] == ["--no-browser", "--port", "0", "--tunnelled-from", "gpu", "--timeout"]
     assert argv[-3:] == ["--", "/data/a b", "-weird-name"]
     assert argv[argv.index("--filter") : argv.index("--filter") + 2] == ["--filter", "modality=MG"]
     assert "--mask" in argv
     assert "--no-recursive" in argv
+    line = remote_command_line(ns, "gpu")
+    assert line.startswith("~/venv/bin/dcmview -q --no-browser --port 0 --tunnelled-from gpu ")
+    assert line.endswith(" -- '/data/a b' -weird-name")
 
 
 def test_recipe_names_the_host() -> None:

@@ -6,6 +6,7 @@ The "remote" host is this machine: the remote command is this environment's ``dc
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from dcmview_tunnel.testing import PrivateSSHD
+from pydicom.data import get_testdata_file
 
 from dcmview_py import view
 from dcmview_py.readyline import ReadyLine, parse_ready_line
@@ -49,12 +51,18 @@ def _wait_gone(marker: str, within: float = 10.0) -> bool:
 
 
 def _start(
-    sshd: PrivateSSHD, backend: str, paths: list[str], *extra: str, config: Path | None = None
+    sshd: PrivateSSHD,
+    backend: str,
+    paths: list[str],
+    *extra: str,
+    config: Path | None = None,
+    remote_command: str | None = None,
 ) -> subprocess.Popen[str]:
     env = dict(os.environ, DCMVIEW_SSH_BACKEND=backend)
     return start_cli(
         "--tunnel", "--tunnel-host", sshd.alias, "--ssh-config", str(config or sshd.ssh_config),
-        "--remote-command", dcmview_script(), "--no-browser", *extra, *paths, env=env,
+        "--remote-command", remote_command or dcmview_script(), "--no-browser", *extra, *paths,
+        env=env,
     )  # fmt: skip
 
 
@@ -241,3 +249,22 @@ def test_no_usable_backend_exits_2_with_recipe(
     assert "no `ssh` binary" in err.splitlines()[0]
     assert f"ssh -N -L PORT:127.0.0.1:PORT {sshd.alias}" in err
     assert out == ""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_remote_command_is_read_by_the_remote_shell(
+    sshd: PrivateSSHD, tmp_path: Path, backend: str, cleanup: list[subprocess.Popen[str]]
+) -> None:
+    """``~``, ``$VAR`` and ``&&`` in --remote-command work; PATHs stay literal."""
+    odd = tmp_path / "it's $HOME & `x`"
+    odd.mkdir()
+    source = get_testdata_file("CT_small.dcm")
+    assert source is not None
+    shutil.copy(str(source), odd / "ct.dcm")
+    command = f'cd "$HOME" && {dcmview_script()}'
+    proc = _start(sshd, backend, [str(odd)], remote_command=command)
+    cleanup.append(proc)
+    ready, _ = _read_ready(proc)
+    status, body = api_get(ready.base_url, "/api/files", ready.token)
+    assert status == 200
+    assert [f["path"] for f in body["files"]] == [str(odd / "ct.dcm")]

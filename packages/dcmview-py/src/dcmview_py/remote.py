@@ -26,15 +26,17 @@ READY_TIMEOUT = 120.0
 _QUIET_PREFIXES = (f"{PROG}: to view from another machine:", f"{PROG}: stopped")
 
 
+def remote_command_line(ns: argparse.Namespace, host_label: str) -> str:
+    """The remote shell command: ``--remote-command`` as the user wrote it (so ``~``, ``$VAR``
+    and ``conda run …`` work in their remote shell), then our arguments, each one quoted."""
+    if "\x00" in ns.remote_command or "\n" in ns.remote_command:
+        raise UsageError("--remote-command must be a single line")
+    return f"{ns.remote_command.strip()} {shlex.join(remote_argv(ns, host_label))}"
+
+
 def remote_argv(ns: argparse.Namespace, host_label: str) -> list[str]:
-    """The remote ``dcmview`` command line for the parsed local options."""
-    try:
-        command = shlex.split(ns.remote_command)
-    except ValueError as exc:
-        raise UsageError(f"--remote-command: {exc}") from None
-    if not command:
-        raise UsageError("--remote-command is empty")
-    argv = [*command, "--no-browser", "--port", str(ns.port), "--tunnelled-from", host_label]
+    """The arguments given to the remote ``dcmview`` for the parsed local options."""
+    argv = ["--no-browser", "--port", str(ns.port), "--tunnelled-from", host_label]
     if ns.timeout is not None:
         argv += ["--timeout", repr(ns.timeout)]
     if ns.no_recursive:
@@ -105,7 +107,7 @@ def run_tunnel(ns: argparse.Namespace) -> int:
     from dcmview_tunnel import RemoteCommandError, TunnelError, connect, parse_target
 
     target = parse_target(ns.tunnel_host)
-    argv = remote_argv(ns, target.host)
+    command_line = remote_command_line(ns, target.host)
     backend = os.environ.get("DCMVIEW_SSH_BACKEND", "auto") or "auto"
     if backend not in ("auto", "paramiko", "ssh"):
         raise UsageError(f"DCMVIEW_SSH_BACKEND must be auto, paramiko or ssh, not {backend!r}")
@@ -129,9 +131,9 @@ def run_tunnel(ns: argparse.Namespace) -> int:
         try:
             say(
                 f"{PROG}: connected to {ns.tunnel_host} ({tunnel.backend}); starting "
-                f"{shlex.join(argv[:1])} there"
+                f"{ns.remote_command.strip()} there"
             )
-            proc = tunnel.run(argv)
+            proc = tunnel.run_shell(command_line)
             try:
                 line = proc.expect(
                     lambda s: parse_ready_line(s) is not None, READY_TIMEOUT, on_line=say

@@ -22,6 +22,17 @@ def remote_command_line(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
+def check_command_line(command_line: str) -> str:
+    """Refuse an empty command line or one with NUL characters."""
+    if not isinstance(command_line, str):
+        raise TypeError(f"command line must be a string, not {type(command_line).__name__}")
+    if not command_line.strip():
+        raise ValueError("command line is empty")
+    if "\x00" in command_line:
+        raise ValueError("command line must not contain NUL characters")
+    return command_line
+
+
 class Forward(ABC):
     """A local port forwarded to ``remote_host:remote_port`` as seen from the SSH host."""
 
@@ -41,9 +52,17 @@ class Tunnel(ABC):
     backend: str  # "paramiko" or "ssh"
     destination: str  # what the user typed, e.g. "me@gpu-server"
 
-    @abstractmethod
     def run(self, argv: Sequence[str]) -> RemoteProcess:
-        """Start ``argv`` on the SSH host (quoted for its shell) without a terminal."""
+        """Start ``argv`` on the SSH host (each item quoted for its shell), without a terminal."""
+        return self.run_shell(remote_command_line(argv))
+
+    @abstractmethod
+    def run_shell(self, command_line: str) -> RemoteProcess:
+        """Start ``command_line`` as the remote shell reads it (``~``, ``$VAR``, ``&&`` work).
+
+        Only for text the user wrote for their own remote shell; quote anything else with
+        :func:`remote_command_line` (or use :meth:`run`).
+        """
 
     @abstractmethod
     def forward(

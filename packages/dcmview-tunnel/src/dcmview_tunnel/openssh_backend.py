@@ -15,10 +15,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-from dcmview_tunnel.base import Forward, Tunnel, check_port, remote_command_line
+from dcmview_tunnel.base import Forward, Tunnel, check_command_line, check_port
 from dcmview_tunnel.errors import HostKeyError, TunnelAuthError, TunnelError
 from dcmview_tunnel.process import RemoteProcess, iter_lines
 from dcmview_tunnel.target import Target
@@ -31,6 +30,8 @@ _HOST_KEY_MARKERS = (
 )
 # forwards from the user's ssh_config (LocalForward, ...) are not ours to open
 _NO_CONFIG_FORWARDS = ("-o", "ClearAllForwardings=yes")
+# sessions and control commands use our master only, whatever ControlMaster the config says
+_CLIENT = ("-o", "ControlMaster=no")
 _AUTH_MARKERS = ("permission denied", "too many authentication failures", "no more authentication")
 
 
@@ -147,7 +148,7 @@ class OpenSSHTunnel(Tunnel):
 
     def _control(self, command: str, *extra: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [*self._base, "-O", command, *extra, *self._host],
+            [*self._base, *_CLIENT, "-O", command, *extra, *self._host],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=30,
@@ -158,12 +159,12 @@ class OpenSSHTunnel(Tunnel):
     def alive(self) -> bool:
         return not self._closed and self._master.poll() is None
 
-    def run(self, argv: Sequence[str]) -> RemoteProcess:
-        command = remote_command_line(argv)
+    def run_shell(self, command_line: str) -> RemoteProcess:
+        command = check_command_line(command_line)
         if not self.alive:
             raise TunnelError(f"the SSH connection to {self.destination} is closed")
         popen = subprocess.Popen(
-            [*self._base, "-T", *_NO_CONFIG_FORWARDS, *self._host, command],
+            [*self._base, *_CLIENT, "-T", *_NO_CONFIG_FORWARDS, *self._host, command],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -7,13 +7,12 @@ import os
 import select
 import socket
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from dcmview_tunnel.base import Forward, Tunnel, check_port, remote_command_line
+from dcmview_tunnel.base import Forward, Tunnel, check_command_line, check_port
 from dcmview_tunnel.errors import HostKeyError, TunnelAuthError, TunnelError
 from dcmview_tunnel.process import RemoteProcess, iter_lines
 from dcmview_tunnel.target import ResolvedTarget
@@ -203,8 +202,8 @@ class ParamikoTunnel(Tunnel):
         transport = self._client.get_transport()
         return bool(transport is not None and transport.is_active())
 
-    def run(self, argv: Sequence[str]) -> RemoteProcess:
-        command = remote_command_line(argv)
+    def run_shell(self, command_line: str) -> RemoteProcess:
+        command = check_command_line(command_line)
         try:
             chan = self._transport.open_session(timeout=15)
             chan.exec_command(command)
