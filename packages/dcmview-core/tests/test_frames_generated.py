@@ -492,3 +492,14 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(DecodeError, match="not a regular file"):
         read_frame(entry(fifo), 0)
+
+
+def test_deflated_multiframe(tmp_path: Path) -> None:
+    data = ramp(3, 6, 5, "uint16", scale=7919)
+    path = write(
+        tmp_path / "dfl.dcm", rows=6, columns=5, n_frames=3,
+        ts=decoders.DEFLATED_EXPLICIT_VR_LE, pixel_data=data.tobytes(),
+    )  # fmt: skip
+    assert b"\xe0\x7f\x10\x00" not in path.read_bytes()  # really deflated: no plain tag
+    for index in (2, 0, 1):
+        np.testing.assert_array_equal(read_frame(entry(path), index).samples, data[index])

@@ -190,6 +190,8 @@ def clear_layout_cache() -> None:
     """Forget every parsed file layout (tests; files rewritten in place keep working anyway)."""
     with _layouts_lock:
         _layouts.clear()
+    with _inflated_lock:
+        _inflated.clear()
 
 
 def _layout(path: str) -> _Layout:
@@ -695,17 +697,34 @@ def _native_bytes(layout: _Layout, index: int) -> tuple[np.ndarray, int]:
     return chunk[start - lo : stop - lo], start_bit % 8
 
 
+_INFLATED_KEEP_BYTES = 128 * 2**20
+_inflated: dict[tuple[str, tuple[int, int]], bytes] = {}
+_inflated_lock = threading.Lock()
+
+
 def _inflated_pixel_data(layout: _Layout) -> bytes:
+    """The Pixel Data of a deflated file; the last one (up to 128 MB) is kept for its next
+    frames, since a deflate stream cannot be entered in the middle."""
+    key = (layout.path, layout.stamp)
+    with _inflated_lock:
+        kept = _inflated.get(key)
+    if kept is not None:
+        return kept
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             ds = dcmread(layout.path, force=True)
-            value = ds.get(layout.tag)
+            element = ds.get(layout.tag)
         except (zlib.error, Exception) as exc:
             raise DecodeError(f"cannot inflate the deflated dataset: {exc}") from exc
-    if value is None:
+    if element is None:
         raise NoPixelData("the file has no Pixel Data")
-    return bytes(value.value)
+    value = bytes(element.value)
+    with _inflated_lock:
+        _inflated.clear()
+        if len(value) <= _INFLATED_KEEP_BYTES:
+            _inflated[key] = value
+    return value
 
 
 def _native_samples(layout: _Layout, index: int) -> np.ndarray:
