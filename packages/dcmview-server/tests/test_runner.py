@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -211,3 +214,36 @@ def test_tunnel_host_is_reported(study: Path) -> None:
             ).content
         )
         assert (body["tunnelled"], body["tunnel_host"]) == (True, "gpu-server")
+
+
+SERVE_SNIPPET = """
+import json, sys
+from dcmview_server import ServerConfig, serve
+def ready(r):
+    print(json.dumps({"port": r.port}), flush=True)
+sys.exit(serve(ServerConfig(paths=(sys.argv[1],), token="sig-token"), on_ready=ready))
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_the_process_within_2_s(study: Path, signum: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SNIPPET, str(study)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline())["port"]
+        # a keep-alive connection and a half-sent request are open when the signal arrives
+        idle = socket.create_connection(("127.0.0.1", port))
+        idle.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        proc.send_signal(signum)
+        assert proc.wait(5) == 0
+        assert time.monotonic() - started < 2.0
+        idle.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

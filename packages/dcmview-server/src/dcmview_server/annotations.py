@@ -81,12 +81,11 @@ class AnnotationsState:
             return []
         with self._lock:
             problems = sorted(self._problems, key=lambda p: p.line or 0)
-        out = [f"annotations: {p}" for p in problems]
+        out = [str(p) for p in problems]
         valid_unmatched = [row for row in self.csv.unclaimed() if not row.problems]
         if valid_unmatched:
             out.append(
-                f"annotations: {len(valid_unmatched)} row(s) name files that were not loaded "
-                "and were ignored"
+                f"{len(valid_unmatched)} row(s) name files that were not loaded and were ignored"
             )
         return out
 

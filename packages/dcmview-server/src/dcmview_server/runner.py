@@ -211,9 +211,15 @@ async def _shutdown(app: Sanic[Any, Any], server: Any, state: AppState) -> None:
         await server.before_stop()
     if server.server is not None:
         server.server.close()
+    # Sanic logs a spurious traceback for connections cut while a request is half received.
+    logging.getLogger("sanic.error").setLevel(logging.CRITICAL)
     connections = server.connections
     for conn in list(connections):
-        conn.close_if_idle()
+        http = getattr(conn, "_http", None)
+        if http is not None and getattr(http, "request", None) is None:
+            conn.abort()  # headers not complete yet: nothing in flight to wait for
+        else:
+            conn.close_if_idle()
     graceful = float(app.config.GRACEFUL_SHUTDOWN_TIMEOUT)
     waited = 0.0
     while connections and waited < graceful:
