@@ -227,8 +227,16 @@ def chart(result: dict[str, Any], path: Path) -> bool:
 
     rows: list[tuple[str, float]] = []
     rss: list[tuple[str, float | None, float | None]] = []
+    refused: list[str] = []
     for name, w in result["workloads"].items():
         stats = w["stats"]
+        rust_errors = {
+            v["error"]
+            for v in stats.get("rust", {}).values()
+            if isinstance(v, dict) and "error" in v
+        }
+        if rust_errors and any("median" in v for v in stats.get("ours", {}).values()):
+            refused.append(f"{name}: Rust 0.4.1 answers {', '.join(sorted(rust_errors))}")
         for fig in figures_for(name):
             if fig.key.endswith("rss_mb") or fig.key.endswith("cpu_s") or fig.unit == "MB":
                 continue
@@ -263,6 +271,16 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     ax1.barh(labels, speeds, color=colours)
     ax1.axvline(1.0, color="black", linewidth=1)
     ax1.set_xscale("log")
+    low, high = min([*speeds, 1.0]) / 1.5, max([*speeds, 1.0]) * 1.5
+    ticks = [t for t in (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if low <= t <= high]
+    ax1.set_xticks(ticks)
+    ax1.set_xticklabels([f"{t:g}×" for t in ticks])
+    previous = None
+    for y, label in enumerate(labels):
+        group = label.split(":", 1)[0]
+        if previous is not None and group != previous:
+            ax1.axhline(y - 0.5, color="#bdbdbd", linewidth=0.6)
+        previous = group
     ax1.set_xlabel("speed of ours relative to Rust dcmview 0.4.1 (log; > 1 = ours faster)")
     ax1.tick_params(axis="y", labelsize=7)
     for y, s in enumerate(speeds):
@@ -286,7 +304,10 @@ def chart(result: dict[str, Any], path: Path) -> bool:
         f"{meta['machine']['cores']} cores — {meta['date']} — `{meta['command']}`",
         fontsize=9,
     )
-    canvas.tight_layout()
+    if refused:
+        note = "Not in the chart (ours serves these, Rust does not): " + "; ".join(refused)
+        canvas.text(0.01, 0.005, note, fontsize=8, ha="left", va="bottom")
+    canvas.tight_layout(rect=(0, 0.03 if refused else 0, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas.savefig(path, dpi=110)
     plt.close(canvas)
