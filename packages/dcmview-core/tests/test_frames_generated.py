@@ -503,3 +503,16 @@ def test_deflated_multiframe(tmp_path: Path) -> None:
     assert b"\xe0\x7f\x10\x00" not in path.read_bytes()  # really deflated: no plain tag
     for index in (2, 0, 1):
         np.testing.assert_array_equal(read_frame(entry(path), index).samples, data[index])
+
+
+def test_concurrent_reads_of_one_file(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = ramp(8, 32, 32, "uint16", scale=3)
+    path = write(tmp_path / "cc.dcm", rows=32, columns=32, n_frames=8, pixel_data=data.tobytes())
+    frames.clear_layout_cache()
+    e = entry(path)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: read_frame(e, i % 8).samples, range(64)))
+    for i, samples in enumerate(results):
+        np.testing.assert_array_equal(samples, data[i % 8])
