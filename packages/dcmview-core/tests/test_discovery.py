@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -510,3 +511,39 @@ def test_filters_skip_with_reason_filtered(tmp_path: Path, dicom_image: ImageWri
         ("3.dcm", "filtered"),
     ]
     assert "modality==ct" in skipped(items)[0].detail
+
+
+def _explicit(group: int, elem: int, vr: bytes, value: bytes) -> bytes:
+    if vr in (b"OB", b"SQ", b"UN", b"UT"):
+        return (
+            struct.pack("<HH", group, elem) + vr + b"\0\0" + struct.pack("<L", len(value)) + value
+        )
+    return struct.pack("<HH", group, elem) + vr + struct.pack("<H", len(value)) + value
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # undefined length in the File Meta Information
+        bytes(128) + b"DICM" + b"\x02\x00\x01\x00OB\0\0\xff\xff\xff\xff" + bytes(40),
+        # an undefined-length sequence holding garbage and no delimiter
+        bytes(128)
+        + b"DICM"
+        + _explicit(2, 0x10, b"UI", b"1.2.840.10008.1.2.1\0")
+        + b"\x08\x00\x40\x11SQ\0\0\xff\xff\xff\xff"
+        + b"\x01\x02\x03\x04" * 10,
+        # deflated syntax over bytes that are not deflate data
+        bytes(128)
+        + b"DICM"
+        + _explicit(2, 0x10, b"UI", b"1.2.840.10008.1.2.1.99\0")
+        + b"\x00garbage, not zlib" * 5,
+    ],
+    ids=["meta-undefined-length", "sequence-garbage", "bad-deflate"],
+)
+def test_dicm_files_that_do_not_parse_are_unparsable(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "bad.dcm"
+    path.write_bytes(data)
+    result = read_entry(str(path))
+    assert isinstance(result, Skipped)
+    assert result.reason == "unparsable"
+    assert result.detail
