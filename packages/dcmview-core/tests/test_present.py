@@ -289,3 +289,77 @@ def test_presets_are_data_with_the_issue_ct_windows() -> None:
     assert lung is not None
     image = render_display(gray([-1350, -600, 150]), center=lung.center, width=lung.width).image
     assert image.tolist() == [[0, 128, 255]]
+
+
+# --- the same rules end to end on generated files ----------------------------------------
+
+
+def write_image(path: Path, values: Any, dtype: str = "int16", **attributes: Any) -> FileEntry:
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+    samples = np.asarray(values, dtype=dtype).reshape(1, -1)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
+    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = samples.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = samples.dtype.itemsize * 8
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 1 if samples.dtype.kind == "i" else 0
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.PixelData = samples.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    result = discovery.read_entry(str(path), index=0)
+    assert isinstance(result, FileEntry)
+    return result
+
+
+def test_file_sigmoid_window(tmp_path: Path) -> None:
+    e = write_image(
+        tmp_path / "s.dcm", [0, 50, 100, 200], WindowCenter=100, WindowWidth=200,
+        VOILUTFunction="SIGMOID",
+    )  # fmt: skip
+    display = render_display(read_frame(e, 0))
+    assert (display.source, display.function) == ("dicom", "SIGMOID")
+    assert display.image.tolist() == [[30, 69, 128, 225]]
+
+
+def test_file_monochrome1_with_rescale(tmp_path: Path) -> None:
+    # modality = stored * 2 - 10 = [-10, 10, 30, 50]; window 20/40 LINEAR_EXACT; inverted
+    e = write_image(
+        tmp_path / "m1.dcm", [0, 10, 20, 30], "uint16", PhotometricInterpretation="MONOCHROME1",
+        RescaleSlope=2, RescaleIntercept=-10, WindowCenter=20, WindowWidth=40,
+        VOILUTFunction="LINEAR_EXACT",
+    )  # fmt: skip
+    assert render_display(read_frame(e, 0)).image.tolist() == [[255, 191, 64, 0]]
+
+
+def test_file_voi_lut_sequence(tmp_path: Path) -> None:
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    item = Dataset()
+    item.add(DataElement(0x00283002, "US", [4, 10, 8]))
+    item.add(DataElement(0x00283006, "US", [0, 51, 102, 255]))
+    e = write_image(tmp_path / "v.dcm", [5, 10, 11, 12, 13, 20], VOILUTSequence=Sequence([item]))
+    display = render_display(read_frame(e, 0))
+    assert display.source == "voi_lut"
+    assert display.image.tolist() == [[0, 0, 51, 102, 255, 255]]
+
+
+def test_file_percentile_excludes_padding(tmp_path: Path) -> None:
+    values = np.concatenate([np.full(5000, -2000), np.arange(5000)])
+    e = write_image(tmp_path / "p.dcm", values, PixelPaddingValue=-2000)
+    display = render_display(read_frame(e, 0))
+    assert display.window == Window(2500.0, 4900.0)
+    assert display.image[0, :5000].max() == 0  # padding is below the window
+    assert display.image[0, -1] == 255
