@@ -547,3 +547,35 @@ def test_dicm_files_that_do_not_parse_are_unparsable(tmp_path: Path, data: bytes
     assert isinstance(result, Skipped)
     assert result.reason == "unparsable"
     assert result.detail
+
+
+def test_float_pixel_data_and_one_bit_frames(
+    tmp_path: Path, image_dataset: Any, testdata_path: Bundled
+) -> None:
+    ds = image_dataset(rows=4, columns=5, frames=3)
+    del ds.PixelData
+    del ds.PixelRepresentation
+    ds.BitsAllocated = 32
+    del ds.BitsStored
+    del ds.HighBit
+    ds.FloatPixelData = np.arange(60, dtype="<f4").tobytes()
+    path = tmp_path / "float.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    entry = only(read_entry(str(path)))
+    assert (entry.has_pixels, entry.frame_count, entry.bits_allocated) == (True, 3, 32)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 81])  # 1 frame of 80 bytes and 1 byte more missing
+    assert only(read_entry(str(path))).frame_count == 1
+
+    liver = only(read_entry(testdata_path("liver_1frame.dcm")))
+    assert (liver.bits_allocated, liver.frame_count) == (1, 1)
+    ds = image_dataset(rows=8, columns=8, frames=5, bits=8)
+    ds.BitsAllocated = ds.BitsStored = 1
+    ds.HighBit = 0
+    ds.PixelData = bytes(range(40))  # 5 frames × 64 bits, packed
+    path = tmp_path / "bits.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    assert only(read_entry(str(path))).frame_count == 5
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 9])  # 31 bytes = 3 whole frames of 8 bytes
+    assert only(read_entry(str(path))).frame_count == 3
