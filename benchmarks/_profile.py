@@ -27,24 +27,28 @@ from benchmarks import _servers, workloads  # noqa: E402
 from benchmarks._client import sweep  # noqa: E402
 from benchmarks._measure import Settings, wait_scan  # noqa: E402
 
-# Substrings of a stack frame "function (file:line)" -> phase name; first match wins,
-# checked from the leaf upwards.
+# Phase name -> substrings of a stack frame "function (file:line)". A sample belongs to the
+# first phase (in this order) any of whose substrings occurs anywhere in its stack.
 PHASES = (
-    ("decode", ("openjpeg", "jpeg2k", "htj2k", "pylibjpeg", "decode", "read_frame", "jpeg8")),
-    ("png encode", ("encode_png", "png_encode", "zlib", "deflate", "PngImagePlugin")),
-    ("window/LUT", ("window", "lut", "display", "percentile", "histogram")),
-    ("file read", ("read (", "readinto", "seek", "_read_")),
-    ("http/sanic", ("sanic", "httptools", "asyncio", "uvloop", "transport", "write")),
+    ("import", ("<frozen importlib",)),
+    ("png encode", ("encode_png", "png_encode", "deflate", "PngImagePlugin")),
+    ("window/LUT", ("render_display", "apply_window", "present.py", "percentile", "histogram")),
+    ("decode", ("openjpeg", "jpeg2k", "htj2k", "pylibjpeg", "read_frame", "jpeg8", "frames.py")),
+    ("header/discovery", ("_header.py", "discovery.py", "dcmread", "filereader")),
+    ("serialize JSON", ("serialize.py", "json/encoder", "dumps")),
+    (
+        "event loop/HTTP (incl. epoll wait)",
+        ("sanic", "httptools", "asyncio", "selector", "transport"),
+    ),
 )
 
 
 def classify(stack: list[str]) -> str:
-    """The phase a sampled stack belongs to (leaf-most match), else 'other'."""
-    for frame in reversed(stack):
-        low = frame.lower()
-        for phase, needles in PHASES:
-            if any(n.lower() in low for n in needles):
-                return phase
+    """The phase a sampled stack belongs to, else 'other'."""
+    low = [frame.lower() for frame in stack]
+    for phase, needles in PHASES:
+        if any(n.lower() in frame for frame in low for n in needles):
+            return phase
     return "other"
 
 
@@ -72,10 +76,40 @@ def summarize(collapsed: Path, top: int = 15) -> str:
     return "\n".join(lines)
 
 
+def _profile_scan(
+    impl: _servers.Implementation, wl: workloads.Workload, collapsed: Path, rate: int
+) -> int:
+    """Run the server under py-spy from its first instruction until its scan completes."""
+    spied = _servers.Implementation(
+        impl.key,
+        impl.label,
+        ("uvx", "py-spy", "record", "--subprocesses", "--threads", "--rate", str(rate),
+         "--format", "raw", "-o", str(collapsed), "--", *impl.argv),
+        impl.version,
+    )  # fmt: skip
+    server = _servers.start_server(spied, wl.paths)
+    try:
+        scan_s, _ = wait_scan(server, Settings())
+    finally:
+        server.stop(grace=20.0)
+    print(f"{wl.name}: ready line {server.ready_seconds:.2f} s, scan complete {scan_s:.2f} s")
+    print("(under py-spy, which slows the process a little)")
+    if not collapsed.exists():
+        print("py-spy wrote nothing", file=sys.stderr)
+        return 1
+    print(f"profile: {collapsed}")
+    print(summarize(collapsed))
+    return 0
+
+
 def main() -> int:
     """Run one profiled sweep and print the summary."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("workload", help="tomo_native, tomo_j2k, tomo_htj2k, cine, jpeg_baseline")
+    p.add_argument(
+        "workload",
+        help="startup, discovery (profiled from process start to scan complete), or "
+        "tomo_native, tomo_j2k, tomo_htj2k, cine, jpeg_baseline (profiled during a sweep)",
+    )
     p.add_argument("--kind", choices=("png", "raw"), default="png")
     p.add_argument("--clients", type=int, default=1)
     p.add_argument("--scale", choices=tuple(workloads.SCALES), default="full")
@@ -92,6 +126,8 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     collapsed = out_dir / f"{args.workload}-{args.kind}-{args.clients}-{stamp}.txt"
+    if args.workload in ("startup", "discovery"):
+        return _profile_scan(impl, wl, collapsed, args.rate)
     server = _servers.start_server(impl, wl.paths)
     try:
         wait_scan(server, Settings())
