@@ -16,7 +16,7 @@ import os
 import struct
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -155,6 +155,24 @@ def convert(kind: str, raw: bytes, little: bool) -> Any:
     return raw  # text and pn: decoded once the character set is known
 
 
+def _us_le(raw: bytes) -> int | None:
+    return int.from_bytes(raw[:2], "little") if len(raw) >= 2 else None
+
+
+def _converter(kind: str) -> Callable[[bytes], Any] | None:
+    if kind in ("text", "pn"):
+        return None
+    if kind == "us":
+        return _us_le
+    return lambda raw: convert(kind, raw, True)
+
+
+_WANTED_LE: dict[int, tuple[str, str, Callable[[bytes], Any] | None]] = {
+    tag: (keyword, kind, _converter(kind)) for tag, (keyword, kind) in WANTED.items()
+}
+"""`WANTED` with each value's little-endian converter (None: text, decoded at the end)."""
+
+
 def finish(values: dict[str, Any], raw_text: dict[str, tuple[str, bytes]]) -> None:
     """Decode the collected text values with the character set found in the header."""
     charsets = values.get("SpecificCharacterSet")
@@ -252,38 +270,38 @@ def read_lean(fd: int, size: int) -> Header | None:
     if len(first) < 144 or first[128:132] != b"DICM":
         return None
     reader = _Reader(fd, size, first)
-    unpack = struct.unpack_from
     values: dict[str, Any] = {}
     raw_text: dict[str, tuple[str, bytes]] = {}
     pos = 132
     ts: str | None = None
-    # File Meta Information: always Explicit VR Little Endian (PS3.10 7.1)
-    while pos + 8 <= size:
-        head = reader.get(pos, 8)
-        group, elem = unpack("<HH", head)
+    head_explicit = _HEAD_EXPLICIT.unpack_from
+    unpack_length = _LENGTH.unpack_from
+    available = len(first)
+    # File Meta Information: always Explicit VR Little Endian (PS3.10 7.1); a meta group that
+    # does not fit in the first chunk is left to pydicom
+    while True:
+        if pos + 12 > available:
+            return None
+        group, elem, vr, length = head_explicit(first, pos)
         if group != 0x0002:
             break
-        vr = head[4:6]
         if vr in LONG_VRS:
-            length = unpack("<L", reader.get(pos + 8, 4))[0]
+            length = unpack_length(first, pos + 8)[0]
             pos += 12
         else:
-            length = unpack("<H", head, 6)[0]
             pos += 8
         if length == UNDEFINED:
             return None
         if elem == 0x0010:
-            ts = _strip(reader.get(pos, length))
+            ts = _strip(first[pos : pos + length])
         pos += length
     if ts is None or ts in (DEFLATED_LE, EXPLICIT_BE):
         return None
     explicit = ts != IMPLICIT_LE
     header = Header(transfer_syntax_uid=ts, little_endian=True, values=values)
-    wanted = WANTED
+    wanted = _WANTED_LE
     long_vrs = LONG_VRS
-    head_explicit = _HEAD_EXPLICIT.unpack_from
     head_implicit = _HEAD_IMPLICIT.unpack_from
-    unpack_length = _LENGTH.unpack_from
     data, base = reader.data, reader.base
     dlen = len(data)
     last_tag = 0
@@ -330,14 +348,14 @@ def read_lean(fd: int, size: int) -> Header | None:
             continue
         found = wanted.get(tag)
         if found is not None:
-            keyword, kind = found
+            keyword, kind, converter = found
             voff = start - base
             fits = voff + length <= dlen
             raw = data[voff : voff + length] if fits else reader.get(start, length)
-            if kind in ("text", "pn"):
+            if converter is None:
                 raw_text[keyword] = (kind, raw)
             else:
-                values[keyword] = convert(kind, raw, True)
+                values[keyword] = converter(raw)
         pos = start + length
     else:
         if pos != size:
