@@ -188,3 +188,46 @@ def test_no_usable_backend(
     assert isinstance(info.value.__cause__, TunnelAuthError)
     with pytest.raises(TunnelUnavailableError):
         connect(sshd.alias, ssh_config=sshd.ssh_config, backend="ssh")
+
+
+BULK_SERVER = """
+import socket, threading
+srv = socket.create_server(("127.0.0.1", 0))
+print("PORT", srv.getsockname()[1], flush=True)
+def handle(conn):
+    with conn:
+        data = bytearray()
+        while chunk := conn.recv(65536):
+            data += chunk
+        conn.sendall(bytes(reversed(data)))
+while True:
+    conn, _ = srv.accept()
+    threading.Thread(target=handle, args=(conn,), daemon=True).start()
+"""
+
+
+def test_forward_carries_large_payloads_on_parallel_connections(tunnel: Tunnel) -> None:
+    import threading
+
+    proc = tunnel.run([sys.executable, "-u", "-c", BULK_SERVER])
+    port = int(proc.expect(lambda s: s.startswith("PORT "), timeout=20).split()[1])
+    fwd = tunnel.forward(port)
+    results: dict[int, bool] = {}
+
+    def client(n: int) -> None:
+        payload = os.urandom(1_500_000 + n)
+        with socket.create_connection(("127.0.0.1", fwd.local_port), timeout=30) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            received = bytearray()
+            while chunk := sock.recv(65536):
+                received += chunk
+        results[n] = bytes(received) == bytes(reversed(payload))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == dict.fromkeys(range(6), True)
+    proc.terminate()

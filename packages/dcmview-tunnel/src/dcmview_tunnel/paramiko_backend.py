@@ -107,19 +107,28 @@ class ParamikoForward(Forward):
 
 
 def _pump(conn: socket.socket, chan: paramiko.Channel, closed: threading.Event) -> None:
-    """Copy bytes both ways until either side closes."""
-    while not closed.is_set():
-        ready, _, _ = select.select([conn, chan], [], [], 0.5)
+    """Copy bytes both ways; a half-close on one side is passed on; ends when both are done."""
+    conn_open = chan_open = True
+    while (conn_open or chan_open) and not closed.is_set():
+        watch = ([conn] if conn_open else []) + ([chan] if chan_open else [])
+        ready, _, _ = select.select(watch, [], [], 0.5)
         if conn in ready:
             data = conn.recv(_CHUNK)
-            if not data:
-                return
-            chan.sendall(data)
+            if data:
+                chan.sendall(data)
+            else:
+                conn_open = False
+                chan.shutdown_write()
         if chan in ready:
             data = chan.recv(_CHUNK)
-            if not data:
-                return
-            conn.sendall(data)
+            if data:
+                conn.sendall(data)
+            else:
+                chan_open = False
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_WR)
+                if chan.closed:  # the far side closed completely: nothing more can be sent
+                    return
 
 
 class ParamikoTunnel(Tunnel):
