@@ -36,7 +36,8 @@ def display_available(environ: dict[str, str] | None = None) -> bool:
 def write_redirect(url: str, directory: str | os.PathLike[str]) -> Path:
     """Write a 0600 HTML file that redirects to ``url``; return its path."""
     path = Path(directory) / "open-dcmview.html"
-    data = _REDIRECT.format(attr=html.escape(url, quote=True), js=json.dumps(url))
+    script = json.dumps(url).replace("<", "\\u003c")  # no "</script>" breakout
+    data = _REDIRECT.format(attr=html.escape(url, quote=True), js=script)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(data)
