@@ -268,3 +268,15 @@ def test_remote_command_is_read_by_the_remote_shell(
     status, body = api_get(ready.base_url, "/api/files", ready.token)
     assert status == 200
     assert [f["path"] for f in body["files"]] == [str(odd / "ct.dcm")]
+
+
+def test_remote_idle_timeout_ends_the_local_side_with_0(
+    sshd: PrivateSSHD, dicom_dir: Path, cleanup: list[subprocess.Popen[str]]
+) -> None:
+    proc = _start(sshd, "paramiko", [str(dicom_dir)], "--timeout", "1")
+    cleanup.append(proc)
+    _read_ready(proc)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.splitlines()[-1] == "dcmview: the remote server stopped"
+    assert _wait_gone(str(dicom_dir))
