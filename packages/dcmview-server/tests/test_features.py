@@ -199,19 +199,22 @@ def test_same_frame_decoded_once_and_sequential_prefetch(study: Path) -> None:
 
 def test_prefetch_is_bounded_by_the_budget(study: Path) -> None:
     mf = entries(study)[MF]
-    frame_bytes = mf.rows * mf.columns * 2
+    frame_bytes = mf.rows * mf.columns * 2 + 256
     pool = ThreadPoolExecutor(2)
 
-    async def main() -> int:
-        service = FrameService(pool, frame_bytes * 4 + 100, 2)  # room for one frame of prefetch
-        await service.raw(mf, 0)
-        await service.raw(mf, 1)
-        await asyncio.sleep(0.2)
-        # what is being viewed is never evicted by prefetch
-        assert service.frames.get((mf.index, 1)) is not None
+    async def main(budget: int) -> int:
+        service = FrameService(pool, budget, 2)
+        for index in range(mf.frame_count):  # a sweep
+            await service.raw(mf, index)
+            await asyncio.sleep(0.05)
+            # what is being viewed is never evicted by prefetch (checked without touching it)
+            assert (mf.index, index) in service.frames
+            assert service.cache.stats().used_bytes <= budget
         return service.prefetched
 
-    assert asyncio.run(main()) <= 1
+    # a quarter of 12 frames holds 3: the viewed one and 2 prefetched
+    assert 1 <= asyncio.run(main(12 * frame_bytes)) <= mf.frame_count
+    assert asyncio.run(main(4 * frame_bytes)) == 0  # no room beside the viewed frame
     pool.shutdown()
 
 

@@ -5,7 +5,8 @@
 - Decoded frames and encoded images live in dcmview-core's byte-budgeted caches, which share
   ``--cache-budget``; cache access happens on the event loop only.
 - Sequential requests (frame n then n±1 of the same file) prefetch the next frames in that
-  direction, at most ``depth`` ahead and never more than a quarter of the budget; a jump cancels
+  direction, at most ``depth`` ahead and never more than fits beside the viewed frame in the
+  cache's probation segment (a quarter of the budget); a jump cancels
   the prefetches not yet started. Prefetch runs behind a semaphore that leaves one worker for
   requests, so it never delays what is being viewed.
 """
@@ -32,6 +33,7 @@ from dcmview_server.header import header_extras
 from dcmview_server.inflight import SharedWork
 
 PREFETCH_DEPTH = 8
+PROTECTED_FRACTION = 0.75
 
 
 class FrameService:
@@ -40,7 +42,7 @@ class FrameService:
     def __init__(self, pool: Executor, budget: int, workers: int) -> None:
         self.pool = pool
         self.work = SharedWork(pool)
-        self.cache = ByteBudgetCache(budget)
+        self.cache = ByteBudgetCache(budget, protected_fraction=PROTECTED_FRACTION)
         self.frames: CacheView[Frame] = self.cache.view("frame")
         self.encoded: CacheView[Any] = self.cache.view("encoded")
         self.budget = budget
@@ -90,10 +92,21 @@ class FrameService:
         frame_bytes = max(1, entry.rows * entry.columns * max(1, (entry.bits_allocated or 8) // 8))
         if (entry.samples_per_pixel or 1) > 1:
             frame_bytes = entry.rows * entry.columns * 3
-        depth = min(PREFETCH_DEPTH, max(0, self.budget // 4 // frame_bytes))
+        # Prefetched frames enter the cache's probation segment (what the protected segment
+        # leaves of the budget); they must fit there beside the viewed frame.
+        probation = self.budget - int(self.budget * PROTECTED_FRACTION)
+        depth = min(PREFETCH_DEPTH, max(0, probation // (frame_bytes + 256) - 1))
         targets = [index + step * k for k in range(1, depth + 1)]
         targets = [t for t in targets if 0 <= t < entry.frame_count]
         self._cancel(entry.index, keep=targets)
+        if targets:
+            # A second access promotes the viewed frame to the cache's protected segment, so
+            # the prefetched frames (which enter probation) can never evict it.
+            if kind == "raw":
+                self.frames.get((entry.index, index))
+            elif isinstance(kind, tuple):
+                _, wc, ww, mode = kind
+                self.encoded.get(("png", entry.index, index, wc, ww, mode))
         tasks = self._prefetch.setdefault(entry.index, {})
         for target in targets:
             if target in tasks:
