@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from dcmview_annotations.csvio import _fast_row, _parse_row
+from dcmview_annotations.csvio import _COORDS_RE, _FRAMES_RE, _decode_plain, _fast_row, _parse_row
 
 NUMBERS = [
     "0",
@@ -51,7 +51,11 @@ def test_fast_path_agrees_with_the_full_rules() -> None:
         num = rng.choice(["", "", str(max(coords.count("[") - 1, 0)), "2", "x", "1.0"])
         path = rng.choice(["/a.dcm", "rel/b.dcm", " "])
         full = _parse_row(i, path, num, coords, frames, used=4, header_width=4)
-        fast = _fast_row(i, path, num, coords, frames)
+        fast = None
+        plain_coords = _decode_plain([coords], _COORDS_RE)
+        plain_frames = _decode_plain([frames], _FRAMES_RE)
+        if plain_coords and (plain_frames or not frames):
+            fast = _fast_row(i, path, num, plain_coords[0], plain_frames.get(0))
         if fast is not None:
             fast_hits += 1
             assert full.problems == (), (coords, frames, num)

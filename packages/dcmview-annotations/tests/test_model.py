@@ -262,3 +262,12 @@ def test_roiset_is_immutable() -> None:
     roi = RoiSet.from_values([[1, 2, 3, 4]])
     with pytest.raises(AttributeError):
         roi.roi_coords = ()  # type: ignore[misc]
+
+
+def test_deeply_nested_values_do_not_crash_the_messages() -> None:
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    [(_, rule, message)] = problems({"roi_coords": [deep]})
+    assert rule == "box_shape"
+    assert message == "box 1 must be 4 numbers [ymin, xmin, ymax, xmax], got <list>"

@@ -26,7 +26,7 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Final
+from typing import IO, Any, Final
 
 from dcmview_annotations.errors import CsvReadError, RoiProblem
 from dcmview_annotations.model import (
@@ -464,22 +464,35 @@ def _num_cell(text: str) -> object:
         return text
 
 
-# Conservative shapes of valid cells: a match takes the fast path (json.loads and a short loop);
-# anything else takes the general path, which gives the exact messages.
-_NUM = r"\d{1,15}(?:\.\d{1,17})?(?:[eE][+-]?\d{1,2})?"
+# Conservative shapes of plainly valid cells, strict JSON by construction (no sign, no leading
+# zero, bounded digits: finite as floats). Matching cells are decoded in one batch and take the
+# fast path; anything else takes the general path, which gives the exact messages.
+_NUM = r"(?:0|[1-9]\d{0,14})(?:\.\d{1,17})?(?:[eE][+-]?\d{1,2})?"
 _BOX = rf"\[\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*\]"
 _COORDS_RE = re.compile(rf"\[\s*(?:{_BOX}(?:\s*,\s*{_BOX})*)?\s*\]")
-_FRAME_LIST = r"\[\s*(?:\d{1,9}(?:\s*,\s*\d{1,9})*)?\s*\]"
+_FRAME = r"(?:0|[1-9]\d{0,8})"
+_FRAME_LIST = rf"\[\s*(?:{_FRAME}(?:\s*,\s*{_FRAME})*)?\s*\]"
 _FRAMES_RE = re.compile(rf"\[\s*(?:{_FRAME_LIST}(?:\s*,\s*{_FRAME_LIST})*)?\s*\]")
 
 
-def _fast_row(line: int, path: str, num: str, coords_text: str, frames_text: str) -> CsvRow | None:
-    """The row when it is plainly valid, else None (then `_parse_row` explains why)."""
-    if not _COORDS_RE.fullmatch(coords_text) or not path.strip():
-        return None
+def _decode_plain(cells: list[str], pattern: re.Pattern[str]) -> dict[int, Any]:
+    """Decode, in one ``json.loads``, the cells that match ``pattern``: {index: value}."""
+    picked = [i for i, c in enumerate(cells) if c and pattern.fullmatch(c)]
+    if not picked:
+        return {}
     try:
-        coords = json.loads(coords_text)
-    except ValueError:
+        values = json.loads("[" + ",".join([cells[i] for i in picked]) + "]")
+    except ValueError:  # not expected for matching cells; the general path stays correct
+        return {}
+    return dict(zip(picked, values, strict=True))
+
+
+def _fast_row(line: int, path: str, num: str, coords: Any, frame_lists: Any) -> CsvRow | None:
+    """The row when it is plainly valid, else None (then `_parse_row` explains why).
+
+    ``coords``/``frame_lists`` come from `_decode_plain` (``frame_lists`` None: empty cell).
+    """
+    if not path.strip():
         return None
     boxes: list[tuple[float, float, float, float]] = []
     for y0, x0, y1, x1 in coords:
@@ -494,21 +507,12 @@ def _fast_row(line: int, path: str, num: str, coords_text: str, frames_text: str
     if num and not (num.isascii() and num.isdigit() and int(num) == n):
         return None
     frames: tuple[tuple[int, ...], ...]
-    if not frames_text:
+    if not frame_lists:
         frames = ((),) * n
+    elif len(frame_lists) != n:
+        return None
     else:
-        if not _FRAMES_RE.fullmatch(frames_text):
-            return None
-        try:
-            lists = json.loads(frames_text)
-        except ValueError:
-            return None
-        if not lists:
-            frames = ((),) * n
-        elif len(lists) != n:
-            return None
-        else:
-            frames = tuple([tuple(sorted(set(fl))) for fl in lists])
+        frames = tuple([tuple(sorted(set(fl))) for fl in frame_lists])
     return CsvRow(line, path, RoiSet._trusted(tuple(boxes), frames))
 
 
@@ -678,11 +682,14 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
             return empty if j is None else columns[j]
 
         paths, nums = column(PATH_COLUMN), column(NUM_COLUMN)
-        coords_cells, frames_cells = column(COORDS_COLUMN), column(FRAMES_COLUMN)
+        coords_cells = [c.strip() for c in column(COORDS_COLUMN)]
+        frames_cells = [c.strip() for c in column(FRAMES_COLUMN)]
+        plain_coords = _decode_plain(coords_cells, _COORDS_RE)
+        plain_frames = _decode_plain(frames_cells, _FRAMES_RE)
         for i in range(start + 1, count):
             line, path = table.lines[i], paths[i]
-            coords_text = coords_cells[i].strip()
-            frames_text = frames_cells[i].strip()
+            coords_text = coords_cells[i]
+            frames_text = frames_cells[i]
             num = nums[i].strip()
             used = header_width
             if widths is not None:
@@ -692,8 +699,10 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
             if not (path or coords_text) and not any(c[i] for c in columns):
                 continue  # blank line (or only separators)
             row = None
-            if used <= header_width:
-                row = _fast_row(line, path, num, coords_text, frames_text)
+            if used <= header_width and i in plain_coords:
+                frame_lists = plain_frames.get(i) if frames_text else None
+                if frame_lists is not None or not frames_text:
+                    row = _fast_row(line, path, num, plain_coords[i], frame_lists)
             if row is None:
                 spaced = used > header_width and any(
                     columns[j][i].lstrip(" \t").startswith('"') and columns[j][i][0] in " \t"

@@ -143,8 +143,8 @@ def _compact(value: object) -> str:
 
     try:
         return json.dumps(value, separators=(",", ":"), allow_nan=True)
-    except (TypeError, ValueError):
-        return repr(value)
+    except (TypeError, ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 def _whole_number(value: object) -> int | None:
