@@ -306,3 +306,21 @@ def test_annotation_put_needs_json(server: Any) -> None:
     error_of(
         server.client.put("/api/file/77/annotations", json={"roi_coords": []}), 404, "not_found"
     )
+
+
+def test_vanished_file_is_a_clean_error(make_server: Any, study: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(study / "series", copy)
+    srv = make_server((str(copy),))
+    (copy / "a_multiframe.dcm").unlink()
+    error_of(srv.get(f"/api/file/{MF}/frame/0/raw"), 422, "pixel_decode_failed")
+    error_of(srv.get(f"/api/file/{MF}/tags"), 422, "tag_read_failed")
+    error_of(
+        srv.get(f"/api/file/{MF}/tags/select", params={"path": "(0008,0060)"}),
+        422,
+        "tag_read_failed",
+    )
+    assert srv.get(f"/api/file/{MF}/info").status_code == 200
+    assert srv.get(f"/api/file/{SINGLE}/frame/0/raw").status_code == 200

@@ -75,7 +75,7 @@ class FrameService:
         if cached is not None:
             return cached, True
         frame: Frame = await self._run(
-            ("decode", *key), read_frame, entry, index, store=lambda f: self.frames.put(key, f)
+            ("decode", *key), _read, entry, index, store=lambda f: self.frames.put(key, f)
         )
         return frame, False
 
@@ -252,7 +252,7 @@ class FrameService:
             raise ApiError("invalid_query", f"bad tag path {tag_path[:80]!r}: {error}") from error
         except core_tags.TagNotFound as error:
             raise ApiError("not_found", f"no element at {tag_path[:80]!r}: {error}") from error
-        except core_tags.TagReadError as error:
+        except (core_tags.TagReadError, OSError) as error:
             raise ApiError("tag_read_failed", f"the header could not be read: {error}") from error
         return node
 
@@ -268,10 +268,19 @@ def _num(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+def _read(entry: FileEntry, index: int) -> Frame:
+    try:
+        return read_frame(entry, index)
+    except OSError as error:  # the file changed or vanished since the scan
+        raise ApiError(
+            "pixel_decode_failed", f"the file can no longer be read: {error.strerror or error}"
+        ) from error
+
+
 def _tag_tree(path: str) -> list[dict[str, Any]]:
     try:
         return core_tags.tag_tree(path)
-    except core_tags.TagReadError as error:
+    except (core_tags.TagReadError, OSError) as error:
         raise ApiError("tag_read_failed", f"the header could not be read: {error}") from error
 
 

@@ -155,8 +155,9 @@ def register(app: Sanic[Any, Any], state: AppState) -> None:
         entry = entry_for(i)
         try:
             payload = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ApiError("bad_request", f"the body is not valid JSON: {error}") from error
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise ApiError("bad_request", f"the body is not valid JSON: {reason}") from error
         roi_set = state.annotations.replace(entry, payload)
         return _json(roi_set.to_json())
 
