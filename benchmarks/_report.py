@@ -313,3 +313,44 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     canvas.savefig(path, dpi=110)
     plt.close(canvas)
     return True
+
+
+BLOCK_START = "<!-- bench:summary:start (written by benchmarks/run.py) -->"
+BLOCK_END = "<!-- bench:summary:end -->"
+
+
+def summary_block(result: dict[str, Any]) -> str:
+    """The target verdicts of a run, for docs/performance.md."""
+    meta = result["meta"]
+    met = sum(1 for t in result["targets"] if t["status"] == "met")
+    missed = [t for t in result["targets"] if t["status"] == "NOT MET"]
+    lines = [
+        f"Run of {meta['date']} on {meta['machine']['cpu']} ({meta['machine']['cores']} cores, "
+        f"load average {meta['machine']['load_at_start']} at start), `{meta['command']}`, "
+        f"{meta['repeats']} repeats: **{met} targets met, {len(missed)} not met**, "
+        f"{len(result['targets']) - met - len(missed)} not measurable. Full tables: "
+        "[`benchmarks/results/full.md`](../benchmarks/results/full.md).",
+        "",
+        "| workload | figure | ours | Rust 0.4.1 | ours/Rust | target | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in result["targets"]:
+        r = "—" if t["ratio"] is None else f"{t['ratio']:.2f}"
+        status = "**NOT MET**" if t["status"] == "NOT MET" else t["status"]
+        lines.append(
+            f"| {t['workload']} | {t['label']} | {t['ours']} | {t['rust']} | {r} | "
+            f"{t['target']} | {status} |"
+        )
+    return "\n".join(lines)
+
+
+def replace_block(path: Path, text: str) -> bool:
+    """Replace the text between the summary markers of `path`; False if it has none."""
+    if not path.is_file():
+        return False
+    doc = path.read_text()
+    start, end = doc.find(BLOCK_START), doc.find(BLOCK_END)
+    if start < 0 or end < start:
+        return False
+    path.write_text(doc[: start + len(BLOCK_START)] + "\n" + text + "\n" + doc[end:])
+    return True

@@ -232,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             _log("matplotlib is not installed: no chart (uv sync --group dev)")
         else:
             _log(f"wrote {chart_path}" if made else "no figures to chart")
+    if mode == "full" and not subset:
+        doc = ROOT / "docs" / "performance.md"
+        if _report.replace_block(doc, _report.summary_block(result)):
+            _log(f"updated the summary in {doc}")
     print(md_path.read_text())
     return 0
 

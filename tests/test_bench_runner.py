@@ -154,3 +154,16 @@ def test_runner_measures_ours_end_to_end(tmp_path: Path) -> None:
     assert "| tomo_native | first PNG, cold |" in md
     assert "Theirs: not available (skipped (--only ours))" in md
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_summary_block_is_replaced_between_markers_only(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# Perf\nintro\n{_report.BLOCK_START}\nold\n{_report.BLOCK_END}\nwhy\n")
+    assert _report.replace_block(doc, "new table")
+    assert doc.read_text() == (
+        f"# Perf\nintro\n{_report.BLOCK_START}\nnew table\n{_report.BLOCK_END}\nwhy\n"
+    )
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers\n")
+    assert not _report.replace_block(plain, "x")
+    assert plain.read_text() == "no markers\n"
