@@ -472,6 +472,11 @@ class OffsetFile:
     def tell(self) -> int:
         return self._fp.tell() - self._offset
 
+    @property
+    def offset(self) -> int:
+        """Where the view starts in the underlying file."""
+        return self._offset
+
     def close(self) -> None:
         """Closing is the owner's job."""
 

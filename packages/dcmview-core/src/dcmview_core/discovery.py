@@ -263,15 +263,15 @@ def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
                 f"no DICM magic and not parsable ({type(error).__name__})"
             ) from None
         raise _UnparsableError(f"{type(error).__name__}: {error}") from None
-    if pixel is not None and offset_of(source) != 0:
-        pixel = PixelElement(pixel.tag, pixel.value_offset + offset_of(source), pixel.length)
+    if pixel is not None and _offset_of(source) != 0:
+        pixel = PixelElement(pixel.tag, pixel.value_offset + _offset_of(source), pixel.length)
     header.pixel = pixel
-    header.start_offset = offset_of(source)
+    header.start_offset = _offset_of(source)
     return header, inline
 
 
-def offset_of(source: Any) -> int:
-    return source._offset if isinstance(source, OffsetFile) else 0
+def _offset_of(source: Any) -> int:
+    return source.offset if isinstance(source, OffsetFile) else 0
 
 
 def _frame_bits(values: dict[str, Any], tag: int) -> int:
