@@ -49,13 +49,14 @@ class Client:
             self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self._conn
 
-    def get(self, path: str, *, check: bool = True) -> Response:
-        """GET `path`; raises RequestError on a non-200 status when `check`."""
+    def get(self, path: str, *, check: bool = True, encoding: str = "identity") -> Response:
+        """GET `path` (body as sent, e.g. still gzipped); RequestError on non-200 if `check`."""
+        headers = {**self.headers, "Accept-Encoding": encoding}
         for attempt in (0, 1):
             conn = self._connection()
             started = time.perf_counter()
             try:
-                conn.request("GET", path, headers=self.headers)
+                conn.request("GET", path, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):

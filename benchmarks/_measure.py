@@ -136,9 +136,18 @@ def measure_discovery(impl: Implementation, workload: Workload, settings: Settin
 
             doc = json.loads(r.body)
             count, skipped = len(doc["files"]), int(doc.get("skipped", -1))
+        gz_latencies, gz_size, gz_encoding = [], 0, ""
+        for _ in range(settings.files_requests):
+            r = client.get("/api/files", encoding="gzip")
+            gz_latencies.append(r.seconds)
+            gz_size = len(r.body)
+            gz_encoding = r.headers.get("content-encoding", "identity")
         client.close()
         _, cpu = server.usage()
         figures: Figures = {
+            "files_gzip_latency_s": statistics.median(gz_latencies),
+            "files_gzip_size_mb": gz_size / 1e6,
+            "_files_gzip_encoding": gz_encoding,
             "ready_s": server.ready_seconds,
             "scan_s": scan_s,
             "scan_after_ready_s": scan_s - server.ready_seconds,

@@ -34,8 +34,10 @@ DISCOVERY = [
     Figure("scan_s", "start → scan complete (polling /api/files)", "s", "lower"),
     Figure("scan_after_ready_s", "ready line → scan complete", "s", "lower"),
     Figure("scan_line_s", "start → 'loaded N' line on stdout", "s", "lower"),
-    Figure("files_latency_s", "GET /api/files (complete list)", "s", "lower"),
-    Figure("files_size_mb", "/api/files body size", "MB", "lower"),
+    Figure("files_latency_s", "GET /api/files (complete list, identity)", "s", "lower"),
+    Figure("files_size_mb", "/api/files body size (identity)", "MB", "lower"),
+    Figure("files_gzip_latency_s", "GET /api/files, Accept-Encoding: gzip", "s", "lower"),
+    Figure("files_gzip_size_mb", "/api/files bytes sent with gzip accepted", "MB", "lower"),
     Figure("peak_rss_mb", "server peak RSS (process tree)", "MB", "lower"),
     Figure("scan_cpu_s", "server CPU to start + scan", "s", "lower"),
 ]
