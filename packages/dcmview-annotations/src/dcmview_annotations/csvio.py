@@ -164,12 +164,15 @@ class AnnotationCsv:
         cached = self._candidates.get(row.line)
         if cached is not None and cached[0] is row:
             return cached[1]
-        if row.path.startswith("/"):
-            return [(_normalize(row.path), RULE_ABSOLUTE)]
+        return self._candidates_of(row.path)
+
+    def _candidates_of(self, path: str) -> list[tuple[str, str]]:
+        if path.startswith("/"):
+            return [(_normalize(path), RULE_ABSOLUTE)]
         out: list[tuple[str, str]] = []
         if self.csv_dir is not None:
-            out.append((_normalize(row.path, self.csv_dir), RULE_CSV_DIR))
-        cwd_candidate = _normalize(row.path, self.cwd)
+            out.append((_normalize(path, self.csv_dir), RULE_CSV_DIR))
+        cwd_candidate = _normalize(path, self.cwd)
         if not out or out[0][0] != cwd_candidate:
             out.append((cwd_candidate, RULE_CWD))
         return out
@@ -177,29 +180,33 @@ class AnnotationCsv:
     def _build_index(self) -> None:
         seen_raw: dict[str, int] = {}
         primary: dict[str, CsvRow] = {}
+        index = self._index
         for row in self.rows:
-            if not row.path.strip():
+            path = row.path
+            if path.startswith("/"):
+                raw_key = _normalize(path)
+                cands = [(raw_key, RULE_ABSOLUTE)]
+            elif path.strip():
+                raw_key = os.path.normpath(path)
+                cands = self._candidates_of(path)
+            else:
                 continue
-            raw_key = (
-                _normalize(row.path) if row.path.startswith("/") else os.path.normpath(row.path)
-            )
             if raw_key in seen_raw:
                 self.structural_errors.append(
                     CsvProblem(
                         row.line,
                         PATH_COLUMN,
                         "duplicate_path",
-                        f"'{display_path(row.path)}' is repeated (lines {seen_raw[raw_key]} and "
+                        f"'{display_path(path)}' is repeated (lines {seen_raw[raw_key]} and "
                         f"{row.line}); keep one row per file",
                     )
                 )
                 continue
             seen_raw[raw_key] = row.line
-            cands = self.candidates(row)
             self._candidates[row.line] = (row, cands)
             first_key = cands[0][0]
-            if first_key in primary:
-                other = primary[first_key]
+            other = primary.get(first_key)
+            if other is not None:
                 self.structural_errors.append(
                     CsvProblem(
                         row.line,
@@ -212,11 +219,16 @@ class AnnotationCsv:
                 continue
             primary[first_key] = row
             for key, rule in cands:
-                self._index.setdefault(key, []).append((row, rule))
+                entries = index.get(key)
+                if entries is None:
+                    index[key] = [(row, rule)]
+                else:
+                    entries.append((row, rule))
         # rows matched by their preferred rule win over fallbacks of other rows
         order = {RULE_ABSOLUTE: 0, RULE_CSV_DIR: 0, RULE_CWD: 1}
-        for entries in self._index.values():
-            entries.sort(key=lambda e: (order[e[1]], e[0].line))
+        for entries in index.values():
+            if len(entries) > 1:
+                entries.sort(key=lambda e: (order[e[1]], e[0].line))
 
     def _check(self, row: CsvRow, path: str, rule: str, geometry: Geometry) -> RowMatch:
         if row.roi_set is None:
