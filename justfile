@@ -24,7 +24,13 @@ test-each:
 lint:
     uv run ruff check .
     uv run ruff format --check .
-    uv run mypy
+    just typecheck
+
+# mypy --strict, one run per package (each package's tests have their own conftest.py),
+# then the cross-package tests and the benchmarks.
+typecheck:
+    for p in packages/*/; do uv run mypy "$p"src "$p"tests; done
+    uv run mypy tests benchmarks
 
 # Rewrite formatting and apply safe lint fixes.
 fmt:

@@ -1,12 +1,12 @@
 """Exceptions raised by dcmview-core.
 
-    DcmviewError
-    ├── UsageError                 the caller asked for something invalid (bad filter, bad path)
-    └── PixelError                 a frame could not be produced
-        ├── NoPixelData            the file has no Pixel Data element
-        ├── FrameOutOfRange        the frame index is outside [0, frame_count)
-        ├── UnsupportedTransferSyntax  no installed decoder handles the syntax
-        └── DecodeError            a decoder failed on the data (corrupt, truncated)
+DcmviewError
+├── UsageError                 the caller asked for something invalid (bad filter, bad path)
+└── PixelError                 a frame could not be produced
+    ├── NoPixelData            the file has no Pixel Data element
+    ├── FrameOutOfRange        the frame index is outside [0, frame_count)
+    ├── UnsupportedTransferSyntax  no installed decoder handles the syntax
+    └── DecodeError            a decoder failed on the data (corrupt, truncated)
 """
 
 from __future__ import annotations

@@ -62,4 +62,4 @@ class FileEntry:
     default_window: Window | None
     support_state: SupportState
     support_reason: str | None
-    """Stable machine-readable reason, e.g. ``transfer_syntax.not_supported``; None if renderable."""
+    """Stable reason such as ``transfer_syntax.not_supported``; None when renderable."""
