@@ -220,9 +220,9 @@ def time_help(impl: Implementation) -> float:
     return time.perf_counter() - started
 
 
-def ours(root: Path) -> Implementation | None:
-    """Our `dcmview` from the workspace venv, when `dcmview --help` works; else None."""
-    exe = Path(sys.executable).parent / "dcmview"
+def ours(root: Path, exe: Path | None = None) -> Implementation | None:
+    """Our `dcmview` (the workspace venv's unless `exe`), when `--help` works; else None."""
+    exe = exe or Path(sys.executable).parent / "dcmview"
     if not exe.exists():
         return None
     try:
