@@ -180,6 +180,7 @@ def test_stdin_dash(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
 def test_check_files(
     tmp_path: Path,
     make_dicom: MakeDicom,
+    tree_state: Callable[[Path], dict[str, tuple[int, int, str]]],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -204,7 +205,9 @@ def test_check_files(
         + b'incwd.dcm,1,"[[1,1,2,2]]",\n'  # line 7: fine, found in the working directory
         + b'tomo.dcm ,1,"[[1,1,2,2]]",\n'  # line 8: a trailing space is part of the name
     )
+    before = tree_state(tmp_path)
     code, out, err = run(["validate", str(csv), "--check-files"], capsys)
+    assert tree_state(tmp_path) == before  # the CSV and the DICOM files are never modified
     assert (code, err) == (1, "")
     assert out.splitlines() == [
         "line 2, ROI_frames: frame 12 of box 2 is out of range (file has 10 frames)",
