@@ -280,3 +280,16 @@ def test_remote_idle_timeout_ends_the_local_side_with_0(
     assert proc.returncode == 0, err
     assert out.splitlines()[-1] == "dcmview: the remote server stopped"
     assert _wait_gone(str(dicom_dir))
+
+
+def test_remote_warnings_are_shown_locally(
+    sshd: PrivateSSHD, dicom_dir: Path, tmp_path: Path, cleanup: list[subprocess.Popen[str]]
+) -> None:
+    csv = tmp_path / "rois.csv"
+    csv.write_text('anon_dicom_path,ROI_coords\n/elsewhere/x.dcm,"[[1,2,3,4]]"\n')
+    proc = _start(sshd, "paramiko", [str(dicom_dir)], "--annotations", str(csv), "--timeout", "2")
+    cleanup.append(proc)
+    _read_ready(proc)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "dcmview: annotations: " in err  # the remote's message about the unmatched row

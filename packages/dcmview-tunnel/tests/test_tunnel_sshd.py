@@ -231,3 +231,26 @@ def test_forward_carries_large_payloads_on_parallel_connections(tunnel: Tunnel) 
         thread.join(60)
     assert results == dict.fromkeys(range(6), True)
     proc.terminate()
+
+
+def test_stderr_lines_are_relayed_as_they_come(tunnel: Tunnel) -> None:
+    import threading
+
+    seen: list[str] = []
+    proc = tunnel.run(["sh", "-c", "echo early >&2; read x; echo late >&2; echo done"])
+    deadline = time.monotonic() + 20
+    while "early" not in proc.stderr_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    relayed = threading.Event()
+
+    def callback(line: str) -> None:
+        seen.append(line)
+        if line == "late":
+            relayed.set()
+
+    proc.relay_stderr(callback)
+    assert seen == ["early"]
+    proc.close_stdin()
+    assert proc.readline(timeout=20) == "done"
+    assert relayed.wait(10)
+    assert seen == ["early", "late"]

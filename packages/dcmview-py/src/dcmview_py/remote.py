@@ -134,6 +134,7 @@ def run_tunnel(ns: argparse.Namespace) -> int:
                 f"{ns.remote_command.strip()} there"
             )
             proc = tunnel.run_shell(command_line)
+            proc.relay_stderr(_relay_remote_stderr)
             try:
                 line = proc.expect(
                     lambda s: parse_ready_line(s) is not None, READY_TIMEOUT, on_line=say
@@ -161,6 +162,12 @@ def run_tunnel(ns: argparse.Namespace) -> int:
                     proc.terminate(timeout=1.0)
             tunnel.close()
             opener.close()
+
+
+def _relay_remote_stderr(line: str) -> None:
+    """Show the remote's warnings and notes here; its error line is summarised on exit."""
+    if line.strip() and not line.startswith(f"{PROG}: error:"):
+        say(line, sys.stderr)
 
 
 def _forward(tunnel: Tunnel, ready: ReadyLine, tunnel_port: int) -> Forward:

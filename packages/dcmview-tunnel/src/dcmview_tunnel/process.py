@@ -37,6 +37,7 @@ class RemoteProcess:
         self._lines: queue.Queue[object] = queue.Queue()
         self._stderr = bytearray()
         self._stderr_lock = threading.Lock()
+        self._on_stderr: Callable[[str], None] | None = None
         self._wait_status = wait_status
         self._terminate = terminate
         self._close_stdin = close_stdin
@@ -65,6 +66,9 @@ class RemoteProcess:
                 with self._stderr_lock:
                     if len(self._stderr) < STDERR_LIMIT:
                         self._stderr.extend(raw)
+                    callback = self._on_stderr
+                if callback is not None:
+                    callback(raw.decode("utf-8", "replace").rstrip("\r\n"))
         except (OSError, EOFError, ValueError):
             pass
         finally:
@@ -138,6 +142,14 @@ class RemoteProcess:
         if last:
             what += f": {last[0].strip()}"
         return RemoteCommandError(what, exit_status=status, stderr=stderr)
+
+    def relay_stderr(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback`` with each stderr line: the ones so far, then each as it comes."""
+        with self._stderr_lock:
+            self._on_stderr = callback
+            earlier = self._stderr.decode("utf-8", "replace")
+        for line in earlier.splitlines():
+            callback(line)
 
     def stderr_text(self) -> str:
         """Everything the command wrote to stderr so far (first 64 KiB)."""
