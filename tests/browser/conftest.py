@@ -23,6 +23,7 @@ import httpx
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels.utils import pack_bits
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -120,7 +121,7 @@ def write_ct(
 
 
 def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
-    """An unsigned 8-bit single-frame MR with a checkerboard (0 and 200), no window."""
+    """An unsigned 8-bit single-frame MR: a checkerboard (0 and 200), no window, an overlay."""
     rows, columns = 64, 96
     yy, xx = np.mgrid[0:rows, 0:columns]
     data: np.ndarray = (((yy // 8 + xx // 8) % 2) * 200).astype(np.uint8)
@@ -147,6 +148,16 @@ def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
     inner.ReferencedSOPClassUID = MR_IMAGE_STORAGE
     inner.ReferencedSOPInstanceUID = "1.2.3.4.5.6.7"
     ds.ReferencedImageSequence = [inner]
+    # an overlay plane (60xx): a filled rectangle, rows 20-29, columns 40-59
+    plane = np.zeros((rows, columns), dtype=np.uint8)
+    plane[20:30, 40:60] = 1
+    ds.add_new(0x60000010, "US", rows)
+    ds.add_new(0x60000011, "US", columns)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000100, "US", 1)
+    ds.add_new(0x60000102, "US", 0)
+    ds.add_new(0x60003000, "OW", pack_bits(plane))
     ds.PixelData = data.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return data

@@ -12,6 +12,7 @@ from typing import Protocol
 import httpx
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -30,8 +31,12 @@ class Server(Protocol):
     def stop(self) -> None: ...
 
 
-def open_viewer(page: Page, server: Server, query: str = "") -> None:
-    """Open the launch URL (token in the fragment) and wait for the first image."""
+def open_viewer(page: Page, server: Server, query: str = "?renderer=webgl") -> None:
+    """Open the launch URL (token in the fragment) and wait for the first image.
+
+    The tests force the WebGL2 path (the shader is what they check); on this software-only
+    Chromium the viewer would pick the CPU path by itself (`test_renderer_auto_choice`).
+    """
     page.goto(f"{server.base}/{query}#token={server.token}")
     page.wait_for_selector(".viewport[data-renderer]")
     page.wait_for_function(
@@ -121,10 +126,13 @@ def test_cine_plays_at_the_dicom_rate_and_pauses(page: Page, server: Server) -> 
     assert counter(page).text_content() == stopped
 
 
+@pytest.mark.parametrize("renderer", ["webgl", "cpu"])
 def test_window_drag_changes_pixels_and_carries_across_the_series(
-    page: Page, server: Server
+    page: Page, server: Server, renderer: str
 ) -> None:
-    open_viewer(page, server)
+    open_viewer(page, server, f"?renderer={renderer}")
+    expected = "webgl2" if renderer == "webgl" else "cpu"
+    assert page.locator(".viewport").get_attribute("data-renderer") == expected
     before = canvas_png(page)
     page.get_by_role("radio", name="Window/Level").click()
     box = page.locator(".viewport").bounding_box()
@@ -343,6 +351,22 @@ def test_rejected_roi_edit_restores_the_boxes(
     console[:] = [c for c in console if "status of 400" not in c]
 
 
+def test_renderer_auto_choice(page: Page, server: Server) -> None:
+    """WebGL2 on a GPU; the CPU path where WebGL2 is a software rasteriser (as here)."""
+    open_viewer(page, server, "")
+    name = page.evaluate(
+        """() => {
+          const gl = document.createElement('canvas').getContext('webgl2');
+          if (!gl) return '';
+          const ext = gl.getExtension('WEBGL_debug_renderer_info');
+          return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+        }"""
+    )
+    software = re.search(r"swiftshader|llvmpipe|softpipe|software", name, re.IGNORECASE)
+    expected = "cpu" if not name or software else "webgl2"
+    assert page.locator(".viewport").get_attribute("data-renderer") == expected, name
+
+
 def test_cpu_fallback_renders(page: Page, server: Server) -> None:
     open_viewer(page, server, "?renderer=cpu")
     assert page.locator(".viewport").get_attribute("data-renderer") == "cpu"
@@ -408,3 +432,28 @@ def test_keyboard_only_operation(page: Page, server: Server) -> None:
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     expect(page.get_by_role("tab", selected=True)).to_have_text("P002 · MR · 20230505")
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "cpu"])
+def test_overlay_planes_are_drawn(page: Page, server: Server, renderer: str) -> None:
+    open_viewer(page, server, f"?renderer={renderer}")
+    open_file(page, "mr.dcm")
+    page.wait_for_timeout(300)
+    shot = Image.open(io.BytesIO(canvas_png(page))).convert("RGB")
+    width, height = shot.size
+    zoom = min(width / 96, height / 64)
+    ox, oy = (width - 96 * zoom) / 2, (height - 64 * zoom) / 2
+
+    def at(row: float, col: float) -> tuple[int, int, int]:
+        px = shot.getpixel((int(ox + (col + 0.5) * zoom), int(oy + (row + 0.5) * zoom)))
+        assert isinstance(px, tuple)
+        return (int(px[0]), int(px[1]), int(px[2]))
+
+    # inside the overlay rectangle (rows 20-29, columns 40-59): the overlay colour
+    r, g, b = at(25, 50)
+    assert r > 200, (r, g, b)
+    assert g > 170, (r, g, b)
+    assert b < 120, (r, g, b)
+    # outside it: the grey checkerboard (0 and 200 under the percentile window)
+    r, g, b = at(4, 4)
+    assert r == g == b

@@ -72,6 +72,9 @@ export interface FileInfo {
   support_reason: string | null;
   has_overlay?: boolean;
   frame_time_ms?: number | null;
+  pixel_spacing?: number[] | null;
+  /** The file's own windows (Window Center/Width values, named by their explanation). */
+  window_presets?: Preset[];
 }
 
 export interface Preset {

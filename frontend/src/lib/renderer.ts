@@ -190,7 +190,7 @@ export class WebGLRenderer implements Renderer {
     } finally {
       pgl.getExtension('WEBGL_lose_context')?.loseContext();
     }
-    const gl = canvas.getContext('webgl2', { antialias: false, alpha: false, preserveDrawingBuffer: true });
+    const gl = canvas.getContext('webgl2', { antialias: false, alpha: false, preserveDrawingBuffer: false });
     if (!gl) return null;
     return new WebGLRenderer(canvas, gl);
   }
@@ -399,7 +399,33 @@ export class CpuRenderer implements Renderer {
   }
 }
 
-/** WebGL2 when available (unless `forceCpu`), else the CPU renderer. */
-export function createRenderer(canvas: HTMLCanvasElement, forceCpu = false): Renderer {
-  return (!forceCpu && WebGLRenderer.create(canvas)) || new CpuRenderer(canvas);
+export type RendererChoice = 'auto' | 'webgl' | 'cpu';
+
+/** Whether a WebGL renderer string names a software rasteriser. */
+export function isSoftwareGl(renderer: string): boolean {
+  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+}
+
+/** The GL_RENDERER string of this browser's WebGL2 (unmasked where allowed), or null. */
+export function webglRendererName(): string | null {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return null;
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return name;
+}
+
+/**
+ * `webgl`: WebGL2 whenever it exists. `cpu`: the lookup-table path. `auto` (the default): WebGL2
+ * on a real GPU; where WebGL2 is itself emulated on the CPU (SwiftShader, llvmpipe: no GPU, a
+ * VM, remote desktop) the lookup-table path is the faster of the two, so it is used instead.
+ */
+export function createRenderer(canvas: HTMLCanvasElement, choice: RendererChoice = 'auto'): Renderer {
+  if (choice === 'cpu') return new CpuRenderer(canvas);
+  if (choice === 'auto') {
+    const name = webglRendererName();
+    if (name === null || isSoftwareGl(name)) return new CpuRenderer(canvas);
+  }
+  return WebGLRenderer.create(canvas) ?? new CpuRenderer(canvas);
 }
