@@ -91,6 +91,11 @@ def _grid(rows: int, columns: int) -> tuple[Array, Array]:
     return y, x
 
 
+def _falling(z: Any) -> Any:
+    """The logistic 1 / (1 + e^z), computed without overflow."""
+    return 0.5 * (1 - np.tanh(np.asarray(z) / 2))
+
+
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], beta: float) -> Array:
     """Zero-mean, unit-variance 1/f^beta noise (tissue-like texture)."""
     white = rng.standard_normal(shape).astype(np.float32)
@@ -144,7 +149,7 @@ def _lesion_patch(lesion: _Lesion, rng: np.random.Generator) -> Array:
     angle = np.arctan2(dy, dx)
     if lesion.kind == "spiculated":
         edge = lesion.radius * (1 + 0.12 * np.sin(5 * angle) + 0.08 * np.sin(11 * angle + 1))
-        body = 1 / (1 + np.exp((r - edge) / 1.6))
+        body = _falling((r - edge) / 1.6)
         spicules = np.zeros_like(r)
         for theta in rng.uniform(-np.pi, np.pi, 14):
             along = dx * np.cos(theta) + dy * np.sin(theta)
@@ -155,7 +160,7 @@ def _lesion_patch(lesion: _Lesion, rng: np.random.Generator) -> Array:
             spicules += np.where(ray, np.exp(-(across**2) / (2 * np.maximum(width, 0.3) ** 2)), 0)
         mass: Array = (body * 0.55 + np.clip(spicules, 0, 1) * 0.35).astype(np.float32)
         return mass
-    body = 1 / (1 + np.exp((r - lesion.radius) / 1.2))
+    body = _falling((r - lesion.radius) / 1.2)
     round_mass: Array = (body * 0.75).astype(np.float32)
     return round_mass
 
@@ -235,9 +240,11 @@ def ct_slices(count: int = 8) -> NDArray[np.int16]:
         hu[sternum] = 600
         for side in (-1, 1):  # ribs
             for angle in np.linspace(0.5, 2.6, 5):
-                ry = cy + 10 - 140 * np.cos(angle)
-                rx = cx + side * 200 * np.sin(angle)
-                hu[((x - rx) ** 2 + (y - ry) ** 2) <= 8**2] = 800
+                ry = cy + 10 - 124 * np.cos(angle)
+                rx = cx + side * 182 * np.sin(angle)
+                rib = ((x - rx) ** 2 + (y - ry) ** 2) <= 7**2
+                hu[rib] = 750
+                hu[rib & (((x - rx) ** 2 + (y - ry) ** 2) <= 4**2)] = 300  # marrow
         hu += rng.standard_normal((size, size)).astype(np.float32) * 12
         out[k] = np.clip(hu + 1024, 0, 4095).astype(np.int16)
     return out
@@ -273,37 +280,57 @@ def cine_mr_frames(count: int = 30) -> NDArray[np.uint16]:
     return out
 
 
+def _soft_ellipse(
+    y: Array, x: Array, cy: float, cx: float, ry: float, rx: float, edge: float = 0.08
+) -> Array:
+    """An ellipse with a smooth rim: 1 inside, 0 outside (a thickness-like profile)."""
+    r2 = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2
+    profile: Array = np.clip((1 - r2) / edge, 0, 1).astype(np.float32)
+    return profile
+
+
 def chest_radiograph() -> NDArray[np.uint16]:
     """A PA chest radiograph as MONOCHROME1 stored values (low = white), 1024×848, 12-bit."""
     rng = np.random.default_rng(_SEED + 3)
     rows, columns = 1024, 848
     y, x = _grid(rows, columns)
     cx = columns / 2
-    attenuation = np.zeros((rows, columns), np.float32)
-    body = ((x - cx) / 400) ** 2 + ((y - 560) / 560) ** 2 <= 1
-    attenuation[body] = 1.0
+    dx = np.abs(x - cx)
+    body = _soft_ellipse(y, x, 600, cx, 640, 395, edge=0.5)
+    attenuation: Any = 0.75 * np.sqrt(body)  # soft tissue: thicker in the middle
+    dome = 735 + 0.0035 * (dx - 175) ** 2  # diaphragm domes under each lung
+    heart = _soft_ellipse(y, x, 630, cx + 60, 125, 165, edge=0.5)
     for side in (-1, 1):
-        lung = ((x - cx - side * 170) / 135) ** 2 + ((y - 470) / 310) ** 2 <= 1
-        attenuation[lung] -= 0.55
-        for i in range(9):  # posterior ribs as arcs
-            ry = 250 + i * 62
-            arc = np.abs(y - (ry + 0.0014 * (x - cx) ** 2 * 0.5 - 25)) < 9
-            rib = arc & (np.abs(x - cx - side * 170) < 175) & (side * (x - cx) > 40)
-            attenuation[rib] += 0.28
-    mediastinum = (np.abs(x - cx) < 45 + 0.12 * np.maximum(y - 250, 0)) & (y > 120) & (y < 820)
-    attenuation[mediastinum] += 0.45
-    heart = ((x - cx - 40) / 160) ** 2 + ((y - 640) / 130) ** 2 <= 1
-    attenuation[heart] += 0.35
-    spine = np.abs(x - cx) < 32
-    attenuation[spine & body] += 0.3
-    clavicles = np.abs(y - (230 - 0.25 * np.abs(x - cx))) < 11
-    attenuation[clavicles & (np.abs(x - cx) < 300)] += 0.35
-    attenuation += 0.55 / (1 + np.exp(-(y - 900) / 25))  # diaphragm and abdomen
-    attenuation = _gaussian_blur(attenuation, 4.0)
-    attenuation += 0.04 * _smooth_noise(rng, (rows, columns), 2.5)
-    attenuation += rng.standard_normal((rows, columns)).astype(np.float32) * 0.012
+        lung = _soft_ellipse(y, x, 500, cx + side * 175, 330, 140, edge=0.35)
+        lung *= _falling((y - dome) / 8)  # cut by the diaphragm
+        lung *= 1 - 0.85 * heart  # the heart shadow borders the lungs
+        attenuation -= 0.5 * lung
+        markings = _smooth_noise(rng, (rows, columns), 1.6)
+        attenuation += 0.05 * lung * markings * (1 - np.abs(x - cx - side * 175) / 175)
+    attenuation += 0.3 * _falling(-(y - dome) / 12)  # liver / abdomen below the domes
+    mediastinum = _falling((dx - (40 + 0.1 * np.clip(y - 250, 0, 500))) / 6)
+    attenuation += 0.22 * mediastinum * (y > 110)
+    attenuation += 0.12 * heart
+    attenuation += 0.1 * _soft_ellipse(y, x, 345, cx + 45, 40, 34, edge=0.9)  # aortic knob
+    spine = _falling((dx - 30) / 3)
+    vertebrae = 0.5 + 0.5 * np.cos(2 * np.pi * y / 52) ** 8  # endplates
+    attenuation += 0.16 * spine * (0.7 + 0.3 * vertebrae)
+    for i in range(10):  # posterior ribs: from the spine outwards and down
+        y0 = 170 + 58 * i
+        centre = y0 - 40 + 0.0028 * (dx - 40) ** 2 - 0.0000045 * (dx - 40) ** 3
+        band = np.exp(-(((y - centre) / 7.5) ** 2))
+        reach = (dx > 32) & (dx < 330 - 8 * abs(i - 3))
+        attenuation += 0.16 * band * reach
+    for i in range(6):  # anterior ribs, fainter, sloping down towards the sternum
+        centre = 300 + 70 * i + 0.35 * (330 - dx)
+        band = np.exp(-(((y - centre) / 9) ** 2))
+        attenuation += 0.06 * band * ((dx > 60) & (dx < 320))
+    clavicle = np.exp(-(((y - (215 - 0.25 * dx + 0.0009 * dx**2)) / 9) ** 2))
+    attenuation += 0.25 * clavicle * (dx > 25) * (dx < 310)
+    attenuation = _gaussian_blur(attenuation.astype(np.float32), 1.5)
+    attenuation += rng.standard_normal((rows, columns)).astype(np.float32) * 0.01
     # MONOCHROME1: the minimum sample value is displayed white (dense = low value)
-    stored = 3900 - 2700 * np.clip(attenuation, 0, 1.6) / 1.6
+    stored = 3800 - 2600 * np.clip(attenuation, 0, 1.4) / 1.4
     image: NDArray[np.uint16] = np.clip(stored, 0, 4095).astype(np.uint16)
     return image
 
@@ -413,8 +440,8 @@ def _tomosynthesis(path: Path) -> Any:
     measures.SliceThickness = 1.0
     shared.PixelMeasuresSequence = DicomSequence([measures])
     voi = Dataset()
-    voi.WindowCenter = 21000
-    voi.WindowWidth = 26000
+    voi.WindowCenter = 25000
+    voi.WindowWidth = 14000
     voi.WindowCenterWidthExplanation = "TISSUE"
     shared.FrameVOILUTSequence = DicomSequence([voi])
     transform = Dataset()
