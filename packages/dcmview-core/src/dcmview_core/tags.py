@@ -57,7 +57,7 @@ class TagReadError(DcmviewError):
     """The file's header could not be read at all."""
 
 
-class TagNotFound(DcmviewError, LookupError):  # noqa: N818 — mirrors KeyError/LookupError
+class TagNotFound(DcmviewError, LookupError):
     """The tag path names no element (or no item) in the file."""
 
 
