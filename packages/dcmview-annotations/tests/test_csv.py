@@ -341,6 +341,21 @@ def test_relative_paths_resolve_beside_the_csv_then_in_cwd(tmp_path: Path) -> No
     assert list(result.roi_sets) == [str(work / "far.dcm")]
 
 
+def test_a_row_naming_a_file_directly_wins_over_another_rows_fallback(tmp_path: Path) -> None:
+    csv_dir, work = tmp_path / "csvdir", tmp_path / "work"
+    csv_dir.mkdir()
+    work.mkdir()
+    csv = csv_dir / "rois.csv"
+    # line 2 would reach work/x.dcm only through the cwd fallback; line 3 names it directly
+    csv.write_bytes(
+        HEADER + b'x.dcm,1,"[[1,2,3,4]]",\n' + f'{work}/x.dcm,1,"[[5,6,7,8]]",\n'.encode()
+    )
+    result = load_csv(csv, {str(work / "x.dcm"): G10}, cwd=str(work))
+    assert result.roi_sets == {str(work / "x.dcm"): RoiSet(((5, 6, 7, 8),), ((),))}
+    assert [r.line for r in result.unmatched] == [2]
+    assert result.matches[str(work / "x.dcm")].rule == "absolute"
+
+
 def test_the_csv_is_never_modified_and_nothing_is_written_beside_it(
     tmp_path: Path, sha256: HashFn, tree_state: TreeFn
 ) -> None:

@@ -255,22 +255,28 @@ class AnnotationCsv:
         return self._check(entry[0], key, entry[1], geometry)
 
     def match_all(self, geometries: Mapping[str, Geometry]) -> list[RowMatch]:
-        """Match every row against a known set of files (preferred rule first per row)."""
+        """Match every row against a known set of files.
+
+        Each row takes its preferred candidate (absolute path, or beside the CSV) when that file
+        is loaded; only then do the remaining rows fall back to the working directory, so a
+        fallback never takes a file that another row names directly.
+        """
         normalized = {_normalize(p, self.cwd): g for p, g in geometries.items()}
         taken: set[str] = set()
-        results: list[RowMatch] = []
-        indexed = {id(r) for entries in self._index.values() for r, _ in entries}
+        results: list[tuple[int, RowMatch]] = []
         with self._lock:
-            for row in self.rows:
-                if id(row) not in indexed or row.line in self._claimed:
-                    continue
-                for key, rule in self.candidates(row):
-                    if key in normalized and key not in taken:
-                        taken.add(key)
-                        self._claimed.add(row.line)
-                        results.append(self._check(row, key, rule, normalized[key]))
-                        break
-        return results
+            for preferred in (True, False):
+                for line, (row, cands) in self._candidates.items():
+                    if line in self._claimed:
+                        continue
+                    for key, rule in cands[:1] if preferred else cands[1:]:
+                        if key in normalized and key not in taken:
+                            taken.add(key)
+                            self._claimed.add(line)
+                            results.append((line, self._check(row, key, rule, normalized[key])))
+                            break
+        results.sort(key=lambda r: r[0])
+        return [m for _, m in results]
 
     def unclaimed(self) -> list[CsvRow]:
         """Rows that have not been matched to any file (so far)."""
