@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog=PROG,
         usage="%(prog)s [OPTIONS] PATH [PATH ...]\n       %(prog)s --demo [OPTIONS]",
-        description="View DICOM files in the browser: a local, token-protected viewer for "
-        "files, directories, or files on another machine over SSH.",
+        description="View DICOM files in the browser: a local viewer protected by a random access\n"
+        "token, for files, directories, or files on another machine over SSH.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
@@ -201,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hide patient identifiers everywhere the viewer shows them",
     )
-    tun = p.add_argument_group("remote viewing over SSH")
+    tun = p.add_argument_group(
+        "remote viewing over SSH",
+        "SSH goes through paramiko (agent, ~/.ssh keys, ssh_config, known_hosts; unknown host\n"
+        "keys are refused), else the system ssh (ProxyJump, hardware keys, ...);\n"
+        "DCMVIEW_SSH_BACKEND=paramiko|ssh forces one.",
+    )
     tun.add_argument(
         "--tunnel",
         action="store_true",
@@ -227,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="dcmview",
         metavar="CMD",
         type=_nonempty,
-        help="how to start dcmview on the tunnel host, e.g. "
-        "'~/venv/bin/dcmview' (default: dcmview)",
+        help="how to start dcmview on the tunnel host, as its shell reads it, e.g. "
+        "'~/venv/bin/dcmview' or 'conda run -n imaging dcmview' (default: dcmview)",
     )
     tun.add_argument(
         "--ssh-config",
