@@ -579,3 +579,14 @@ def test_float_pixel_data_and_one_bit_frames(
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 9])  # 31 bytes = 3 whole frames of 8 bytes
     assert only(read_entry(str(path))).frame_count == 3
+
+
+def test_oversized_identifying_values_are_not_loaded(tmp_path: Path, image_dataset: Any) -> None:
+    ds = image_dataset(transfer_syntax="1.2.840.10008.1.2")  # implicit VR: 4-byte lengths
+    with pytest.warns(UserWarning, match="exceeds the maximum length"):
+        ds.PatientID = "X" * 200_000
+    path = tmp_path / "huge.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    entry = only(read_entry(str(path)))
+    assert entry.patient_id is None  # deferred by the reader, never read into memory
+    assert (entry.rows, entry.frame_count) == (8, 1)

@@ -33,6 +33,7 @@ LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
 MAX_DEPTH = 100_000
+MAX_WANTED_LENGTH = 64 * 1024
 _HEAD_EXPLICIT = struct.Struct("<HH2sH")
 _HEAD_IMPLICIT = struct.Struct("<HHL")
 _LENGTH = struct.Struct("<L")
@@ -348,6 +349,8 @@ def read_lean(fd: int, size: int) -> Header | None:
             continue
         found = wanted.get(tag)
         if found is not None:
+            if length > MAX_WANTED_LENGTH:
+                return None  # implausible for these attributes: let pydicom (deferring) decide
             keyword, kind, converter = found
             voff = start - base
             fits = voff + length <= dlen
