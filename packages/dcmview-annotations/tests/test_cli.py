@@ -322,3 +322,35 @@ def test_validator_does_not_import_pydicom_or_siblings(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_text_report_on_an_ascii_terminal(
+    write_csv: WriteCsv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(HEADER + "/données.dcm,1,x,\n/données.dcm,1,x,\n".encode())
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    assert main(["validate", str(path)]) == 1
+    sys.stdout.flush()
+    assert "line 3, anon_dicom_path: '/donn\\xe9es.dcm' is repeated" in raw.getvalue().decode(
+        "ascii"
+    )
+
+
+def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
+    csv = tmp_path / "rois.csv"
+    csv.write_bytes(HEADER + b"".join(f"/x{i}.dcm,1,[[1,2,3]],\n".encode() for i in range(20_000)))
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"set -o pipefail; {sys.executable} -m dcmview_annotations validate {csv} | head -1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout.startswith("line 2: has 5 fields but the header has 4")
+    assert proc.stderr == ""  # no BrokenPipeError traceback
+    assert proc.returncode == 1

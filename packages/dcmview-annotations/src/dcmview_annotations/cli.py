@@ -207,7 +207,7 @@ def validate(source: str | IO[bytes], *, check_files: bool) -> Report:
     report.problems.extend(parsed.row_errors)
     report.rows = len(parsed.rows)
     report.boxes = sum(r.roi_set.num_roi for r in parsed.rows if r.roi_set is not None)
-    if check_files and not parsed.structural_errors:
+    if check_files:  # rows are empty when the header itself is unusable
         for row in parsed.rows:
             if row.path.strip():
                 _check_row_file(parsed, row, report)
@@ -215,10 +215,22 @@ def validate(source: str | IO[bytes], *, check_files: bool) -> Report:
     return report
 
 
-def _print_text(report: Report, out: IO[str]) -> None:
+def _emit(text: str, out: IO[str]) -> None:
+    """Write a line; characters the stream cannot encode are written as escapes."""
+    try:
+        out.write(text + "\n")
+    except UnicodeEncodeError:
+        encoding = getattr(out, "encoding", None) or "ascii"
+        out.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _print_report(report: Report, fmt: str, out: IO[str]) -> None:
+    if fmt == "json":
+        _emit(json.dumps(report.to_json(), indent=2, ensure_ascii=False), out)
+        return
     for p in report.problems:
-        print(str(p) if p.line is not None else f"{display_path(report.csv)}: {p}", file=out)
-    print(report.summary(), file=out)
+        _emit(str(p) if p.line is not None else f"{display_path(report.csv)}: {p}", out)
+    _emit(report.summary(), out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,8 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    if args.format == "json":
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    else:
-        _print_text(report, sys.stdout)
-    return 0 if report.valid else 1
+    code = 0 if report.valid else 1
+    try:
+        _print_report(report, args.format, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `validate big.csv | head`: the reader left, not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet
+        os.close(devnull)
+    return code
