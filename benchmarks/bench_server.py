@@ -217,11 +217,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="cold sweeps per figure (median)")
     parser.add_argument("--soak", type=float, default=0, help="seconds of 8-client soak (0: skip)")
+    parser.add_argument("--soak-only", action="store_true", help="run only the soak")
     args = parser.parse_args(argv)
     scale = workloads.SCALES["full"]
     tomo = workloads.tomo(scale, "native")
     tomo_paths = [str(p) for p in tomo.paths]
     print(f"machine: {os.cpu_count()} cores; workload: {tomo.description}", flush=True)
+    if args.soak_only:
+        soak(tomo_paths, args.soak or 30)
+        return 0
 
     for suffix, label in (("/raw", "raw"), ("", "PNG")):
         for clients in (1, 4):

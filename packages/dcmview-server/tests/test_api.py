@@ -133,6 +133,10 @@ def test_raw_frames(server: Any) -> None:
     assert h["x-frame-rescale-intercept"] == "0"
     assert h["x-frame-default-wc"] == "2500"
     assert h["x-frame-default-ww"] == "5000"
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["x-server-instance"] == str(server.get("/api/health").json()["server_start_ms"])
+    assert h["content-length"] == str(MF_ROWS * MF_COLS * 2)
+    assert "server-timing" in h
     assert server.get(f"/api/file/{MF}/frame/2/raw").headers["x-cache"] == "HIT"
     rgb = server.get(f"/api/file/{RGB}/frame/0/raw")
     assert rgb.headers["x-frame-samples-per-pixel"] == "3"
