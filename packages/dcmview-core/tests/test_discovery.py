@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -590,3 +591,25 @@ def test_oversized_identifying_values_are_not_loaded(tmp_path: Path, image_datas
     entry = only(read_entry(str(path)))
     assert entry.patient_id is None  # deferred by the reader, never read into memory
     assert (entry.rows, entry.frame_count) == (8, 1)
+
+
+def test_mutated_files_never_raise(tmp_path: Path, testdata_path: Bundled) -> None:
+    """Byte flips and cuts in real files: a record or a clear error, never an exception."""
+    from dcmview_core.tags import TagReadError, tag_tree
+
+    sources = [
+        Path(testdata_path(name)).read_bytes()
+        for name in ("CT_small.dcm", "rtplan.dcm", "MR_small_RLE.dcm", "rtstruct.dcm")
+    ]
+    rng = np.random.default_rng(11)
+    path = tmp_path / "mutant.dcm"
+    for _ in range(150):
+        data = bytearray(sources[int(rng.integers(len(sources)))])
+        for position in rng.integers(0, len(data), int(rng.integers(1, 8))):
+            data[int(position)] = int(rng.integers(256))
+        if rng.random() < 0.3:
+            data = data[: int(rng.integers(len(data)))]
+        path.write_bytes(bytes(data))
+        assert isinstance(read_entry(str(path)), FileEntry | Skipped)
+        with contextlib.suppress(TagReadError):  # the one error tag_tree may raise
+            json.dumps(tag_tree(path), allow_nan=False)
