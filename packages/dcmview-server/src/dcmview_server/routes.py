@@ -51,7 +51,7 @@ async def _stream(
         elapsed = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={elapsed:.3f}"
     await response.send(b"", end_stream=False)  # headers only
-    await response.send(body, end_stream=True)  # type: ignore[arg-type]
+    await response.send(body, end_stream=True)
 
 
 def register(app: Sanic[Any, Any], state: AppState) -> None:
