@@ -170,7 +170,7 @@ def test_a_hundred_slow_clients_do_not_starve_others(study: Path) -> None:
                 f"{handle.base_url}/api/files", headers={"Authorization": f"Bearer {TOKEN}"}
             )
             assert response.status_code == 200
-            assert time.monotonic() - started < 1.0
+            assert time.monotonic() - started < 2.0
         finally:
             for s in slow:
                 s.close()
