@@ -41,7 +41,11 @@ def read_geometry(path: str) -> Geometry:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd but readable headers are still headers
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            ds = pydicom.dcmread(
+                path,
+                stop_before_pixels=True,
+                specific_tags=["NumberOfFrames", "Rows", "Columns"],
+            )
             frames = ds.get("NumberOfFrames", None)
             rows = ds.get("Rows", None)
             columns = ds.get("Columns", None)
