@@ -138,9 +138,27 @@ def test_unknown_host_key_is_refused(sshd: PrivateSSHD, backend: str) -> None:
         connect(sshd.alias, ssh_config=sshd.unknown_host_config, backend=backend)  # type: ignore[arg-type]
 
 
-def test_unknown_host_key_refused_by_auto_without_fallback(sshd: PrivateSSHD) -> None:
-    with pytest.raises(HostKeyError, match="known_hosts"):
+def test_unknown_host_key_refused_by_auto_with_both_backends(sshd: PrivateSSHD) -> None:
+    with pytest.raises(HostKeyError, match="ssh refused the host key") as info:
         connect(sshd.alias, ssh_config=sshd.unknown_host_config)
+    assert "paramiko before it: host key" in str(info.value)
+    assert not info.value.changed
+
+
+def test_host_key_alias_known_only_to_ssh_falls_back(sshd: PrivateSSHD, tmp_path: Path) -> None:
+    host_key = (sshd.directory / "known_hosts").read_text().split(maxsplit=1)[1]
+    known = tmp_path / "known_hosts"
+    known.write_text(f"dcmview-alias-key {host_key}")
+    config = tmp_path / "config"
+    config.write_text(
+        sshd.ssh_config.read_text().replace(str(sshd.directory / "known_hosts"), str(known))
+        + "    HostKeyAlias dcmview-alias-key\n"
+    )
+    with pytest.raises(HostKeyError):
+        connect(sshd.alias, ssh_config=config, backend="paramiko")
+    with connect(sshd.alias, ssh_config=config) as t:
+        assert t.backend == "ssh"
+        assert t.run(["true"]).wait(timeout=20) == 0
 
 
 def test_changed_host_key_is_refused(sshd: PrivateSSHD, tmp_path: Path) -> None:
@@ -151,9 +169,10 @@ def test_changed_host_key_is_refused(sshd: PrivateSSHD, tmp_path: Path) -> None:
     config.write_text(
         sshd.ssh_config.read_text().replace(str(sshd.directory / "known_hosts"), str(known))
     )
-    for backend in BACKENDS:
-        with pytest.raises(HostKeyError):
+    for backend in [*BACKENDS, "auto"]:
+        with pytest.raises(HostKeyError) as info:
             connect(sshd.alias, ssh_config=config, backend=backend)  # type: ignore[arg-type]
+        assert info.value.changed, backend
 
 
 def test_unknown_host_key_accepted_when_opted_in(sshd: PrivateSSHD) -> None:

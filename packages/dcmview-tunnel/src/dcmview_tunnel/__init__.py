@@ -66,7 +66,8 @@ def connect(
 
     ``backend="auto"`` tries paramiko first and falls back to the ``ssh`` binary when paramiko
     is missing, cannot authenticate or cannot connect, or when the config needs ProxyJump/
-    ProxyCommand. A host key problem is never retried with the other backend. ``batch_mode``
+    ProxyCommand. A changed host key is never retried with the other backend; an unknown one
+    is (ssh refuses it too unless it knows it, e.g. through HostKeyAlias). ``batch_mode``
     (ssh backend) forbids ssh's own passphrase/PIN prompts; pass ``False`` from a terminal.
 
     Raises ``ValueError`` for a bad host or missing ``ssh_config`` file, :class:`HostKeyError`,
@@ -94,8 +95,13 @@ def connect(
                         accept_unknown_host_key=accept_unknown_host_key,
                         connect_timeout=connect_timeout,
                     )
-                except HostKeyError:
-                    raise
+                except HostKeyError as exc:
+                    # a changed key is final; an unknown one may be known to ssh in ways
+                    # paramiko does not read (HostKeyAlias, @cert-authority,
+                    # KnownHostsCommand), and ssh refuses unknown keys just the same
+                    if exc.changed or backend == "paramiko":
+                        raise
+                    first_error = exc
                 except TunnelError as exc:
                     if backend == "paramiko":
                         raise

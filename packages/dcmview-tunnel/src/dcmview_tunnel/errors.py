@@ -21,7 +21,14 @@ class TunnelAuthError(TunnelError):
 
 
 class HostKeyError(TunnelError):
-    """The server's host key is not in known_hosts (and not accepted), or it changed."""
+    """The server's host key is not in known_hosts (and not accepted), or it changed.
+
+    ``changed`` is True when known_hosts holds a different key for the host.
+    """
+
+    def __init__(self, message: str, *, changed: bool = False) -> None:
+        super().__init__(message)
+        self.changed = changed
 
 
 class TunnelUnavailableError(TunnelError):

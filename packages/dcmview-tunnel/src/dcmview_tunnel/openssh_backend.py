@@ -46,7 +46,10 @@ def classify(stderr: str, destination: str) -> TunnelError:
     lowered = stderr.lower()
     summary = lines[-1] if lines else "ssh exited without a message"
     if any(marker in lowered for marker in _HOST_KEY_MARKERS):
-        return HostKeyError(f"ssh refused the host key of {destination}: {summary}")
+        changed = "has changed" in lowered or "does not match" in lowered
+        return HostKeyError(
+            f"ssh refused the host key of {destination}: {summary}", changed=changed
+        )
     if any(marker in lowered for marker in _AUTH_MARKERS):
         return TunnelAuthError(f"ssh authentication to {destination} failed: {summary}")
     return TunnelError(f"ssh could not connect to {destination}: {summary}")

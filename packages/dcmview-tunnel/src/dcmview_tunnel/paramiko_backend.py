@@ -158,8 +158,11 @@ class ParamikoTunnel(Tunnel):
             if os.path.isfile(path):
                 try:
                     client.load_system_host_keys(path)
-                except (OSError, paramiko.SSHException) as exc:
-                    raise HostKeyError(f"cannot read known_hosts file {path}: {exc}") from exc
+                except (OSError, paramiko.SSHException, ValueError) as exc:
+                    # not a verdict on the host: let the ssh binary (which reads more) try
+                    raise TunnelError(
+                        f"paramiko cannot read known_hosts file {path}: {exc}"
+                    ) from exc
         global_known = "/etc/ssh/ssh_known_hosts"
         if os.path.isfile(global_known):
             with contextlib.suppress(OSError, paramiko.SSHException):
@@ -189,7 +192,8 @@ class ParamikoTunnel(Tunnel):
             client.close()
             raise HostKeyError(
                 f"host key for {resolved.hostname} does not match known_hosts "
-                "(possible man-in-the-middle attack)"
+                "(possible man-in-the-middle attack)",
+                changed=True,
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
@@ -197,6 +201,9 @@ class ParamikoTunnel(Tunnel):
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             raise TunnelError(f"cannot connect to {where}: {exc}") from exc
+        except Exception as exc:  # e.g. a key format paramiko cannot parse: the ssh binary may
+            client.close()
+            raise TunnelError(f"paramiko failed to connect to {where}: {exc!r}") from exc
         return cls(client, destination)
 
     @property
