@@ -196,14 +196,18 @@ def dcmview_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "dcmview_py"]
 
 
-def start_server(data: Path, *extra: str) -> Server:
-    """Start `dcmview --no-browser --port 0 DATA` and wait for its ready line."""
+def start_server(data: Path, *extra: str, token: str | None = None) -> Server:
+    """Start `dcmview --no-browser --port 0 [EXTRA] DATA` and wait for its ready line."""
+    env = dict(os.environ)
+    if token:
+        env["DCMVIEW_TOKEN"] = token
     proc = subprocess.Popen(
         [*dcmview_command(), "--no-browser", "--port", "0", *extra, str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=env,
     )
     assert proc.stdout is not None
     sel = selectors.DefaultSelector()
@@ -271,12 +275,12 @@ def server(dataset: Path) -> Iterator[Server]:
 
 
 @pytest.fixture
-def start_dcmview() -> Iterator[Callable[[Path], Server]]:
+def start_dcmview() -> Iterator[Callable[..., Server]]:
     """Start a private dcmview (stopped at the end of the test if it still runs)."""
     started: list[Server] = []
 
-    def start(data: Path) -> Server:
-        s = start_server(data)
+    def start(data: Path, *extra: str, token: str | None = None) -> Server:
+        s = start_server(data, *extra, token=token)
         started.append(s)
         return s
 

@@ -394,7 +394,7 @@ def test_without_the_token_the_page_asks_for_the_access_link(
 
 
 def test_a_stopped_server_is_reported(
-    page: Page, dataset: Path, console: list[str], start_dcmview: Callable[[Path], Server]
+    page: Page, dataset: Path, console: list[str], start_dcmview: Callable[..., Server]
 ) -> None:
     own = start_dcmview(dataset)
     open_viewer(page, own)
@@ -406,6 +406,24 @@ def test_a_stopped_server_is_reported(
     console[:] = [
         c for c in console if "ERR_CONNECTION_REFUSED" not in c and "Failed to load" not in c
     ]
+
+
+def test_a_restarted_server_is_reported(
+    page: Page, dataset: Path, console: list[str], start_dcmview: Callable[..., Server]
+) -> None:
+    token = "restart-test-token-0123456789abcdefghijklmnopq"
+    first = start_dcmview(dataset, token=token)
+    open_viewer(page, first)
+    port = first.base.rsplit(":", 1)[1]
+    first.stop()
+    expect(page.get_by_role("heading", name="The dcmview server stopped")).to_be_visible(
+        timeout=15000
+    )
+    # a new run on the same address and token: the page notices the new instance
+    start_dcmview(dataset, "--port", port, token=token)
+    page.get_by_role("button", name="Retry now").click()
+    expect(page.get_by_role("heading", name="The viewer restarted")).to_be_visible(timeout=15000)
+    console[:] = [c for c in console if "ERR_CONNECTION_REFUSED" not in c]
 
 
 def test_keyboard_only_operation(page: Page, server: Server) -> None:
@@ -457,3 +475,27 @@ def test_overlay_planes_are_drawn(page: Page, server: Server, renderer: str) -> 
     # outside it: the grey checkerboard (0 and 200 under the percentile window)
     r, g, b = at(4, 4)
     assert r == g == b
+
+
+def test_rois_by_keyboard_only(page: Page, server: Server) -> None:
+    index = server.files["roi.dcm"]
+    server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
+    open_viewer(page, server)
+    open_file(page, "roi.dcm")
+    page.locator(".viewport").focus()
+    page.keyboard.press("r")
+    page.keyboard.press("Enter")
+    expect(rois(page)).to_have_count(1)
+    expect(page.locator(".saving")).to_have_text("")
+    page.wait_for_timeout(200)
+    first = server.api(f"file/{index}/annotations").json()["roi_coords"][0]
+    assert first == [72, 96, 120, 160]  # the middle quarter of 192×256
+    page.keyboard.press("Alt+ArrowRight")
+    page.keyboard.press("Alt+Shift+ArrowDown")
+    page.wait_for_timeout(400)
+    expect(page.locator(".saving")).to_have_text("")
+    assert server.api(f"file/{index}/annotations").json()["roi_coords"][0] == [82, 97, 130, 161]
+    page.keyboard.press("Backspace")
+    expect(rois(page)).to_have_count(0)
+    page.wait_for_timeout(300)
+    assert server.api(f"file/{index}/annotations").json()["num_roi"] == 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHEET, TOOLS, actionForKey } from './keys';
+import { SHEET, TOOLS, actionForKey, roiNudge } from './keys';
 
 describe('shortcuts', () => {
   it('maps the tool letters of viewer-ux.md', () => {
@@ -20,5 +20,15 @@ describe('shortcuts', () => {
     for (const word of ['Fit', 'Invert', 'Flip horizontal', 'Rotate clockwise', 'Keyboard shortcuts', 'Play / Pause']) {
       expect(text).toContain(word);
     }
+  });
+});
+
+describe('roiNudge', () => {
+  const k = (key: string, altKey = true, shiftKey = false) => ({ key, altKey, shiftKey, ctrlKey: false, metaKey: false });
+  it('moves by one pixel, ten with Shift, only with Alt', () => {
+    expect(roiNudge(k('ArrowLeft'))).toEqual({ dx: -1, dy: 0 });
+    expect(roiNudge(k('ArrowDown', true, true))).toEqual({ dx: 0, dy: 10 });
+    expect(roiNudge(k('ArrowDown', false))).toBeNull();
+    expect(roiNudge(k('x'))).toBeNull();
   });
 });

@@ -114,6 +114,9 @@ export const SHEET: readonly { group: string; rows: readonly [string, string][] 
     rows: [
       ['Draw a box', 'R, then drag'],
       ['Move / resize', 'Drag the box / one of its 8 handles'],
+      ['Add a box in the middle (ROI tool)', 'Enter on the image'],
+      ['Move the selected box', 'Alt + arrows (Shift: 10 px)'],
+      ['Select the previous / next box', '↑ / ↓ in the ROI list'],
       ['Delete ROI', 'Delete or Backspace'],
       ['Deselect', 'Esc'],
     ],
@@ -140,4 +143,22 @@ export function keyBelongsToControl(target: EventTarget | null, key: string): bo
     return key.startsWith('Arrow') || key === 'Enter' || key === ' ' || key === 'Home' || key === 'End';
   }
   return false;
+}
+
+/** The pixel step of Alt+arrow on the selected ROI (Shift: 10 px), or null for other keys. */
+export function roiNudge(e: Pick<KeyboardEvent, 'key' | 'altKey' | 'shiftKey' | 'ctrlKey' | 'metaKey'>): { dx: number; dy: number } | null {
+  if (!e.altKey || e.ctrlKey || e.metaKey) return null;
+  const step = e.shiftKey ? 10 : 1;
+  switch (e.key) {
+    case 'ArrowLeft':
+      return { dx: -step, dy: 0 };
+    case 'ArrowRight':
+      return { dx: step, dy: 0 };
+    case 'ArrowUp':
+      return { dx: 0, dy: -step };
+    case 'ArrowDown':
+      return { dx: 0, dy: step };
+    default:
+      return null;
+  }
 }
