@@ -204,6 +204,13 @@ def test_unclosed_quote_is_structural_and_names_its_line(write_csv: WritePath) -
     assert result.structural_errors[0].rule == "unclosed_quote"
 
 
+def test_a_stray_quote_inside_an_unquoted_cell_is_literal(write_csv: WritePath) -> None:
+    csv = HEADER + b'/data/O"Brien.dcm,1,"[[1,2,3,4]]",\n/b.dcm,1,"[[1,2,3,4]]",\n'
+    result = load_csv(write_csv(csv), {'/data/O"Brien.dcm': G10, "/b.dcm": G10})
+    assert result.ok
+    assert list(result.roi_sets) == ['/data/O"Brien.dcm', "/b.dcm"]
+
+
 def test_bare_cr_line_ends(write_csv: WritePath) -> None:
     csv = HEADER.replace(b"\n", b"\r") + b'/a.dcm,1,"[[1,2,3,4]]",\r/b.dcm,1,"[[1,2,3]]",\r'
     result = load_csv(write_csv(csv), {"/a.dcm": G10, "/b.dcm": G10})

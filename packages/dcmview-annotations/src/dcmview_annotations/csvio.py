@@ -388,17 +388,17 @@ def _header_width(data: bytes) -> int | None:
     return 1
 
 
-def _unclosed_quote_line(data: bytes) -> int | None:
-    """The line where a double quote opens a cell that is never closed, if any."""
+def _unclosed_quote_line(data: bytes, table: _Table | None) -> int | None:
+    """The line of a record whose opening quote is never closed (it runs to the end), if any."""
     if data.count(b'"') % 2 == 0:
         return None
-    inside, opened = False, 0
-    for number, line in enumerate(data.splitlines(), start=1):
-        if line.count(b'"') % 2:
-            inside = not inside
-            if inside:
-                opened = number
-    return opened if inside else None
+    table = table if table is not None and table.widths is not None else _tokenize_csv(data)
+    if not table.lines:
+        return None
+    physical = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    physical += 0 if data.endswith((b"\n", b"\r")) else 1
+    last = table.lines[-1]
+    return last if last < physical else None
 
 
 def _tokenize_pandas(data: bytes) -> _Table | None:
@@ -667,7 +667,8 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
                 f"is empty: expected a header row with {PATH_COLUMN} and {COORDS_COLUMN}",
             )
         )
-    unclosed = _unclosed_quote_line(data)
+    table = _tokenize_pandas(data)
+    unclosed = _unclosed_quote_line(data, table)
     if unclosed is not None:
         return failed(
             CsvProblem(
@@ -678,7 +679,7 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
                 'be read into it: close the quote (a quote inside a cell is written "")',
             )
         )
-    table = _tokenize_pandas(data) or _tokenize_csv(data)
+    table = table or _tokenize_csv(data)
     columns, widths = table.columns, table.widths
     count = len(table.lines)
     # skip blank lines before the header
