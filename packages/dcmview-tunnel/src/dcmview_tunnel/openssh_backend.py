@@ -102,7 +102,7 @@ class OpenSSHTunnel(Tunnel):
         if binary is None:
             raise TunnelError("no `ssh` binary found on PATH")
         self.destination = target.destination
-        self._dir = tempfile.mkdtemp(prefix="dcmv-ssh-")
+        self._dir = tempfile.mkdtemp(prefix="dcmv-ssh-", dir=_short_tmp())
         self._socket = str(Path(self._dir) / "ctl")
         base = [binary]
         if ssh_config is not None:
@@ -252,6 +252,12 @@ class OpenSSHTunnel(Tunnel):
         with contextlib.suppress(OSError):
             self._stderr.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _short_tmp() -> str | None:
+    """A temp dir short enough for a Unix socket path (~104 bytes; macOS TMPDIR is long)."""
+    base = tempfile.gettempdir()
+    return "/tmp" if len(base) > 60 and os.path.isdir("/tmp") else None
 
 
 def _free_port(host: str) -> int:
