@@ -81,8 +81,22 @@ class FrameService:
 
     # ---- prefetch ------------------------------------------------------------------------------
 
+    def _protect(self, entry: FileEntry, index: int, kind: Hashable) -> None:
+        """While prefetching, a second access promotes the viewed frame (or PNG) to the cache's
+        protected segment, so prefetched entries (which enter probation) never evict it."""
+        if not self._prefetch.get(entry.index):
+            return
+        if kind == "raw":
+            self.frames.get((entry.index, index))
+        elif isinstance(kind, tuple):
+            _, wc, ww, mode = kind
+            self.encoded.get(("png", entry.index, index, wc, ww, mode))
+
     def _note(self, entry: FileEntry, index: int, kind: Hashable) -> None:
-        """Record an access; sequential ones schedule prefetch, jumps cancel it."""
+        """Record an access; sequential ones schedule prefetch, jumps cancel it.
+
+        Called before the requested frame is computed, so prefetch of the next frames runs on
+        the other cores in parallel with it (the request's own work is submitted first)."""
         last = self._cursor.get(entry.index)
         self._cursor[entry.index] = (index, kind)
         if last is None or last[1] != kind or abs(index - last[0]) != 1:
@@ -99,14 +113,6 @@ class FrameService:
         targets = [index + step * k for k in range(1, depth + 1)]
         targets = [t for t in targets if 0 <= t < entry.frame_count]
         self._cancel(entry.index, keep=targets)
-        if targets:
-            # A second access promotes the viewed frame to the cache's protected segment, so
-            # the prefetched frames (which enter probation) can never evict it.
-            if kind == "raw":
-                self.frames.get((entry.index, index))
-            elif isinstance(kind, tuple):
-                _, wc, ww, mode = kind
-                self.encoded.get(("png", entry.index, index, wc, ww, mode))
         tasks = self._prefetch.setdefault(entry.index, {})
         for target in targets:
             if target in tasks:
@@ -146,8 +152,9 @@ class FrameService:
 
     async def raw(self, entry: FileEntry, index: int) -> tuple[Any, dict[str, str]]:
         """``/raw`` body (little-endian samples, zero-copy view) and its ``X-Frame-*`` headers."""
-        frame, hit = await self.frame(entry, index)
         self._note(entry, index, "raw")
+        frame, hit = await self.frame(entry, index)
+        self._protect(entry, index, "raw")
         samples = frame.samples
         if samples.dtype.byteorder == ">":
             samples = samples.astype(samples.dtype.newbyteorder("<"))
@@ -200,8 +207,10 @@ class FrameService:
         """The display PNG and its headers (``X-Cache``, ``X-Frame-Window-*``)."""
         key = ("png", entry.index, index, wc, ww, mode)
         hit = self.encoded.get(key) is not None
+        kind = ("png", wc, ww, mode)
+        self._note(entry, index, kind)
         body, headers = await self._png(entry, index, wc, ww, mode)
-        self._note(entry, index, ("png", wc, ww, mode))
+        self._protect(entry, index, kind)
         return body, {**headers, "X-Cache": "HIT" if hit else "MISS"}
 
     async def thumbnail(self, entry: FileEntry, index: int, size: int) -> bytes:
