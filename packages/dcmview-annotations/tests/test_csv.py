@@ -66,7 +66,7 @@ def test_every_row_problem_is_reported_with_line_and_column(write_csv: WritePath
         + b'/ok.dcm,1,"[[1,2,3,4]]","[[0]]"\n'  # line 2
         + b"/unquoted.dcm,1,[[1,2,3,4]],[[0]]\n"  # 3
         + b',1,"[[1,2,3,4]]",\n'  # 4
-        + b"/nocoords.dcm,0,,\n"  # 5
+        + b"/nocoords.dcm,1,,\n"  # 5
         + b'/badjson.dcm,1,"[[1,2,3,4]","[[0]]"\n'  # 6
         + b'/tuple.dcm,1,"((1, 2, 3, 4),)",\n'  # 7
         + b'/num.dcm,two,"[[1,2,3,4]]",\n'  # 8
@@ -158,6 +158,16 @@ def test_empty_num_roi_and_frames_cells_mean_not_given(write_csv: WritePath) -> 
     result = load_csv(write_csv(HEADER + b'/a.dcm,,"[[1,2,3,4]]",\n'), {"/a.dcm": G10})
     assert result.ok
     assert result.roi_sets["/a.dcm"].roi_frames == ((),)
+
+
+def test_empty_coords_with_num_roi_zero_means_no_boxes(write_csv: WritePath) -> None:
+    result = load_csv(
+        write_csv(HEADER + b"/a.dcm,0,,\n/b.dcm,0.0,,\n/c.dcm,,,\n"), {"/a.dcm": G10, "/b.dcm": G10}
+    )
+    assert result.roi_sets == {"/a.dcm": RoiSet.empty(), "/b.dcm": RoiSet.empty()}
+    assert texts(result.errors) == [
+        "line 4, ROI_coords: is empty (write [] for a file with no boxes)"
+    ]
 
 
 def test_num_roi_written_as_float_is_accepted(write_csv: WritePath) -> None:

@@ -565,7 +565,9 @@ def _parse_row(
     if not path.strip():
         problems.append(CsvProblem(line, PATH_COLUMN, "empty_path", "is empty"))
     coords: object = MISSING
-    if not coords_text:
+    if not coords_text and num_text in ("0", "0.0"):
+        coords = []  # an explicit "no boxes": num_ROI 0 with an empty ROI_coords cell
+    elif not coords_text:
         problems.append(
             CsvProblem(
                 line, COORDS_COLUMN, "empty_cell", "is empty (write [] for a file with no boxes)"
