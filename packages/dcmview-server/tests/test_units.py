@@ -270,10 +270,19 @@ def test_masker_is_consistent_and_hides_identifiers(tmp_path: Path) -> None:
             "value": {"type": "string", "value": "20240301"},
         },
     ]
+    nodes.append(
+        {
+            "tag": "(4008,0119)",
+            "vr": "PN",
+            "keyword": "DistributionName",
+            "value": {"type": "string", "value": "Smith^Anna"},
+        }
+    )
     masked = masker.tags(nodes, "PAT1")
     text = repr(masked)
     assert "Doe" not in text
     assert "secret" not in text
+    assert "Smith" not in text
     assert "1.2.3.4" not in text
     assert masked[3]["value"]["value"] == shifted
     assert common_root([str(tmp_path)]) == str(tmp_path)

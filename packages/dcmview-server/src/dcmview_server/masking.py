@@ -1,9 +1,10 @@
 """``--mask``: hide patient identifiers in every response that shows them (display only).
 
-- Patient name/ID, birth date, institution, station, other IDs, physicians and private tags are
-  replaced; UIDs are pseudonymized consistently (same input → same ``2.25.…`` UID for the whole
-  run, standard ``1.2.840.10008.`` UIDs kept); dates are shifted by a per-patient offset so
-  intervals within a patient survive; paths are shown relative to the common input root.
+- Patient name/ID, birth date, institution, station, other IDs, physicians, every person name
+  (VR PN) and private tags are replaced; UIDs are pseudonymized consistently (same input →
+  same ``2.25.…`` UID for the whole run, standard ``1.2.840.10008.`` UIDs kept); dates are
+  shifted by a per-patient offset so intervals within a patient survive; paths are shown
+  relative to the common input root.
 - Pseudonyms are keyed by a random per-process secret: stable within a run, unlinkable across
   runs. Files on disk are never touched.
 """
@@ -148,7 +149,12 @@ class Masker:
             return out
         if vtype == "binary" or vtype == "error":
             return out
-        if keyword in IDENTIFYING_KEYWORDS or keyword == "Private" or _is_private_tag(node):
+        if (
+            keyword in IDENTIFYING_KEYWORDS
+            or keyword == "Private"
+            or vr == "PN"
+            or _is_private_tag(node)
+        ):
             if keyword == "PatientID" and vtype == "string":
                 out["value"] = {"type": "string", "value": self.patient_id(value.get("value"))}
             else:
