@@ -18,6 +18,7 @@ from dcmview_tunnel import (
     RemoteCommandError,
     Tunnel,
     TunnelAuthError,
+    TunnelError,
     TunnelUnavailableError,
     connect,
 )
@@ -273,3 +274,31 @@ def test_stderr_lines_are_relayed_as_they_come(tunnel: Tunnel) -> None:
     assert proc.readline(timeout=20) == "done"
     assert relayed.wait(10)
     assert seen == ["early", "late"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_silent_server_times_out(backend: str, tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never says a word
+        config = tmp_path / "config"
+        config.write_text(
+            f"Host silent\n  HostName 127.0.0.1\n  Port {silent.getsockname()[1]}\n"
+            "  IdentitiesOnly yes\n  IdentityAgent none\n"
+        )
+        started = time.monotonic()
+        with pytest.raises(TunnelError) as info:
+            connect("silent", ssh_config=config, backend=backend, connect_timeout=1)  # type: ignore[arg-type]
+        assert time.monotonic() - started < 15
+    assert not isinstance(info.value, (TunnelAuthError, HostKeyError))
+    assert not _ssh_processes_for(str(config))  # no master left behind
+
+
+def _ssh_processes_for(marker: str) -> list[int]:
+    pids = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            cmdline = path.read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline and os.path.basename(cmdline.split(b"\0")[0]) == b"ssh":
+            pids.append(int(path.parent.name))
+    return pids

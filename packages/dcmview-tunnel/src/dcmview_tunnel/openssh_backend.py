@@ -131,19 +131,24 @@ class OpenSSHTunnel(Tunnel):
             stderr=self._stderr,
             start_new_session=batch_mode,
         )
+        try:
+            self._wait_master(connect_timeout)
+        except BaseException:  # Ctrl+C included: never leave a master connection behind
+            if self._master.poll() is None:
+                self._master.kill()
+                self._master.wait()
+            self._cleanup()
+            raise
+
+    def _wait_master(self, connect_timeout: float) -> None:
         deadline = time.monotonic() + connect_timeout + 5
         while True:
             if self._master.poll() is not None:
                 self._stderr.seek(0)
-                text = self._stderr.read().decode("utf-8", "replace")
-                self._cleanup()
-                raise classify(text, self.destination)
+                raise classify(self._stderr.read().decode("utf-8", "replace"), self.destination)
             if self._control("check").returncode == 0:
                 return
             if time.monotonic() > deadline:
-                self._master.kill()
-                self._master.wait()
-                self._cleanup()
                 raise TunnelError(
                     f"ssh to {self.destination} timed out after {connect_timeout:g} s"
                 )
