@@ -166,3 +166,37 @@ def test_eight_clients_mixing_frames_tags_and_puts(files_dir: Path) -> None:
     finally:
         handle.stop()
     assert not handle.running
+
+
+def test_every_pydicom_test_file_answers_without_a_5xx() -> None:
+    """All of pydicom's bundled files: frames, thumbnails, PNGs and tags never fail with 5xx."""
+    import os
+
+    from pydicom.data import get_testdata_file
+
+    ct_small = get_testdata_file("CT_small.dcm")
+    assert isinstance(ct_small, str)
+    handle = ServerHandle.start(ServerConfig(paths=(os.path.dirname(ct_small),), token=TOKEN))
+    try:
+        summary = handle.wait_scan(60)
+        assert summary.loaded > 100
+        seen: dict[tuple[str, int, str], int] = {}
+        with httpx.Client(
+            base_url=handle.base_url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
+        ) as client:
+            files = client.get("/api/files").json()["files"]
+            for entry in files:
+                for suffix in ("/raw", "/thumbnail?size=64", ""):
+                    r = client.get(f"/api/file/{entry['index']}/frame/0{suffix}")
+                    code = r.json()["code"] if r.status_code >= 400 else ""
+                    key = (suffix, r.status_code, code)
+                    seen[key] = seen.get(key, 0) + 1
+                    assert r.status_code in (200, 404, 422), (entry["path"], suffix, r.text)
+                    if entry["support_state"] == "renderable" and entry["frame_count"] > 0:
+                        assert r.status_code in (200, 422), (entry["path"], suffix, r.text)
+                assert client.get(f"/api/file/{entry['index']}/tags").status_code == 200
+            assert client.get("/api/health").status_code == 200
+        renderable = [e for e in files if e["support_state"] == "renderable" and e["frame_count"]]
+        assert seen[("/raw", 200, "")] >= len(renderable) - 2
+    finally:
+        handle.stop()
