@@ -28,9 +28,9 @@ from benchmarks import _report, _servers, workloads  # noqa: E402
 from benchmarks._measure import Settings, measure  # noqa: E402
 
 MODES: dict[str, tuple[int, Settings]] = {
-    # A sweep stops starting requests after 20 s (the rate then counts completed frames):
+    # A sweep stops starting requests after 15 s (the rate then counts completed frames):
     # a full JPEG 2000 sweep takes over a minute for either implementation on 2 cores.
-    "full": (3, Settings(sweep_time_limit=20.0)),
+    "full": (3, Settings(sweep_time_limit=15.0)),
     "quick": (
         1,
         Settings(help_runs=1, cached_requests=3, files_requests=1, sweep_time_limit=5.0),
