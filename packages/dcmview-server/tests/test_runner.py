@@ -115,11 +115,18 @@ def test_idle_timeout_ignores_unauthenticated_requests(study: Path) -> None:
             )
             time.sleep(0.2)
         assert handle.running
-        # unauthenticated ones do not
+        # so do page loads
+        pages_start = time.monotonic()
+        while time.monotonic() - pages_start < 1.4:
+            assert httpx.get(f"{handle.base_url}/").status_code == 200
+            time.sleep(0.2)
+        assert handle.running
+        # unauthenticated API requests and assets do not
         quiet_start = time.monotonic()
         while handle.running and time.monotonic() - quiet_start < 4:
             try:
                 httpx.get(f"{handle.base_url}/api/health", timeout=0.5)
+                httpx.get(f"{handle.base_url}/assets/none.js", timeout=0.5)
             except httpx.HTTPError:
                 break
             time.sleep(0.2)
@@ -247,3 +254,11 @@ def test_signals_stop_the_process_within_2_s(study: Path, signum: int) -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_ipv6_loopback(study: Path) -> None:
+    with ServerHandle.start(ServerConfig(paths=(str(study),), token=TOKEN, host="::1")) as h:
+        assert h.ready is not None
+        assert h.ready.base_url == f"http://[::1]:{h.ready.port}"
+        assert h.ready.url == f"http://[::1]:{h.ready.port}/#token={TOKEN}"
+        assert httpx.get(f"{h.base_url}/api/health", headers=AUTH).status_code == 200
