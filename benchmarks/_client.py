@@ -36,7 +36,7 @@ class Response:
 class Client:
     """One persistent connection to a server, sending the bearer token."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 300.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = 120.0) -> None:
         parts = urlsplit(base_url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80

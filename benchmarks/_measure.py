@@ -30,7 +30,7 @@ class Settings:
     cached_requests: int = 5
     files_requests: int = 3
     poll_interval: float = 0.05
-    scan_timeout: float = 300.0
+    scan_timeout: float = 120.0
     sweep_time_limit: float = 60.0
     clients: tuple[int, ...] = (1, 4)
 

@@ -179,6 +179,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"- Repeats: {meta['repeats']} (medians, [min–max]), implementations interleaved "
         "A B A B within each repeat; every frame phase on a freshly started server",
     ]
+    if meta.get("skipped_for_time"):
+        lines.append(
+            "- Skipped to stay within the time budget: " + ", ".join(meta["skipped_for_time"])
+        )
     for key, label in (("ours", "Ours"), ("rust", "Theirs")):
         info = impls.get(key, {})
         if info.get("available"):

@@ -115,6 +115,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="client counts of the sweeps (default 1,4); the first one also gives sweep CPU",
     )
     p.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help="start no repeat after the first once this many minutes have passed "
+        "(default: 17 for the full run, none otherwise)",
+    )
+    p.add_argument(
         "--ours",
         type=Path,
         help="our dcmview executable to measure (default: the workspace venv's)",
@@ -142,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = dataclasses.replace(settings, clients=clients)
     repeats = args.repeats or default_repeats
+    if args.budget_minutes is None and mode == "full":
+        args.budget_minutes = 17.0
     names = list(WORKLOAD_ORDER)
     if args.workloads:
         wanted = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -194,9 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
         n: {impl.key: [] for impl in impls} for n in names
     }
+    skipped: list[str] = []
     for rep in range(repeats):
         for name in names:
             if rep >= MAX_REPEATS.get(mode, {}).get(name, repeats):
+                continue
+            elapsed = (time.perf_counter() - started) / 60
+            if rep > 0 and args.budget_minutes and elapsed > args.budget_minutes:
+                skipped.append(f"repeat {rep + 1} of {name}")
+                _log(f"time budget of {args.budget_minutes} min spent: skip rep {rep + 1} {name}")
                 continue
             for impl in impls:  # A B, A B, ...
                 t = time.perf_counter()
@@ -218,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         samples=samples,
         duration=time.perf_counter() - started,
     )
+    result["meta"]["skipped_for_time"] = skipped
     result["meta"]["machine"]["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
     # A partial run never overwrites the published results of a whole run.
