@@ -17,7 +17,7 @@ Boxes are numbered from 1 in messages ("box 1" is ``roi_coords[0]``); frames are
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -433,8 +433,3 @@ def parse_roi_set(payload: object, geometry: Geometry | None) -> RoiSet:
     if problems or roi_set is None:
         raise RoiValidationError(problems)
     return roi_set
-
-
-def boxes_count(sets: Sequence[RoiSet]) -> int:
-    """Total number of boxes in several sets."""
-    return sum(s.num_roi for s in sets)
