@@ -8,6 +8,7 @@ workloads were just generated or read by the previous repeat).
 from __future__ import annotations
 
 import statistics
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,6 +168,15 @@ def measure_discovery(impl: Implementation, workload: Workload, settings: Settin
         server.stop()
 
 
+def _check_png(body: bytes, workload: Workload) -> None:
+    """A real PNG of the frame's size, so a fast but wrong answer is never timed."""
+    if body[:8] != b"\x89PNG\r\n\x1a\n" or body[12:16] != b"IHDR":
+        raise PhaseError("the frame response is not a PNG")
+    width, height = struct.unpack(">II", body[16:24])
+    if (height, width) != (workload.rows, workload.columns):
+        raise PhaseError(f"PNG is {width}×{height}, expected {workload.columns}×{workload.rows}")
+
+
 def _frame_paths(workload: Workload, suffix: str) -> list[str]:
     return [f"/api/file/0/frame/{f}{suffix}" for f in range(workload.frames)]
 
@@ -197,6 +207,7 @@ def measure_frames(impl: Implementation, workload: Workload, settings: Settings)
             ]
         finally:
             client.close()
+        _check_png(cold.body, workload)
         return {
             "cold_png_s": cold.seconds,
             "cached_png_s": statistics.median(cached),
@@ -215,6 +226,13 @@ def measure_frames(impl: Implementation, workload: Workload, settings: Settings)
                     n,
                     time_limit=settings.sweep_time_limit,
                 )
+                if suffix == "/raw":
+                    frame_bytes = workload.rows * workload.columns * workload.raw_bytes_per_pixel
+                    if result.total_bytes != result.requests * frame_bytes:
+                        raise PhaseError(
+                            f"raw frames: {result.total_bytes} bytes for {result.requests} "
+                            f"frames, expected {frame_bytes} each"
+                        )
                 return _sweep_figures(result)
 
             phases.append((f"{kind}_sweep_{n}", run_sweep))

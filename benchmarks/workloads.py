@@ -78,6 +78,7 @@ class Workload:
     rows: int
     columns: int
     description: str
+    raw_bytes_per_pixel: int = 2  # what /raw sends per pixel (samples × bytes per sample)
 
 
 def _uid(*parts: object) -> UID:
@@ -407,6 +408,7 @@ def cine(scale: Scale, data_dir: Path = DATA_DIR) -> Workload:
         frames=scale.cine_frames,
         rows=scale.cine_size,
         columns=scale.cine_size,
+        raw_bytes_per_pixel=1,
         description=f"cine {scale.cine_frames}×{scale.cine_size}×{scale.cine_size} 8-bit native",
     )
 
@@ -463,6 +465,7 @@ def jpeg_baseline(scale: Scale, data_dir: Path = DATA_DIR) -> Workload:
         frames=scale.jpeg_frames,
         rows=scale.jpeg_size,
         columns=scale.jpeg_size,
+        raw_bytes_per_pixel=3,
         description=(
             f"JPEG baseline {scale.jpeg_frames}×{scale.jpeg_size}×{scale.jpeg_size}"
             " colour (YBR_FULL_422)"
