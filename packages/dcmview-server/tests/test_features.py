@@ -186,7 +186,11 @@ def test_same_frame_decoded_once_and_sequential_prefetch(study: Path) -> None:
         assert service.frames.get((mf.index, 5)) is not None
         _, headers = await service.raw(mf, 2)
         assert headers["X-Cache"] == "HIT"
+        # several clients: a request just behind the front is not a jump
+        await service.raw(mf, 1)
+        assert service._cursor[mf.index].front == 2
         # a jump cancels pending prefetch (nothing scheduled stays behind)
+        await service.raw(mf, 5)
         await service.raw(mf, 0)
         await asyncio.sleep(0.05)
         assert not any(service._prefetch.get(mf.index, {}).values())

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Hashable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +34,19 @@ from dcmview_server.header import header_extras
 from dcmview_server.inflight import SharedWork
 
 PREFETCH_DEPTH = 8
+STRAGGLER = 2
+"""A request this many frames behind the front (several clients sweeping) is not a jump."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    """Where sequential access to one file has got to, and in which direction (±1, 0 = none)."""
+
+    front: int
+    direction: int
+    kind: Hashable
+
+
 PROTECTED_FRACTION = 0.75
 
 
@@ -49,7 +63,7 @@ class FrameService:
         self.workers = workers
         self._loop: asyncio.AbstractEventLoop | None = None
         self._prefetch_slots: asyncio.Semaphore | None = None
-        self._cursor: dict[int, tuple[int, Hashable]] = {}
+        self._cursor: dict[int, _Cursor] = {}
         self._prefetch: dict[int, dict[int, asyncio.Task[None]]] = {}
         self._extras: dict[int, dict[str, Any]] = {}
         self.prefetched = 0
@@ -98,11 +112,30 @@ class FrameService:
         Called before the requested frame is computed, so prefetch of the next frames runs on
         the other cores in parallel with it (the request's own work is submitted first)."""
         last = self._cursor.get(entry.index)
-        self._cursor[entry.index] = (index, kind)
-        if last is None or last[1] != kind or abs(index - last[0]) != 1:
+        if last is None or last.kind != kind:
+            self._cursor[entry.index] = _Cursor(index, 0, kind)
             self._cancel(entry.index, keep=())
             return
-        step = index - last[0]
+        move = index - last.front
+        if move == 0:
+            return
+        if last.direction == 0:
+            if abs(move) != 1:  # a jump: no direction of travel yet
+                self._cursor[entry.index] = _Cursor(index, 0, kind)
+                self._cancel(entry.index, keep=())
+                return
+            cursor = _Cursor(index, move, kind)
+        elif move * last.direction > 0 and abs(move) <= PREFETCH_DEPTH + 1:
+            cursor = _Cursor(index, last.direction, kind)  # onward: the front advances
+        elif move * last.direction < 0 and abs(move) <= STRAGGLER:
+            cursor = last  # a request just behind the front (several clients): keep going
+        else:
+            self._cursor[entry.index] = _Cursor(index, 0, kind)
+            self._cancel(entry.index, keep=())
+            return
+        self._cursor[entry.index] = cursor
+        step = cursor.direction
+        index = cursor.front
         frame_bytes = max(1, entry.rows * entry.columns * max(1, (entry.bits_allocated or 8) // 8))
         if (entry.samples_per_pixel or 1) > 1:
             frame_bytes = entry.rows * entry.columns * 3
