@@ -12,6 +12,7 @@ import pytest
 from dcmview_server import ConfigError, ServerConfig, parse_size
 from dcmview_server.masking import Masker, common_root
 from dcmview_server.registry import Registry
+from dcmview_server.routes import accepts_gzip
 from dcmview_server.runner import bind_tcp, bind_unix
 from dcmview_server.security import (
     HostPolicy,
@@ -306,3 +307,20 @@ def test_bind_tcp_reads_back_the_port() -> None:
         assert sock.getsockname()[1] > 0
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("*", True),
+        ("gzip;q=0", False),
+        ("identity", False),
+        ("", False),
+        ("gzipx", False),
+    ],
+)
+def test_accepts_gzip(header: str, ok: bool) -> None:
+    assert accepts_gzip(header) is ok

@@ -34,6 +34,22 @@ def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) 
     return raw(json_bytes(value), status=status, content_type=JSON, headers=headers)
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an ``Accept-Encoding`` value allows gzip (``gzip;q=0`` does not)."""
+    for part in header.lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() not in ("gzip", "x-gzip", "*"):
+            continue
+        q = params.strip()
+        if q.startswith("q="):
+            try:
+                return float(q[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
 async def _stream(
     request: Request, body: memoryview, content_type: str, headers: dict[str, str]
 ) -> None:
@@ -92,7 +108,7 @@ def register(app: Sanic[Any, Any], state: AppState) -> None:
     @app.get("/api/files", name="files")
     async def files(request: Request) -> HTTPResponse:
         since = int_arg(request, "since", 0, 0, MAX_INDEX)
-        gzip_ok = "gzip" in request.headers.get("accept-encoding", "").lower()
+        gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
         body, gzipped = serialize.files_response(state, since, gzip_ok)
         headers = {"Vary": "Accept-Encoding"}
         if gzipped:
