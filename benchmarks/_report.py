@@ -176,6 +176,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"{meta['machine']['memory_gb']:.0f} GB RAM, {meta['machine']['os']}; "
         f"load average at start {meta['machine']['load_at_start']}, "
         f"at end {meta['machine'].get('load_at_end', '?')}",
+        f"- Repository commit: {meta.get('workspace_commit', 'unknown')}",
         f"- Repeats: {meta['repeats']} (medians, [min–max]), implementations interleaved "
         "A B A B within each repeat; every frame phase on a freshly started server",
     ]

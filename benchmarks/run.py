@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -79,6 +80,30 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _git_head() -> str:
+    """The checked-out commit of this repository (with '+dirty' for local changes)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "packages"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty (uncommitted changes under packages/)" if dirty else "")
+
+
 def _log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -126,6 +151,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="our dcmview executable to measure (default: the workspace venv's)",
     )
+    p.add_argument("--ours-note", default="", help="text added to our label (e.g. a commit)")
     p.add_argument("--data-dir", type=Path, default=workloads.DATA_DIR, help="workload cache")
     p.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks" / "results", help="results directory"
@@ -174,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     info: dict[str, dict[str, Any]] = {}
     if args.only != "rust":
         ours = _servers.ours(ROOT, args.ours)
+        if ours is not None and args.ours_note:
+            ours = dataclasses.replace(ours, label=f"{ours.label}, {args.ours_note}")
         if ours is None:
             info["ours"] = {"available": False, "reason": "`dcmview --help` does not run"}
         else:
@@ -203,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, dict[str, list[dict[str, Any]]]] = {
         n: {impl.key: [] for impl in impls} for n in names
     }
+    # One unrecorded start each: compiles bytecode and warms the page cache for both.
+    for impl in impls:
+        try:
+            _servers.start_server(impl, all_wl["startup"].paths).stop()
+        except _servers.ServerError as exc:
+            _log(f"{impl.key}: warm-up start failed: {str(exc).splitlines()[0]}")
     skipped: list[str] = []
     for rep in range(repeats):
         for name in names:
@@ -322,6 +356,7 @@ def build_result(
             "repeats": repeats,
             "max_repeats": MAX_REPEATS.get(mode, {}),
             "machine": machine,
+            "workspace_commit": _git_head(),
             "implementations": info,
             "duration_s": duration,
         },
