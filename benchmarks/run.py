@@ -381,6 +381,14 @@ def _notes(
                     f"{key} repeat {i + 1}: listed {r['_files_found']} files, "
                     f"expected {wl.expected_files}"
                 )
+            if (
+                name == "discovery"
+                and r.get("_skipped", wl.expected_skipped) != wl.expected_skipped
+            ):
+                notes.append(
+                    f"{key} repeat {i + 1}: reported {r['_skipped']} skipped files, "
+                    f"expected {wl.expected_skipped} (the non-DICOM files)"
+                )
             for k, v in r.items():
                 if isinstance(v, dict) and v.get("partial"):
                     notes.append(
