@@ -276,3 +276,21 @@ def test_malformed_requests_get_the_json_envelope(server: Any) -> None:
         assert (status, json.loads(body)["code"]) == (400, "bad_request")
         assert headers["x-content-type-options"] == "nosniff"
         assert "x-server-instance" in headers
+
+
+def test_absolute_form_targets_and_duplicate_hosts(server: Any) -> None:
+    def send(request: str) -> tuple[int, dict[str, str], bytes]:
+        return raw_request(server.port, request.encode())
+
+    tail = f"{AUTH}Connection: close\r\n\r\n"
+    assert_error(
+        send(f"GET http://evil.com/api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n{tail}"),
+        403,
+        "forbidden_host",
+    )
+    assert (
+        send(f"GET http://127.0.0.1:9/api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n{tail}")[0] == 200
+    )
+    for hosts in (("127.0.0.1", "evil.com"), ("evil.com", "127.0.0.1"), ("127.0.0.1", "127.0.0.1")):
+        request = f"GET /api/health HTTP/1.1\r\nHost: {hosts[0]}\r\nHost: {hosts[1]}\r\n{tail}"
+        assert_error(send(request), 400, "bad_request")

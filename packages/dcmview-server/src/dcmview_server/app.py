@@ -39,6 +39,17 @@ GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
 _app_ids = itertools.count()
 
 
+def _absolute_form_authority(target: bytes) -> str | None:
+    """The authority of an absolute-form request target (``GET http://host/path``), else None.
+
+    Such a target overrides the Host header (RFC 9112 3.2.2), so it must pass the same check.
+    """
+    if target.startswith((b"/", b"*")):
+        return None
+    parts = urllib.parse.urlsplit(target.decode("latin-1"))
+    return parts.netloc or ""
+
+
 def _sanic_config() -> Config:
     config = Config()
     config.REQUEST_MAX_SIZE = MAX_BODY
@@ -105,7 +116,16 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
             # Sanic's stand-in for a request that never finished parsing (timeout, garbage):
             # there is nothing to authorize; the protocol error itself is answered.
             return
-        host = request.headers.get("host")
+        hosts = request.headers.getall("host", [])
+        if len(hosts) > 1:
+            raise ApiError("bad_request", "the request has more than one Host header")
+        host = hosts[0] if hosts else None
+        authority = _absolute_form_authority(request.raw_url)
+        if authority is not None and not state.host_policy.allows(authority):
+            raise ApiError(
+                "forbidden_host",
+                "the host in the request target is not allowed (DNS-rebinding defence)",
+            )
         if not state.host_policy.allows(host) and not (state.unix_socket and host is None):
             raise ApiError(
                 "forbidden_host",
