@@ -50,6 +50,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 
 
 def _dataset(sop_class: str, **attrs: object) -> Dataset:
@@ -255,15 +256,62 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
         proc.stdout.close()
 
 
+def write_mono1_and_rgb(root: Path) -> None:
+    """mono1.dcm: MONOCHROME1, left half 0, right half 255. rgb.dcm: left red, right blue."""
+    rows, columns = 32, 64
+    common = {
+        "PatientID": "P003",
+        "StudyInstanceUID": "1.2.826.0.1.3680043.10.3.1",
+        "StudyDate": "20220202",
+        "Modality": "OT",
+        "Rows": rows,
+        "Columns": columns,
+        "BitsAllocated": 8,
+        "BitsStored": 8,
+        "HighBit": 7,
+        "PixelRepresentation": 0,
+    }
+    mono = np.zeros((rows, columns), dtype=np.uint8)
+    mono[:, columns // 2 :] = 255
+    ds = _dataset(
+        SC_IMAGE_STORAGE,
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.3.2",
+        SeriesNumber=1,
+        SamplesPerPixel=1,
+        PhotometricInterpretation="MONOCHROME1",
+        WindowCenter=127.5,
+        WindowWidth=256,
+        **common,
+    )
+    ds.PixelData = mono.tobytes()
+    ds.save_as(root / "mono1.dcm", enforce_file_format=True)
+    rgb = np.zeros((rows, columns, 3), dtype=np.uint8)
+    rgb[:, : columns // 2, 0] = 255
+    rgb[:, columns // 2 :, 2] = 255
+    ds = _dataset(
+        SC_IMAGE_STORAGE,
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.3.3",
+        SeriesNumber=2,
+        SamplesPerPixel=3,
+        PlanarConfiguration=0,
+        PhotometricInterpretation="RGB",
+        **common,
+    )
+    ds.PixelData = rgb.tobytes()
+    ds.save_as(root / "rgb.dcm", enforce_file_format=True)
+
+
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ct.dcm and ct2.dcm (one series), roi.dcm (its own series), mr.dcm (another patient)."""
+    """ct.dcm and ct2.dcm (one series), roi.dcm (its own series), mr.dcm (another patient),
+    mono1.dcm and rgb.dcm (a third patient)."""
     root = tmp_path_factory.mktemp("dicom")
     series = ("1.2.826.0.1.3680043.10.1.2", 1, "Axial")
     write_ct(root / "ct.dcm", series=series)
     write_ct(root / "ct2.dcm", series=series, frames=3)
     write_ct(root / "roi.dcm", frames=4, series=("1.2.826.0.1.3680043.10.1.3", 5, "ROI series"))
     write_mr(root / "mr.dcm")
+    write_mono1_and_rgb(root)
     return root
 
 

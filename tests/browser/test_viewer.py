@@ -67,7 +67,7 @@ def test_load_shows_the_first_file_and_hides_the_token(page: Page, server: Serve
     assert "token" not in page.url
     assert page.evaluate("sessionStorage.getItem('dcmview.token')") == server.token
     expect(page.get_by_role("tab", selected=True)).to_have_text("P001 · CT · 20240101")
-    expect(page.get_by_test_id("file-count")).to_have_text("4 files")
+    expect(page.get_by_test_id("file-count")).to_have_text("6 files")
     expect(page.get_by_test_id("scan-progress")).to_contain_text("scan complete")
     assert page.locator(".viewport").get_attribute("data-renderer") == "webgl2"
     expect(counter(page)).to_have_text("1 / 12")
@@ -449,7 +449,9 @@ def test_keyboard_only_operation(page: Page, server: Server) -> None:
     page.keyboard.press("ArrowUp")
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("tab", selected=True)).to_have_text("P002 · MR · 20230505")
+    expect(page.get_by_role("tab", selected=True)).to_have_text("P003 · OT · 20220202")
+    assert page.get_by_role("tab", selected=True).get_attribute("title", timeout=1000)
+    assert (page.get_by_role("tab", selected=True).get_attribute("title") or "").endswith("rgb.dcm")
 
 
 @pytest.mark.parametrize("renderer", ["webgl", "cpu"])
@@ -499,3 +501,73 @@ def test_rois_by_keyboard_only(page: Page, server: Server) -> None:
     expect(rois(page)).to_have_count(0)
     page.wait_for_timeout(300)
     assert server.api(f"file/{index}/annotations").json()["num_roi"] == 0
+
+
+def pixel(png: bytes, x: float, y: float) -> tuple[int, int, int]:
+    """The RGB of a screenshot at fractional position (x, y) of its width and height."""
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    px = img.getpixel((int(img.size[0] * x), int(img.size[1] * y)))
+    assert isinstance(px, tuple)
+    return (int(px[0]), int(px[1]), int(px[2]))
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "cpu"])
+def test_monochrome1_is_inverted_and_colour_is_shown(
+    page: Page, server: Server, renderer: str
+) -> None:
+    open_viewer(page, server, f"?renderer={renderer}")
+    open_file(page, "mono1.dcm")
+    page.wait_for_timeout(200)
+    png = canvas_png(page)
+    # stored 0 on the left is white under MONOCHROME1, stored 255 on the right black
+    left, right = pixel(png, 0.3, 0.5), pixel(png, 0.7, 0.5)
+    assert min(left) > 240, left
+    assert max(right) < 15, right
+    expect(page.get_by_test_id("window-readout")).to_contain_text("MONOCHROME1")
+    page.locator(".viewport").focus()
+    page.keyboard.press("i")
+    page.wait_for_timeout(200)
+    assert max(pixel(canvas_png(page), 0.3, 0.5)) < 15
+    open_file(page, "rgb.dcm")
+    page.wait_for_timeout(200)
+    png = canvas_png(page)
+    red, blue = pixel(png, 0.3, 0.5), pixel(png, 0.7, 0.5)
+    assert red[0] > 240 and red[1] < 15 and red[2] < 15, red  # noqa: PT018
+    assert blue[2] > 240 and blue[0] < 15 and blue[1] < 15, blue  # noqa: PT018
+    expect(page.get_by_test_id("window-text")).to_have_text("Colour")
+
+
+def test_tag_click_copies_and_columns_resize(page: Page, server: Server) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_viewer(page, server)
+    tags = page.get_by_role("table", name="DICOM tags")
+    tags.get_by_role("button", name="Copy (0008,0060) Modality").click()
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_have_text(
+        "Copied (0008,0060) Modality = CT"
+    )
+    assert page.evaluate("navigator.clipboard.readText()") == "(0008,0060) Modality = CT"
+    grip = page.get_by_role("separator", name="Resize the Keyword column")
+    before = int(grip.get_attribute("aria-valuenow") or 0)
+    grip.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert int(grip.get_attribute("aria-valuenow") or 0) == before + 20
+    cell = tags.locator('[data-tag="(0008,0060)"] .kw')
+    width = (cell.bounding_box() or {"width": 0})["width"]
+    assert abs(width - (before + 20)) < 2
+
+
+def test_panels_collapse_and_tabs_close(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    page.get_by_role("button", name="Hide Files").click()
+    expect(page.get_by_role("searchbox", name="Filter files")).to_have_count(0)
+    page.get_by_role("button", name="Show Files").click()
+    page.get_by_role("button", name="Hide Tags").click()
+    expect(page.get_by_role("searchbox", name="Filter tags")).to_have_count(0)
+    page.get_by_role("button", name="Show Tags").click()
+    expect(page.get_by_role("searchbox", name="Filter tags")).to_be_visible()
+    open_file(page, "mr.dcm")
+    expect(page.get_by_role("tab")).to_have_count(2)
+    page.get_by_role("button", name="Close P002 · MR · 20230505").click()
+    expect(page.get_by_role("tab")).to_have_count(1)
+    expect(page.get_by_role("tab", selected=True)).to_have_text("P001 · CT · 20240101")
