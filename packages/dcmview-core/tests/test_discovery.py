@@ -176,9 +176,9 @@ def test_no_meta_ct_is_read_like_the_original(testdata_path: Bundled) -> None:
     original = only(read_entry(testdata_path("CT_small.dcm")))
     headless = only(read_entry(testdata_path("no_meta.dcm")))
     assert headless.frame_count == 1
-    # its dataset starts one byte in: listed honestly as not displayable
-    assert headless.support_state is SupportState.UNSUPPORTED
-    assert headless.support_reason == "dataset.not_at_file_start"
+    # its dataset starts one byte in; the frame reader starts there too (test_frames.py)
+    assert headless.support_state is SupportState.RENDERABLE
+    assert headless.support_reason is None
     assert headless.sop_instance_uid == original.sop_instance_uid
     assert headless.transfer_syntax_uid == "1.2.840.10008.1.2.1"
 

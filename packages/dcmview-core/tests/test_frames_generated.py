@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate, encapsulate_extended
 from pydicom.sequence import Sequence
 from pydicom.uid import (
+    JPEG2000,
     UID,
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
@@ -237,6 +238,50 @@ def test_no_offset_table_one_fragment_per_frame_reads_only_that_frame(tmp_path: 
     np.testing.assert_array_equal(read_frame(entry(path), 2).samples, data[2])
     np.testing.assert_array_equal(read_frame(entry(path), 3).samples, data[3])
     with pytest.raises(DecodeError, match="frame 0"):
+        read_frame(entry(path), 0)
+
+
+def test_corrupt_codestream_is_a_decode_error_naming_the_syntax(tmp_path: Path) -> None:
+    data = ramp(1, 16, 12, "uint16", scale=5)
+    codestream = bytearray(imagecodecs.jpeg2k_encode(data[0], codecformat="J2K"))
+    codestream[60:] = b"\xa5" * (len(codestream) - 60)  # the tile data is garbage
+    path = write(
+        tmp_path / "c.dcm", rows=16, columns=12, ts=JPEG2000,
+        pixel_data=encapsulate([bytes(codestream)]),
+    )  # fmt: skip
+    with pytest.raises(DecodeError, match=r"frame 0 \(JPEG 2000\)"):
+        read_frame(entry(path), 0)
+
+
+@pytest.mark.parametrize("ts", [JPEG2000Lossless, HTJ2K_LOSSLESS])
+def test_j2k_size_contradicting_the_dataset_comes_from_the_dataset(tmp_path: Path, ts: str) -> None:
+    # PS3.5 8.2.4: Rows/Columns match the codestream's size; a damaged SIZ is repaired
+    data = ramp(1, 16, 12, "uint16", scale=23)
+    if ts == HTJ2K_LOSSLESS:
+        codestream = bytearray(imagecodecs.htj2k_encode(data[0], reversible=True))
+    else:
+        codestream = bytearray(
+            imagecodecs.jpeg2k_encode(data[0], codecformat="J2K", reversible=True)
+        )
+    assert codestream[8:12] == (12).to_bytes(4, "big")  # Xsiz
+    codestream[6:10] = b"\xfe\xff\xdd\xe0"  # what pydicom's embedded-delimiter file has
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the codec's own error type
+        (imagecodecs.htj2k_decode if ts == HTJ2K_LOSSLESS else imagecodecs.jpeg2k_decode)(
+            bytes(codestream)
+        )
+    path = write(
+        tmp_path / "s.dcm", rows=16, columns=12, ts=ts, pixel_data=encapsulate([bytes(codestream)])
+    )
+    np.testing.assert_array_equal(read_frame(entry(path), 0).samples, data[0])
+
+
+def test_dataset_size_contradicting_a_sound_codestream_is_an_error(tmp_path: Path) -> None:
+    data = ramp(1, 16, 12, "uint16", scale=23)
+    path = write(
+        tmp_path / "d.dcm", rows=16, columns=10, ts=JPEG2000Lossless,
+        pixel_data=encapsulate(j2k_frames(data)),
+    )  # fmt: skip
+    with pytest.raises(DecodeError, match=r"decoded to shape \(16, 12\).*\(16, 10\)"):
         read_frame(entry(path), 0)
 
 

@@ -12,11 +12,12 @@ character sets, odd structure) and the caller falls back to pydicom, which decid
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -120,8 +121,7 @@ def decode_text(raw: bytes, charsets: list[str] | None, kind: str) -> str | None
     else:
         encodings = convert_encodings(list(charsets or []))
         delimiters = _PN_DELIMITERS if kind == "pn" else _TEXT_DELIMITERS
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_pydicom():
             text = decode_bytes(raw, encodings, delimiters)
     text = text.rstrip(" \x00") if kind == "pn" else text.strip(" \x00")
     return text or None
@@ -434,9 +434,22 @@ def layout(fd: int, size: int) -> Layout | None:
 # ---------------------------------------------------------------------------------------------
 # pydicom path
 
-PYDICOM_LOCK = threading.Lock()
-"""Held around pydicom reads that silence its warnings (`warnings.catch_warnings` is
-process-global state)."""
+PYDICOM_LOCK = threading.RLock()
+"""Held by `quiet_pydicom`; reentrant, as a quiet read may decode text quietly too."""
+
+
+@contextlib.contextmanager
+def quiet_pydicom() -> Iterator[None]:
+    """Silence pydicom's warnings while it reads a hostile or odd header, thread-safely.
+
+    `warnings.catch_warnings` saves and restores the process-wide filter list, so two threads
+    inside it at once can restore each other's state (and leave every warning ignored for
+    good). Every use in dcmview-core goes through this one lock, so they never overlap.
+    Callers in other packages that silence pydicom from worker threads should use it too.
+    """
+    with PYDICOM_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def plausible_start(head: bytes) -> int | None:

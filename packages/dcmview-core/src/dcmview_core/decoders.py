@@ -195,14 +195,50 @@ def _j2k_photometric(photometric: str) -> str:
     return "RGB" if photometric in ("YBR_ICT", "YBR_RCT") else photometric
 
 
+_SIZ = struct.Struct(">4sHHLLLL")
+"""SOC, SIZ marker, Lsiz, Rsiz, Xsiz, Ysiz, XOsiz, YOsiz (ITU T.800 A.5.1)."""
+
+
+def _siz_from_dataset(data: bytes, params: CodecParams) -> bytes | None:
+    """The codestream with its SIZ image size taken from the dataset, when they disagree.
+
+    PS3.5 8.2.4 requires Rows and Columns to match the codestream's image size
+    (``Ysiz - YOsiz``, ``Xsiz - XOsiz``). A codestream whose SIZ contradicts them has been
+    damaged (pydicom's ``JPEG2000-embedded-sequence-delimiter.dcm`` carries the bytes of a
+    sequence delimiter over Rsiz and Xsiz); the dataset is then the better witness.
+    None when the SIZ is absent or already agrees.
+    """
+    if len(data) < _SIZ.size:
+        return None
+    soc_siz, _lsiz, _rsiz, xsiz, ysiz, xosiz, yosiz = _SIZ.unpack_from(data)
+    if soc_siz != b"\xff\x4f\xff\x51":
+        return None
+    width, height = xosiz + params.columns, yosiz + params.rows
+    if (xsiz, ysiz) == (width, height) or width >= 2**32 or height >= 2**32:
+        return None
+    return data[:8] + struct.pack(">LL", width, height) + data[16:]
+
+
+def _decode_j2k_family(
+    decode: Callable[[bytes], np.ndarray], data: bytes, params: CodecParams
+) -> tuple[np.ndarray, str]:
+    photometric = _j2k_photometric(params.photometric_interpretation)
+    try:
+        return decode(data), photometric
+    except Exception:
+        repaired = _siz_from_dataset(data, params)
+        if repaired is None:
+            raise
+    return decode(repaired), photometric
+
+
 def _decode_j2k(data: bytes, params: CodecParams) -> tuple[np.ndarray, str]:
-    arr = _imagecodecs().jpeg2k_decode(data, numthreads=1)
-    return arr, _j2k_photometric(params.photometric_interpretation)
+    ic = _imagecodecs()
+    return _decode_j2k_family(lambda d: ic.jpeg2k_decode(d, numthreads=1), data, params)
 
 
 def _decode_htj2k(data: bytes, params: CodecParams) -> tuple[np.ndarray, str]:
-    arr = _imagecodecs().htj2k_decode(data)
-    return arr, _j2k_photometric(params.photometric_interpretation)
+    return _decode_j2k_family(_imagecodecs().htj2k_decode, data, params)
 
 
 # --- RLE Lossless (PS3.5 Annex G) ----------------------------------------------------------

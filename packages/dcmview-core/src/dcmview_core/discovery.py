@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import stat
 import struct
-import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -238,8 +237,7 @@ def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
     else:
         fp.seek(0)
     try:
-        with _header.PYDICOM_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _header.quiet_pydicom():
             ds = dcmread(source, force=not preamble, stop_before_pixels=True, defer_size=_DEFER)
             ts, little, explicit = _encoding(ds)
             inline: int | None = None
@@ -395,9 +393,6 @@ def _support(header: Header, has_pixels: bool, frames: int) -> tuple[SupportStat
     reason = _syntax_support_reason(ts)
     if reason is not None:
         return SupportState.UNSUPPORTED, reason
-    if header.start_offset:
-        # the frame reader (dcmview_core.frames) parses files from byte 0
-        return SupportState.UNSUPPORTED, "dataset.not_at_file_start"
     values = header.values
     if not values.get("Rows") or not values.get("Columns") or not values.get("BitsAllocated"):
         return SupportState.UNSUPPORTED, "pixel_data.missing_attributes"
@@ -506,8 +501,7 @@ def _dataset(fd: int, path: str) -> Dataset:
         offset = 0 if preamble else (_header.plausible_start(head) or 0)
         source: Any = OffsetFile(fp, offset, path) if offset else fp
         source.seek(0)
-        with _header.PYDICOM_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with _header.quiet_pydicom():
             try:
                 ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=_DEFER)
                 for elem in ds:  # convert every value now, while warnings are silenced

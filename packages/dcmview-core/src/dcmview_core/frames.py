@@ -22,7 +22,6 @@ import os
 import stat
 import struct
 import threading
-import warnings
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from dcmview_core import _colour, decoders
+from dcmview_core import _colour, _header, decoders
 from dcmview_core.decoders import CodecParams
 from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData, PixelError
 from dcmview_core.model import FileEntry, Window
@@ -169,6 +168,8 @@ class _Layout:
     truncated_fragment: int | None = None
     """Index of a fragment the end of the file cuts short."""
     swap_words: bool = False
+    dataset_start: int = 0
+    """Stray bytes before the dataset (a file without preamble); 0 for regular files."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +219,8 @@ def _layout(path: str) -> _Layout:
 
 def _parse_layout(path: str, stamp: tuple[int, int]) -> _Layout:
     try:
-        with warnings.catch_warnings():
+        with _header.quiet_pydicom():
             # pydicom warns about every odd value; the frame either decodes or raises
-            warnings.simplefilter("ignore")
             return _parse_layout_quietly(path, stamp)
     except (PixelError, OSError) as exc:
         if isinstance(exc, OSError):
@@ -240,10 +240,23 @@ def _syntax_of(ds: Dataset) -> str:
     return decoders.IMPLICIT_VR_LE if implicit else decoders.EXPLICIT_VR_LE
 
 
+def _dataset_start(f: BinaryIO) -> int:
+    """Where the dataset starts: 0, or past stray bytes in a file without preamble (the
+    rule discovery applies, `_header.plausible_start`)."""
+    f.seek(0)
+    head = f.read(132)
+    if len(head) == 132 and head[128:132] == b"DICM":
+        return 0
+    return _header.plausible_start(head) or 0
+
+
 def _parse_layout_quietly(path: str, stamp: tuple[int, int]) -> _Layout:
     with open(path, "rb") as f:
-        ds = dcmread(f, stop_before_pixels=True, force=True)
-        pixel_pos = f.tell()
+        start = _dataset_start(f)
+        source: Any = _header.OffsetFile(f, start, path) if start else f
+        source.seek(0)
+        ds = dcmread(source, stop_before_pixels=True, force=True)
+        pixel_pos = f.tell()  # the underlying file: an absolute offset
         ts = _syntax_of(ds)
         if ts == decoders.DEFLATED_EXPLICIT_VR_LE:
             tag, value_offset, value_length, vr = _deflated_pixel_element(ds)
@@ -253,6 +266,7 @@ def _parse_layout_quietly(path: str, stamp: tuple[int, int]) -> _Layout:
             implicit = ts == decoders.IMPLICIT_VR_LE
             tag, value_offset, value_length, vr = _pixel_element(f, pixel_pos, little, implicit)
         layout = _build_layout(ds, path, stamp, ts, little, tag, value_offset, value_length)
+        layout.dataset_start = start
         layout.swap_words = not little and vr == b"OW" and layout.params.bits_allocated <= 8
         if not decoders.is_native(ts) and tag == _PIXEL_DATA:
             _scan_fragments(f, layout, stamp[1], ds)
@@ -710,11 +724,14 @@ def _inflated_pixel_data(layout: _Layout) -> bytes:
         kept = _inflated.get(key)
     if kept is not None:
         return kept
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _header.quiet_pydicom():
         try:
-            ds = dcmread(layout.path, force=True)
-            element = ds.get(layout.tag)
+            with open(layout.path, "rb") as f:
+                start = layout.dataset_start
+                source: Any = _header.OffsetFile(f, start, layout.path) if start else f
+                source.seek(0)
+                ds = dcmread(source, force=True)
+                element = ds.get(layout.tag)
         except (zlib.error, Exception) as exc:
             raise DecodeError(f"cannot inflate the deflated dataset: {exc}") from exc
     if element is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import warnings
 from collections.abc import Iterable
 from typing import IO, Any, BinaryIO, cast
 
@@ -69,8 +68,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
     """The header dataset and the pixel data node (read from the element header only)."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as fp, _header.PYDICOM_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with open(name, "rb") as fp, _header.quiet_pydicom():
             try:
                 return _read_open(fp, name)
             except RecursionError:
@@ -320,8 +318,7 @@ def _nodes(ds: Dataset, depth: int = 0) -> list[TagNode]:
 def tag_tree(path: str | os.PathLike[str]) -> list[TagNode]:
     """Every header element of *path* as `TagNode` dicts (File Meta Information first)."""
     ds, pixel = _read(path)
-    with _header.PYDICOM_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _header.quiet_pydicom():
         nodes: list[TagNode] = []
         meta = getattr(ds, "file_meta", None)
         if meta is not None:
@@ -388,8 +385,7 @@ def select_tag(
         raise UsageError(f"offset must be ≥ 0 and limit between 1 and {MAX_LIMIT}")
     steps = parse_tag_path(tag_path)
     ds, pixel = _read(path)
-    with _header.PYDICOM_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with _header.quiet_pydicom():
         current = ds
         for depth in range(0, len(steps), 2):
             tag = Tag(steps[depth])
