@@ -22,6 +22,7 @@ from pydicom.uid import (
     UID,
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
+    JPEGBaseline8Bit,
     JPEGLosslessSV1,
     JPEGLSLossless,
     RLELossless,
@@ -29,6 +30,7 @@ from pydicom.uid import (
 )
 
 from dcmview_core import decoders, frames
+from dcmview_core.discovery import read_entry
 from dcmview_core.errors import DecodeError, UnsupportedTransferSyntax
 from dcmview_core.frames import read_frame
 from dcmview_core.model import FileEntry, SupportState
@@ -388,6 +390,110 @@ def test_truncated_encapsulated_frame_is_a_clear_error(tmp_path: Path) -> None:
 
 
 # --- colour, palettes, functional groups, overlays ----------------------------------------
+
+
+# PS3.3 C.7.6.3.1.2, the equations that define YBR_PARTIAL_422 (and _420) for 8-bit data
+PARTIAL_FROM_RGB = np.array(
+    [[0.2568, 0.5041, 0.0979], [-0.1482, -0.2910, 0.4392], [0.4392, -0.3678, -0.0714]]
+)
+
+
+def partial_from_rgb(rgb: np.ndarray) -> np.ndarray:
+    ybr = rgb.astype(np.float64) @ PARTIAL_FROM_RGB.T + [16.0, 128.0, 128.0]
+    return np.asarray(np.rint(ybr), dtype=np.uint8)
+
+
+def test_ybr_partial_422_native_is_upsampled_and_converted(tmp_path: Path) -> None:
+    # two frames of 2 × 8 pixels; each horizontal pair shares its colour, so 4:2:2 loses
+    # nothing and the RGB comes back within the rounding of the stored 8-bit values
+    colours = np.array(
+        [
+            [[0, 0, 0], [255, 255, 255], [128, 128, 128], [255, 0, 0]],
+            [[0, 255, 0], [0, 0, 255], [200, 120, 40], [17, 99, 230]],
+        ],
+        dtype=np.uint8,
+    )
+    rgb = np.stack([colours, colours[:, ::-1]])  # frame 1: the pairs mirrored
+    rgb = np.repeat(rgb, 2, axis=2)  # (2 frames, 2 rows, 8 columns, 3)
+    ybr = partial_from_rgb(rgb)
+    stored = np.empty((2, 2, 4, 4), dtype=np.uint8)  # per pair: Y1 Y2 Cb Cr
+    stored[..., 0] = ybr[:, :, 0::2, 0]
+    stored[..., 1] = ybr[:, :, 1::2, 0]
+    stored[..., 2] = ybr[:, :, 0::2, 1]
+    stored[..., 3] = ybr[:, :, 0::2, 2]
+    path = write(
+        tmp_path / "p422.dcm", rows=2, columns=8, n_frames=2, bits_allocated=8,
+        samples_per_pixel=3, photometric="YBR_PARTIAL_422", pixel_data=stored.tobytes(),
+    )  # fmt: skip
+    found = read_entry(str(path))
+    assert isinstance(found, FileEntry)
+    assert (found.frame_count, found.support_state) == (2, SupportState.RENDERABLE)
+    for index in (1, 0):
+        frame = read_frame(found, index)
+        assert frame.meta.photometric_interpretation == "RGB"
+        assert frame.meta.stored_photometric_interpretation == "YBR_PARTIAL_422"
+        diff = np.abs(frame.samples.astype(int) - rgb[index].astype(int))
+        assert diff.max() <= 2, diff.max()
+    first = read_frame(found, 0).samples
+    # black is Y 16, white Y 235, grey has CB = CR = 128: exact
+    assert first[0, 0].tolist() == [0, 0, 0]
+    assert first[0, 2].tolist() == [255, 255, 255]
+    assert first[0, 4].tolist() == [128, 128, 128]
+
+
+def test_ybr_partial_420_jpeg_is_converted_with_the_partial_equations(tmp_path: Path) -> None:
+    y, x = np.mgrid[0:32, 0:32]
+    rgb = np.stack([8 * x, 8 * y, 255 - 4 * x - 3 * y], axis=-1).clip(0, 255).astype(np.uint8)
+    ybr = partial_from_rgb(rgb)
+    # a JPEG holding partial-range YCbCr, chroma halved both ways (sampling factors 2×2, 1×1)
+    codestream = bytes(
+        imagecodecs.jpeg8_encode(ybr, level=100, colorspace=3, outcolorspace=3, subsampling="420")
+    )
+    path = write(
+        tmp_path / "p420.dcm", rows=32, columns=32, ts=JPEGBaseline8Bit, bits_allocated=8,
+        samples_per_pixel=3, photometric="YBR_PARTIAL_420",
+        pixel_data=encapsulate([codestream]),
+    )  # fmt: skip
+    found = read_entry(str(path))
+    assert isinstance(found, FileEntry)
+    assert found.support_state is SupportState.RENDERABLE
+    frame = read_frame(found, 0)
+    assert frame.meta.photometric_interpretation == "RGB"
+    error = np.abs(frame.samples.astype(int) - rgb.astype(int))
+    # JPEG at quality 100 plus 4:2:0 chroma: within 6 of the source; read as full-range
+    # (JFIF) YCbCr instead, the same data would be off by 20 and more
+    assert error.max() <= 6, error.max()
+    jfif = imagecodecs.jpeg8_decode(codestream, colorspace=3, outcolorspace=2)
+    assert np.abs(jfif.astype(int) - rgb.astype(int)).max() > 12
+
+
+def test_ybr_partial_420_uncompressed_is_refused_by_discovery_and_read_frame(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "n420.dcm", rows=2, columns=4, bits_allocated=8, samples_per_pixel=3,
+        photometric="YBR_PARTIAL_420", pixel_data=bytes(24),
+    )  # fmt: skip
+    found = read_entry(str(path))
+    assert isinstance(found, FileEntry)
+    assert found.support_state is SupportState.UNSUPPORTED
+    assert found.support_reason == "photometric.not_supported"
+    with pytest.raises(DecodeError, match="YBR_PARTIAL_420 is defined for compressed"):
+        read_frame(found, 0)
+
+
+def test_retired_colour_photometric_is_refused_by_discovery_and_read_frame(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path / "hsv.dcm", rows=2, columns=4, bits_allocated=8, samples_per_pixel=3,
+        photometric="HSV", pixel_data=bytes(24),
+    )  # fmt: skip
+    found = read_entry(str(path))
+    assert isinstance(found, FileEntry)
+    assert found.support_reason == "photometric.not_supported"
+    with pytest.raises(DecodeError, match="unsupported Photometric Interpretation HSV"):
+        read_frame(found, 0)
 
 
 def test_rgb_planar_configuration_1(tmp_path: Path) -> None:

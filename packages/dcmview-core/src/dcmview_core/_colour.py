@@ -29,13 +29,59 @@ def ybr_full_to_rgb(ybr: np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def upsample_422(data: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """Expand native YBR_FULL_422 samples to full-resolution YBR (PS3.3 C.7.6.3.1.2).
+COLOUR_PHOTOMETRICS = frozenset(
+    {
+        "RGB",
+        "YBR_FULL",
+        "YBR_FULL_422",
+        "YBR_PARTIAL_422",
+        "YBR_PARTIAL_420",
+        "YBR_ICT",
+        "YBR_RCT",
+    }
+)
+"""Three-sample photometric interpretations converted to RGB (PS3.3 C.7.6.3.1.2); the
+retired ARGB, CMYK and HSV are not."""
+
+COMPRESSED_ONLY = frozenset({"YBR_PARTIAL_420"})
+"""Defined only inside a compressed stream (the codec upsamples); PS3.5 has no native layout."""
+
+SUBSAMPLED_422 = frozenset({"YBR_FULL_422", "YBR_PARTIAL_422"})
+"""Photometric interpretations whose native data holds two samples per pixel (Y1 Y2 Cb Cr)."""
+
+_PARTIAL_FROM_RGB = np.array(
+    [[0.2568, 0.5041, 0.0979], [-0.1482, -0.2910, 0.4392], [0.4392, -0.3678, -0.0714]]
+)
+"""YBR_PARTIAL_422's defining equations (PS3.3 C.7.6.3.1.2): ``Y = .2568 R + .5041 G +
+.0979 B + 16``, ``CB = -.1482 R - .2910 G + .4392 B + 128``, ``CR = .4392 R - .3678 G -
+.0714 B + 128``."""
+_RGB_FROM_PARTIAL = np.linalg.inv(_PARTIAL_FROM_RGB).astype(np.float32)
+_PARTIAL_OFFSET = np.array([16.0, 128.0, 128.0], dtype=np.float32)
+
+
+def ybr_partial_to_rgb(ybr: np.ndarray) -> np.ndarray:
+    """YBR_PARTIAL_422 / YBR_PARTIAL_420 (8-bit, full resolution) to RGB.
+
+    PS3.3 C.7.6.3.1.2: black is Y = 16, white Y = 235, no colour CB = CR = 128 (CB, CR in
+    16..240). The inverse of the standard's RGB → YBR equations, rounded and clipped to 0..255.
+    """
+    centred = ybr.astype(np.float32) - _PARTIAL_OFFSET
+    out = centred @ _RGB_FROM_PARTIAL.T
+    np.rint(out, out=out)
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
+
+
+def upsample_422(
+    data: np.ndarray, rows: int, columns: int, photometric: str = "YBR_FULL_422"
+) -> np.ndarray:
+    """Expand native YBR_FULL_422 / YBR_PARTIAL_422 samples to full resolution
+    (PS3.3 C.7.6.3.1.2).
 
     Each pair of pixels is stored as ``Y1 Y2 Cb Cr``; both pixels take that Cb and Cr.
     """
     if columns % 2:
-        raise DecodeError(f"YBR_FULL_422 needs an even number of columns, not {columns}")
+        raise DecodeError(f"{photometric} needs an even number of columns, not {columns}")
     quads = data.reshape(rows, columns // 2, 4)
     out = np.empty((rows, columns, 3), dtype=data.dtype)
     out[:, 0::2, 0] = quads[..., 0]

@@ -170,6 +170,11 @@ def _decode_jpeg(data: bytes, params: CodecParams) -> tuple[np.ndarray, str]:
     ic = _imagecodecs()
     photometric = params.photometric_interpretation
     if params.samples_per_pixel == 3:
+        if photometric.startswith("YBR_PARTIAL") and _jpeg_colour_transform(data, photometric):
+            # partial-range YCbCr: the codec upsamples, dcmview_core.frames converts
+            # (libjpeg's own transform is the full-range JFIF one)
+            arr = ic.jpeg8_decode(data, colorspace=_JCS_YCBCR, outcolorspace=_JCS_YCBCR)
+            return arr, photometric
         if _jpeg_colour_transform(data, photometric):
             arr = ic.jpeg8_decode(data, colorspace=_JCS_YCBCR, outcolorspace=_JCS_RGB)
         else:

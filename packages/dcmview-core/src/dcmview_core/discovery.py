@@ -25,7 +25,7 @@ from pydicom import dcmread
 from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import Dataset
 
-from dcmview_core import _header
+from dcmview_core import _colour, _header
 from dcmview_core._header import (
     DEFLATED_LE,
     EXPLICIT_BE,
@@ -276,7 +276,7 @@ def _frame_bits(values: dict[str, Any], tag: int) -> int:
     rows, columns = values.get("Rows") or 0, values.get("Columns") or 0
     spp = values.get("SamplesPerPixel") or 1
     bits = values.get("BitsAllocated") or {0x7FE00008: 32, 0x7FE00009: 64}.get(tag, 0)
-    if values.get("PhotometricInterpretation") == "YBR_FULL_422" and spp == 3:
+    if values.get("PhotometricInterpretation") in _colour.SUBSAMPLED_422 and spp == 3:
         return rows * columns * 2 * bits
     return rows * columns * spp * bits
 
@@ -396,6 +396,12 @@ def _support(header: Header, has_pixels: bool, frames: int) -> tuple[SupportStat
     values = header.values
     if not values.get("Rows") or not values.get("Columns") or not values.get("BitsAllocated"):
         return SupportState.UNSUPPORTED, "pixel_data.missing_attributes"
+    photometric = str(values.get("PhotometricInterpretation") or "").upper()
+    if (values.get("SamplesPerPixel") == 3 and photometric) and (
+        photometric not in _colour.COLOUR_PHOTOMETRICS
+        or (photometric in _colour.COMPRESSED_ONLY and ts in NATIVE_SYNTAXES)
+    ):
+        return SupportState.UNSUPPORTED, "photometric.not_supported"
     if frames == 0:
         return SupportState.UNSUPPORTED, "pixel_data.truncated"
     return SupportState.RENDERABLE, None

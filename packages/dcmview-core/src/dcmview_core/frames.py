@@ -675,7 +675,7 @@ def _encapsulated_bytes(layout: _Layout, index: int) -> bytes:
 
 def _frame_bits(layout: _Layout) -> int:
     p = layout.params
-    if p.photometric_interpretation == "YBR_FULL_422" and p.samples_per_pixel == 3:
+    if p.photometric_interpretation in _colour.SUBSAMPLED_422 and p.samples_per_pixel == 3:
         return p.rows * p.columns * 2 * p.bits_allocated
     return p.rows * p.columns * p.samples_per_pixel * p.bits_allocated
 
@@ -762,8 +762,8 @@ def _native_samples(layout: _Layout, index: int) -> np.ndarray:
         arr = arr.astype(dtype.newbyteorder("="))
     if p.samples_per_pixel == 1:
         return arr.reshape(p.rows, p.columns)
-    if p.photometric_interpretation == "YBR_FULL_422":
-        return _colour.upsample_422(arr, p.rows, p.columns)
+    if p.photometric_interpretation in _colour.SUBSAMPLED_422:
+        return _colour.upsample_422(arr, p.rows, p.columns, p.photometric_interpretation)
     if layout.planar_configuration == 1:
         return np.moveaxis(arr.reshape(p.samples_per_pixel, p.rows, p.columns), 0, -1)
     return arr.reshape(p.rows, p.columns, p.samples_per_pixel)
@@ -813,6 +813,8 @@ def _to_rgb8(arr: np.ndarray, photometric: str, layout: _Layout) -> np.ndarray:
         arr = np.right_shift(wide, shift).astype(np.uint8)
     if photometric in ("YBR_FULL", "YBR_FULL_422"):
         return _colour.ybr_full_to_rgb(arr)
+    if photometric in ("YBR_PARTIAL_422", "YBR_PARTIAL_420"):
+        return _colour.ybr_partial_to_rgb(arr)
     if photometric in ("RGB", "YBR_ICT", "YBR_RCT"):
         return np.ascontiguousarray(arr)
     raise DecodeError(f"unsupported Photometric Interpretation {photometric}")
@@ -862,6 +864,11 @@ def read_frame(entry: FileEntry, index: int) -> Frame:
     photometric = p.photometric_interpretation
     if decoders.is_native(ts):
         decoders.decoder_for(ts)
+        if photometric in _colour.COMPRESSED_ONLY:
+            raise DecodeError(
+                f"{photometric} is defined for compressed transfer syntaxes only "
+                f"(PS3.3 C.7.6.3.1.2); this file stores it uncompressed"
+            )
         arr = _native_samples(layout, index)
     else:
         decoder = decoders.decoder_for(ts)
