@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import http.server
 import io
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -571,3 +573,66 @@ def test_panels_collapse_and_tabs_close(page: Page, server: Server) -> None:
     page.get_by_role("button", name="Close P002 · MR · 20230505").click()
     expect(page.get_by_role("tab")).to_have_count(1)
     expect(page.get_by_role("tab", selected=True)).to_have_text("P001 · CT · 20240101")
+
+
+_HOP_HEADERS = ("content-length", "content-encoding", "transfer-encoding", "connection")
+
+
+class _PrefixProxy(http.server.BaseHTTPRequestHandler):
+    """Serves dcmview under /viewer/ (what a reverse proxy with a path prefix does)."""
+
+    upstream = ""
+
+    def _forward(self) -> None:
+        if not self.path.startswith("/viewer/"):
+            self.send_error(404)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        keep = ("authorization", "content-type", "accept")
+        headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
+        answer = httpx.request(
+            self.command,
+            self.upstream + self.path[len("/viewer") :],
+            headers=headers,
+            content=body,
+            timeout=10,
+        )
+        self.send_response(answer.status_code)
+        for k, v in answer.headers.items():
+            if k.lower() not in (
+                "content-length",
+                "content-encoding",
+                "transfer-encoding",
+                "connection",
+            ):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def do_GET(self) -> None:
+        self._forward()
+
+    def do_PUT(self) -> None:
+        self._forward()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_works_under_a_path_prefix(page: Page, server: Server) -> None:
+    handler = type("Proxy", (_PrefixProxy,), {"upstream": server.base})
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(f"http://127.0.0.1:{proxy.server_address[1]}/viewer/#token={server.token}")
+        expect(counter(page)).to_have_text("1 / 12")
+        page.wait_for_selector(".viewport .spinner", state="detached")
+        expect(page.get_by_test_id("window-text")).to_have_text("W 400 · C 40")
+        assert page.url.endswith("/viewer/")
+    finally:
+        page.goto("about:blank")  # no poll may reach the proxy once it is gone
+        proxy.shutdown()
+        proxy.server_close()
