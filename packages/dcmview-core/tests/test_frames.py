@@ -8,6 +8,7 @@ signed dataset with an unsigned codestream) are compared with the rule applied t
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import gdcm
@@ -19,9 +20,11 @@ from pydicom.pixels.processing import apply_color_lut, convert_color_space
 from pydicom.pixels.utils import pixel_array
 
 from dcmview_core import discovery
-from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData
+from dcmview_core.discovery import scan
+from dcmview_core.encode import encode_png
+from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData, PixelError
 from dcmview_core.frames import Frame, read_frame
-from dcmview_core.model import FileEntry
+from dcmview_core.model import FileEntry, SupportState
 from dcmview_core.present import render_display
 
 TESTDATA = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -316,3 +319,162 @@ def test_overlay_plane_is_read_for_the_frame() -> None:
     ds = dcmread(bundled("examples_overlay.dcm"))
     np.testing.assert_array_equal(overlay.mask, ds.overlay_array(0x6000).astype(bool))
     assert overlay.origin == (0, 0)
+
+
+# --- every bundled file with pixel data ------------------------------------------------------
+#
+# For each file pydicom finds pixel data in: `scan` lists it; when renderable, `read_frame`
+# decodes up to three of its frames (first, middle, last) and `render_display` and
+# `encode_png` make a display image of each; when not, the reason is the one named here and
+# `read_frame` refuses it too. Lossless files that no test above compares are compared with
+# GDCM (with pydicom's own decoders where GDCM aborts or is wrong).
+
+DATA = TESTDATA.parent
+
+
+def _pydicom_finds_pixels(path: Path) -> bool:
+    with warnings.catch_warnings():  # collection time, one thread
+        warnings.simplefilter("ignore")
+        try:
+            ds = dcmread(path, force=True, defer_size=256)
+        except Exception:  # not DICOM (README, json, .py …) or unreadable on purpose
+            return False
+    return any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009))
+
+
+PYDICOM_MISREADS = {
+    "no_meta.dcm": "a stray byte before the dataset: pydicom parses from byte 0",
+}
+PIXEL_FILES = sorted(
+    str(p.relative_to(DATA))
+    for p in DATA.rglob("*")
+    if p.is_file() and (_pydicom_finds_pixels(p) or p.name in PYDICOM_MISREADS)
+)
+NOT_RENDERABLE = {
+    "MR_truncated.dcm": "pixel_data.truncated",  # 8130 of 8192 bytes
+    "meta_missing_tsyntax.dcm": "pixel_data.missing_attributes",  # 2 bytes, no Rows/Columns
+    "nested_priv_SQ.dcm": "pixel_data.missing_attributes",
+}
+COMPARED_ABOVE = {
+    *GRAYSCALE_EXACT,
+    *RGB_EXACT,
+    *(name for name, _ in YBR),
+    "rtdose.dcm",
+    "SC_rgb_rle_2frame.dcm",
+    "ExplVR_BigEnd.dcm",
+    "SC_rgb_rle_16bit.dcm",
+    "SC_rgb_rle_16bit_2frame.dcm",
+    "SC_rgb_rle_32bit.dcm",
+    "SC_rgb_rle_32bit_2frame.dcm",
+    "SC_ybr_full_422_uncompressed.dcm",
+    "examples_palette.dcm",
+    "liver_1frame.dcm",
+    "liver_expb_1frame.dcm",
+    "J2K_pixelrep_mismatch.dcm",
+    "no_meta.dcm",
+    "JPEG2000-embedded-sequence-delimiter.dcm",
+}
+LOSSLESS = {
+    "1.2.840.10008.1.2",
+    "1.2.840.10008.1.2.1",
+    "1.2.840.10008.1.2.1.99",
+    "1.2.840.10008.1.2.2",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.5",
+}
+PYDICOM_IS_THE_REFERENCE = {
+    # GDCM 3.2 aborts the whole process (a C++ assertion) on these RT doses
+    "rtdose_1frame.dcm",
+    "rtdose_expb_1frame.dcm",
+    "rtdose_rle_1frame.dcm",
+    # GDCM swaps the 16-bit halves of 32-bit big-endian samples (pydicom's values equal
+    # rtdose.dcm's, the same dose in little endian)
+    "rtdose_expb.dcm",
+}
+
+
+def _frames_to_check(count: int) -> list[int]:
+    return sorted({0, count // 2, count - 1})
+
+
+def _reference(e: FileEntry, frame: Frame) -> np.ndarray:
+    """The frame as an independent decoder gives it, with the DICOM rules applied."""
+    meta, index = frame.meta, frame.meta.frame_index
+    if Path(e.path).name in PYDICOM_IS_THE_REFERENCE:
+        return np.asarray(pixel_array(e.path, index=index))
+    if meta.stored_photometric_interpretation in ("MONOCHROME1", "MONOCHROME2"):
+        whole = gdcm_buffer(e.path)
+        if e.bits_allocated == 1:
+            n = meta.rows * meta.columns
+            bits = np.unpackbits(whole, bitorder="little")[index * n : (index + 1) * n]
+            return bits.reshape(meta.rows, meta.columns)
+        values = gdcm_frame(e.path, frame).astype(np.int64)
+        stored = meta.bits_stored
+        values &= (1 << stored) - 1  # unused high bits are not part of the value
+        if meta.pixel_representation == 1:
+            values = (values ^ (1 << (stored - 1))) - (1 << (stored - 1))
+        return values
+    if meta.stored_photometric_interpretation == "RGB" and e.bits_allocated == 8:
+        reader = gdcm.ImageReader()
+        reader.SetFileName(e.path)
+        assert reader.Read()
+        per_frame = frame.samples.size
+        part = gdcm_buffer(e.path)[index * per_frame : (index + 1) * per_frame]
+        if reader.GetImage().GetPlanarConfiguration() == 1:
+            return np.moveaxis(part.reshape(3, meta.rows, meta.columns), 0, -1)
+        return part.reshape(frame.samples.shape)
+    raise AssertionError(
+        f"no reference rule for lossless {meta.stored_photometric_interpretation} "
+        f"{e.bits_allocated}-bit data: add one, or compare {Path(e.path).name} above"
+    )
+
+
+@pytest.mark.parametrize("relative", PIXEL_FILES)
+def test_every_bundled_file_with_pixel_data(relative: str) -> None:
+    path = DATA / relative
+    [e] = list(scan(str(path)))
+    assert isinstance(e, FileEntry), e
+    assert e.has_pixels
+    expected_reason = NOT_RENDERABLE.get(path.name)
+    if expected_reason is not None:
+        assert (e.support_state, e.support_reason) == (
+            SupportState.UNSUPPORTED,
+            expected_reason,
+        )
+        with pytest.raises(PixelError):
+            read_frame(e, 0)
+        return
+    assert e.support_state is SupportState.RENDERABLE, e.support_reason
+    assert e.frame_count >= 1
+    compare = e.transfer_syntax_uid in LOSSLESS and path.name not in COMPARED_ABOVE
+    for index in _frames_to_check(e.frame_count):
+        frame = read_frame(e, index)
+        colour = frame.meta.samples_per_pixel == 3
+        shape = (e.rows, e.columns, 3) if colour else (e.rows, e.columns)
+        assert frame.samples.shape == shape
+        assert frame.meta.frame_index == index
+        display = render_display(frame)
+        assert display.image.dtype == np.uint8
+        assert display.image.shape == shape
+        assert encode_png(display.image).startswith(b"\x89PNG\r\n\x1a\n")
+        if compare:
+            np.testing.assert_array_equal(frame.samples, _reference(e, frame))
+
+
+def test_the_sweep_is_every_file_discovery_finds_pixels_in() -> None:
+    found = {
+        str(Path(e.path).relative_to(DATA))
+        for e in scan(str(DATA))
+        if isinstance(e, FileEntry) and e.has_pixels
+    }
+    assert found == set(PIXEL_FILES)
+    assert len(found) > 100
+    for name in PYDICOM_MISREADS:
+        assert not _pydicom_finds_pixels(TESTDATA / name)
+    compared = [p for p in PIXEL_FILES if Path(p).name not in COMPARED_ABOVE | set(NOT_RENDERABLE)]
+    assert len(compared) > 40  # the lossless and lossy files only this sweep looks at
