@@ -23,7 +23,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from dcmview_core import _header, frames
+from dcmview_core import _header, frames, quiet_pydicom
 from dcmview_core.discovery import read_entry, scan
 from dcmview_core.frames import read_frame
 from dcmview_core.model import FileEntry, SupportState
@@ -121,7 +121,7 @@ def test_scan_with_workers_while_frames_are_read() -> None:
 
 def test_quiet_pydicom_is_reentrant_and_restores_the_filters() -> None:
     filters_before = list(warnings.filters)
-    with _header.quiet_pydicom():
+    with quiet_pydicom():  # the public name for what every read in dcmview-core uses
         warnings.warn("silenced", UserWarning, stacklevel=1)
         with _header.quiet_pydicom():  # a quiet read decoding text quietly: no deadlock
             warnings.warn("silenced too", UserWarning, stacklevel=1)

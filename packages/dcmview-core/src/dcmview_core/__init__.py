@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dcmview_core._header import quiet_pydicom
 from dcmview_core.cache import ByteBudgetCache, CacheView
 from dcmview_core.decoders import can_decode, support_reason
 from dcmview_core.discovery import Skipped, read_entry, scan, walk
@@ -52,6 +53,7 @@ __all__ = [
     "encode_thumbnail_jpeg",
     "parse_filter",
     "parse_filters",
+    "quiet_pydicom",
     "read_entry",
     "read_frame",
     "render_display",

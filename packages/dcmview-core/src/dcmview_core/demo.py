@@ -671,7 +671,11 @@ def write_demo(directory: str | os.PathLike[str]) -> list[Path]:
     middle = len(slices) // 2
     add(
         "compressed/ct_rle.dcm",
-        lambda p: _compressed(_ct_dataset(middle, slices[middle]), RLELossless, p),
+        # pydicom's own encoder: always installed, so the bytes do not depend on whether
+        # GDCM (a dev dependency, pydicom's first choice) is present
+        lambda p: _compressed(
+            _ct_dataset(middle, slices[middle]), RLELossless, p, encoding_plugin="pydicom"
+        ),
     )
     add(
         "compressed/ct_jpeg2000.dcm",
