@@ -494,6 +494,14 @@ def test_rois_by_keyboard_only(page: Page, server: Server) -> None:
     page.wait_for_timeout(200)
     first = server.api(f"file/{index}/annotations").json()["roi_coords"][0]
     assert first == [72, 96, 120, 160]  # the middle quarter of 192×256
+    # drawn with scope "Current frame": shown on frame 1 only
+    outlines = page.locator("svg.rois rect:not(.handle)")
+    expect(outlines).to_have_count(1)
+    page.keyboard.press("ArrowRight")
+    expect(counter(page)).to_have_text("2 / 4")
+    expect(outlines).to_have_count(0)
+    page.keyboard.press("ArrowLeft")
+    expect(outlines).to_have_count(1)
     page.keyboard.press("Alt+ArrowRight")
     page.keyboard.press("Alt+Shift+ArrowDown")
     page.wait_for_timeout(400)
