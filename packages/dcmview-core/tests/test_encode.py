@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from dcmview_core import encode
 from dcmview_core.encode import encode_png, encode_thumbnail_jpeg, thumbnail_size
 from dcmview_core.errors import UsageError
 
@@ -79,3 +81,37 @@ def test_jpeg_thumbnail_of_colour() -> None:
     assert image.size == (40, 30)
     assert abs(int(pixels[..., 0].mean()) - 255) <= 3
     assert pixels[..., 1].mean() < 5
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, payload) of every PNG chunk, each CRC checked independently of the encoder."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, out = 8, []
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind, payload = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        crc = int.from_bytes(data[pos + 8 + length : pos + 12 + length], "big")
+        assert zlib.crc32(kind + payload) == crc, kind
+        out.append((kind, payload))
+        pos += 12 + length
+    return out
+
+
+@pytest.mark.parametrize("backend", ["isal", "libdeflate"])
+@pytest.mark.parametrize("level", [1, 6])
+def test_png_of_a_large_frame_decodes_to_the_same_pixels(
+    backend: str, level: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend == "libdeflate":
+        monkeypatch.setattr(encode, "_isal", None)
+    else:
+        assert encode._isal is not None  # isal is a dependency: the fast path must be the one used
+    rng = np.random.default_rng(3)
+    ramp = np.add.outer(np.arange(700), np.arange(530)) // 5
+    arr = ((ramp + rng.integers(0, 9, size=ramp.shape)) % 256).astype(np.uint8)
+    data = encode_png(arr, level=level)
+    chunks = _chunks(data)
+    assert [kind for kind, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    raw = np.frombuffer(zlib.decompress(chunks[1][1]), np.uint8).reshape(700, 531)
+    assert (raw[:, 0] == 2).all()  # the Up filter on every row
+    np.testing.assert_array_equal(decode(data)[0], arr)
