@@ -302,6 +302,8 @@ export class CpuRenderer implements Renderer {
   private frame: RawFrame | null = null;
   private overlay: Uint8Array | null = null;
   private image: HTMLCanvasElement | OffscreenCanvas | null = null;
+  /** Reused between paints: a window drag must not allocate a frame-sized buffer per step. */
+  private pixels: ImageData | null = null;
   private key = '';
 
   constructor(private canvas: HTMLCanvasElement) {
@@ -326,7 +328,10 @@ export class CpuRenderer implements Renderer {
     if (key === this.key && this.image) return;
     this.key = key;
     const n = f.rows * f.columns;
-    const out = new ImageData(f.columns, f.rows);
+    if (!this.pixels || this.pixels.width !== f.columns || this.pixels.height !== f.rows) {
+      this.pixels = new ImageData(f.columns, f.rows);
+    }
+    const out = this.pixels;
     const px = new Uint32Array(out.data.buffer);
     const grey = (v: number): number => 0xff000000 | (v << 16) | (v << 8) | v;
     if (isColour(f)) {
@@ -396,6 +401,7 @@ export class CpuRenderer implements Renderer {
 
   destroy(): void {
     this.image = null;
+    this.pixels = null;
   }
 }
 
