@@ -206,6 +206,15 @@ def test_orientation_and_view_controls(page: Page, server: Server) -> None:
     expect(page.get_by_role("button", name="Invert")).to_have_attribute("aria-pressed", "true")
     page.wait_for_timeout(100)
     assert canvas_png(page) != start
+    # orientation is kept per file
+    open_file(page, "mr.dcm")
+    expect(page.get_by_role("button", name="Flip horizontal")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    page.get_by_role("tab", name="P001 · CT · 20240101").click()
+    expect(page.get_by_role("button", name="Flip horizontal")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     viewport.dblclick()
     expect(page.get_by_role("button", name="Flip horizontal")).to_have_attribute(
         "aria-pressed", "false"
