@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
+from dcmview_core import quiet_pydicom
 from dcmview_core.model import FileEntry
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -83,8 +83,7 @@ def header_extras(entry: FileEntry) -> dict[str, Any]:
         "window_presets": [],
     }
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_pydicom():  # thread-safe: /info runs in the worker pool
             ds = dcmread(entry.path, stop_before_pixels=True, force=True, defer_size=4096)
             extras["has_overlay"] = any(
                 (elem.tag.group & 0xFF01) == 0x6000 and elem.tag.element == 0x3000 for elem in ds
