@@ -149,6 +149,13 @@ def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
     inner.ReferencedSOPClassUID = MR_IMAGE_STORAGE
     inner.ReferencedSOPInstanceUID = "1.2.3.4.5.6.7"
     ds.ReferencedImageSequence = [inner]
+    # a long sequence: the tag preview shows 16 items, the rest come page by page
+    items = []
+    for k in range(40):
+        item = Dataset()
+        item.SeriesInstanceUID = f"1.2.826.0.1.3680043.10.9.{k}"
+        items.append(item)
+    ds.ReferencedSeriesSequence = items
     # an overlay plane (60xx): a filled rectangle, rows 20-29, columns 40-59
     plane = np.zeros((rows, columns), dtype=np.uint8)
     plane[20:30, 40:60] = 1

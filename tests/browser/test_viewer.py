@@ -257,6 +257,15 @@ def test_tags_filter_and_sequences(page: Page, server: Server) -> None:
     page.get_by_role("searchbox", name="Filter tags").fill("")
     page.get_by_role("button", name="Expand ReferencedImageSequence").click()
     expect(tags.locator('[data-tag="(0008,1150)"]')).to_be_visible()
+    # paged items: 16 in the preview, the rest through tags/select
+    expect(tags.locator('[data-tag="(0008,1115)"]')).to_contain_text("40 items")
+    page.get_by_role("button", name="Expand ReferencedSeriesSequence").click()
+    referenced = tags.locator('[data-tag="(0020,000E)"]', has_text="1.2.826.0.1.3680043.10.9.")
+    expect(referenced).to_have_count(16)
+    page.get_by_role("button", name="Load more items (16 of 40)").click()
+    expect(referenced).to_have_count(40)
+    expect(page.get_by_role("button", name=re.compile("Load more items"))).to_have_count(0)
+    expect(referenced.last).to_contain_text("1.2.826.0.1.3680043.10.9.39")
 
 
 def test_roi_draw_move_delete_export(page: Page, server: Server) -> None:
