@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dcmview_py.readyline import parse_ready_line
-from dcmview_py.testing import api_get, dcmview_script, start_cli
+from dcmview_py.testing import api_get, dcmview_script, scanned_files, start_cli
 
 READY = re.compile(
     r"^dcmview: server running at http://127\.0\.0\.1:(\d+)/#token=([A-Za-z0-9_-]{20,})$"
@@ -156,14 +156,7 @@ def test_demo_views_a_private_temporary_study() -> None:
     try:
         ready = parse_ready_line(_readline(proc))
         assert ready is not None
-        body: dict[str, list[dict[str, str]]] = {"files": []}
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            status, body = api_get(ready.base_url, "/api/files", ready.token)
-            assert status == 200
-            if body.get("scan_complete"):
-                break
-            time.sleep(0.2)
+        body = scanned_files(ready.base_url, ready.token)
         assert len(body["files"]) > 0
         paths = [Path(f["path"]) for f in body["files"]]
         demo_root = next(p for p in paths[0].parents if p.name.startswith("dcmview-demo-"))

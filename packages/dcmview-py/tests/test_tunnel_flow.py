@@ -21,7 +21,7 @@ from pydicom.data import get_testdata_file
 
 from dcmview_py import view
 from dcmview_py.readyline import ReadyLine, parse_ready_line
-from dcmview_py.testing import api_get, dcmview_script, start_cli
+from dcmview_py.testing import api_get, dcmview_script, scanned_files, start_cli
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow]
 
@@ -265,8 +265,7 @@ def test_remote_command_is_read_by_the_remote_shell(
     proc = _start(sshd, backend, [str(odd)], remote_command=command)
     cleanup.append(proc)
     ready, _ = _read_ready(proc)
-    status, body = api_get(ready.base_url, "/api/files", ready.token)
-    assert status == 200
+    body = scanned_files(ready.base_url, ready.token)
     assert [f["path"] for f in body["files"]] == [str(odd / "ct.dcm")]
 
 

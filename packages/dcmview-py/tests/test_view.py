@@ -19,17 +19,11 @@ from pydicom.data import get_testdata_file
 
 from dcmview_py import DcmviewStartError, ViewerHandle, view
 from dcmview_py.inmemory import array_dataset, write_objects
-from dcmview_py.testing import api_get
+from dcmview_py.testing import api_get, scanned_files
 
 
 def _files(handle: ViewerHandle) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    while True:
-        status, body = api_get(handle.base_url, "/api/files", handle.token)
-        assert status == 200
-        if body.get("scan_complete") or time.monotonic() > deadline:
-            return list(body["files"])
-        time.sleep(0.1)
+    return list(scanned_files(handle.base_url, handle.token)["files"])
 
 
 def _gone(pid: int, within: float = 10.0) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -46,3 +47,15 @@ def api_get(base_url: str, path: str, token: str | None) -> tuple[int, Any]:
     except urllib.error.HTTPError as exc:
         with exc:
             return exc.code, json.loads(exc.read() or b"null")
+
+
+def scanned_files(base_url: str, token: str | None, *, within: float = 30.0) -> dict[str, Any]:
+    """``/api/files`` once the server's scan is complete (or ``within`` seconds have passed)."""
+    deadline = time.monotonic() + within
+    while True:
+        status, body = api_get(base_url, "/api/files", token)
+        if status != 200:
+            raise AssertionError(f"/api/files answered {status}: {body}")
+        if body.get("scan_complete") or time.monotonic() > deadline:
+            return dict(body)
+        time.sleep(0.1)
