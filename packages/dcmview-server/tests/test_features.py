@@ -238,3 +238,81 @@ def test_tiny_budget_still_serves(study: Path, budget: int) -> None:
     asyncio.run(main())
     assert time.monotonic() - started < 5
     pool.shutdown()
+
+
+def test_png_prefetch_is_adopted_by_the_request_that_waits_for_it(study: Path) -> None:
+    """A request for a frame whose PNG is being prefetched takes that work over, and the freed
+    prefetch slot starts the next frame at once (a single client keeps every core busy)."""
+    import io
+
+    import numpy as np
+    from dcmview_core.frames import read_frame
+    from dcmview_core.present import render_display
+    from PIL import Image
+
+    mf = entries(study)[MF]
+    pool = ThreadPoolExecutor(2)
+    gate = threading.Event()
+    kind = ("png", None, None, "default")
+
+    async def main() -> FrameService:
+        service = FrameService(pool, 64 * 2**20, 2)
+        await service.display(mf, 0, None, None, "default")
+        blockers = [asyncio.get_running_loop().run_in_executor(pool, gate.wait, 5) for _ in "ab"]
+        first = asyncio.create_task(service.display(mf, 1, None, None, "default"))
+        for _ in range(100):
+            if (mf.index, 2, kind) in service._holders:
+                break
+            await asyncio.sleep(0.01)
+        slots = service._slots()
+        assert (mf.index, 2, kind) in service._holders
+        assert slots.used == 1
+        assert (mf.index, 3, kind) not in service._holders
+        second = asyncio.create_task(service.display(mf, 2, None, None, "default"))
+        for _ in range(100):
+            if (mf.index, 3, kind) in service._holders:
+                break
+            await asyncio.sleep(0.01)
+        assert service.adopted == 1
+        assert (mf.index, 3, kind) in service._holders
+        assert slots.used == 1
+        gate.set()
+        await asyncio.gather(*blockers)
+        body, _headers = await second
+        await first
+        expected = render_display(read_frame(mf, 2)).image
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body))), expected)
+        # a jump cancels what has not started; the viewed PNG stays cached
+        await service.display(mf, 5, None, None, "default")
+        await asyncio.sleep(0.1)
+        assert not any(service._prefetch.get(mf.index, {}).values())
+        assert ("png", mf.index, 5, None, None, "default") in service.encoded
+        assert slots.used == 0
+        assert not service._holders
+        return service
+
+    service = asyncio.run(main())
+    assert service.prefetched >= 1
+    pool.shutdown()
+
+
+def test_prefetch_slots_hand_over_when_a_waiter_is_cancelled() -> None:
+    from dcmview_server.frames import _Slots
+
+    async def main() -> None:
+        slots = _Slots(1)
+        held = await slots.acquire()
+        first = asyncio.create_task(slots.acquire())
+        second = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0)
+        held.release()  # wakes the first waiter ...
+        first.cancel()  # ... which is cancelled before it runs: the second must get the slot
+        slot = await asyncio.wait_for(second, 1)
+        assert first.cancelled()
+        assert slots.used == 1
+        slot.release()
+        slot.release()  # idempotent
+        held.release()
+        assert slots.used == 0
+
+    asyncio.run(main())

@@ -7,14 +7,18 @@
 - Sequential requests (frame n then n±1 of the same file) prefetch the next frames in that
   direction, at most ``depth`` ahead and never more than fits beside the viewed frame in the
   cache's probation segment (a quarter of the budget); a jump cancels
-  the prefetches not yet started. Prefetch runs behind a semaphore that leaves one worker for
-  requests, so it never delays what is being viewed.
+  the prefetches not yet started. At most ``workers - 1`` prefetches run at once, leaving one
+  worker for requests, so prefetch never delays what is being viewed. A request that finds its
+  frame (or PNG) being prefetched waits for that work and *adopts* it: the prefetch stops
+  counting against the limit, so the next one starts on the freed core. A single client
+  sweeping therefore keeps every core busy (one computing what it waits for, the others ahead).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Hashable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -50,6 +54,59 @@ class _Cursor:
 PROTECTED_FRACTION = 0.75
 
 
+class _Slots:
+    """An asyncio gate for prefetches: at most ``limit`` hold a slot (event-loop confined)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> _Slot:
+        """Wait for a free slot and take it."""
+        while self.used >= self.limit:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # woken, then cancelled: pass the wake-up on
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(waiter)
+                raise
+        self.used += 1
+        return _Slot(self)
+
+    def _wake(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _release(self) -> None:
+        self.used -= 1
+        self._wake()
+
+
+class _Slot:
+    """One prefetch's hold on a `_Slots` gate; `release` is idempotent."""
+
+    __slots__ = ("_gate", "released")
+
+    def __init__(self, gate: _Slots) -> None:
+        self._gate = gate
+        self.released = False
+
+    def release(self) -> None:
+        """Give the slot back (once)."""
+        if not self.released:
+            self.released = True
+            self._gate._release()
+
+
 class FrameService:
     """Decoded frames and encoded images for the routes, with sharing, caching and prefetch."""
 
@@ -62,7 +119,9 @@ class FrameService:
         self.budget = budget
         self.workers = workers
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._prefetch_slots: asyncio.Semaphore | None = None
+        self._prefetch_slots: _Slots | None = None
+        self._holders: dict[tuple[int, int, Hashable], _Slot] = {}
+        self.adopted = 0
         self._cursor: dict[int, _Cursor] = {}
         self._prefetch: dict[int, dict[int, asyncio.Task[None]]] = {}
         self._extras: dict[int, dict[str, Any]] = {}
@@ -72,10 +131,17 @@ class FrameService:
         """Remember the event loop the server runs on."""
         self._loop = loop
 
-    def _slots(self) -> asyncio.Semaphore:
+    def _slots(self) -> _Slots:
         if self._prefetch_slots is None:
-            self._prefetch_slots = asyncio.Semaphore(max(1, self.workers - 1))
+            self._prefetch_slots = _Slots(max(1, self.workers - 1))
         return self._prefetch_slots
+
+    def _adopt(self, entry: FileEntry, index: int, kind: Hashable) -> None:
+        """A request now waits for this frame's running prefetch: it no longer holds a slot."""
+        slot = self._holders.pop((entry.index, index, kind), None)
+        if slot is not None and not slot.released:
+            slot.release()
+            self.adopted += 1
 
     async def _run(self, key: Hashable, fn: Any, *args: Any, store: Any = None) -> Any:
         return await self.work.run(key, lambda: fn(*args), store)
@@ -169,7 +235,10 @@ class FrameService:
                 task.cancel()
 
     async def _prefetch_one(self, entry: FileEntry, index: int, kind: Hashable) -> None:
-        async with self._slots():
+        slot = await self._slots().acquire()
+        holder = (entry.index, index, kind)
+        self._holders[holder] = slot
+        try:
             with contextlib.suppress(Exception):
                 if kind == "raw":
                     if self.frames.get((entry.index, index)) is None:
@@ -180,12 +249,17 @@ class FrameService:
                     if self.encoded.get(("png", entry.index, index, wc, ww, mode)) is None:
                         await self._png(entry, index, wc, ww, mode)
                         self.prefetched += 1
+        finally:
+            if self._holders.get(holder) is slot:
+                del self._holders[holder]
+            slot.release()
 
     # ---- responses -----------------------------------------------------------------------------
 
     async def raw(self, entry: FileEntry, index: int) -> tuple[Any, dict[str, str]]:
         """``/raw`` body (little-endian samples, zero-copy view) and its ``X-Frame-*`` headers."""
         self._note(entry, index, "raw")
+        self._adopt(entry, index, "raw")
         frame, hit = await self.frame(entry, index)
         self._protect(entry, index, "raw")
         samples = frame.samples
@@ -242,6 +316,7 @@ class FrameService:
         hit = self.encoded.get(key) is not None
         kind = ("png", wc, ww, mode)
         self._note(entry, index, kind)
+        self._adopt(entry, index, kind)
         body, headers = await self._png(entry, index, wc, ww, mode)
         self._protect(entry, index, kind)
         return body, {**headers, "X-Cache": "HIT" if hit else "MISS"}

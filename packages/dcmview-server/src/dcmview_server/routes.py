@@ -126,13 +126,13 @@ def register(app: Sanic[Any, Any], state: AppState) -> None:
         return _json(serialize.info(entry, extra))
 
     @app.get("/api/file/<i:str>/frame/<f:str>", name="frame")
-    async def frame(request: Request, i: str, f: str) -> HTTPResponse:
+    async def frame(request: Request, i: str, f: str) -> None:
         entry = entry_for(i)
         wc, ww = window_args(request)
         mode = choice_arg(request, "mode", ("default", "full_dynamic"), "default")
         index = frame_for(entry, f)
         body, headers = await state.frames.display(entry, index, wc, ww, mode)
-        return raw(body, content_type="image/png", headers=headers)
+        await _stream(request, memoryview(body), "image/png", headers)
 
     @app.get("/api/file/<i:str>/frame/<f:str>/raw", name="frame_raw")
     async def frame_raw(request: Request, i: str, f: str) -> None:
