@@ -206,6 +206,23 @@ def test_orientation_and_view_controls(page: Page, server: Server) -> None:
     expect(page.get_by_role("button", name="Invert")).to_have_attribute("aria-pressed", "true")
     page.wait_for_timeout(100)
     assert canvas_png(page) != start
+    # Ctrl+wheel zooms about the pointer, F fits again
+    readout = page.get_by_test_id("window-readout")
+    fitted = readout.text_content() or ""
+    box = viewport.bounding_box()
+    assert box
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    zoom = re.compile(r"Zoom (\d+)%")
+    expect(readout).not_to_have_text(fitted)
+    before = int(zoom.findall(fitted)[0])
+    after = int(zoom.findall(readout.text_content() or "")[0])
+    assert after > before
+    expect(counter(page)).to_have_text("1 / 12")  # zooming did not scroll frames
+    page.keyboard.press("f")
+    expect(readout).to_have_text(fitted)
     # orientation is kept per file
     open_file(page, "mr.dcm")
     expect(page.get_by_role("button", name="Flip horizontal")).to_have_attribute(
