@@ -36,16 +36,16 @@ def test_written_files(demo_dir: tuple[Path, list[Path]]) -> None:
     root, files = demo_dir
     names = [str(f.relative_to(root)) for f in files]
     assert names == [
-        "mg_tomosynthesis.dcm",
-        *[f"ct/ct_{i:03d}.dcm" for i in range(1, 9)],
-        "mr_cine.dcm",
-        "cr_chest_monochrome1.dcm",
-        "us_cine_ybr422_jpeg.dcm",
-        "compressed/ct_rle.dcm",
-        "compressed/ct_jpeg2000.dcm",
-        "compressed/ct_jpegls.dcm",
-        "compressed/mr_cine_jpegls.dcm",
-        "sr_report.dcm",
+        "01_mg_tomosynthesis.dcm",
+        *[f"02_ct/ct_{i:03d}.dcm" for i in range(1, 9)],
+        "03_mr_cine.dcm",
+        "04_cr_chest_monochrome1.dcm",
+        "05_us_cine_ybr422_jpeg.dcm",
+        "06_compressed/ct_rle.dcm",
+        "06_compressed/ct_jpeg2000.dcm",
+        "06_compressed/ct_jpegls.dcm",
+        "06_compressed/mr_cine_jpegls.dcm",
+        "07_sr_report.dcm",
         "annotations.csv",
     ]
     assert all(f.is_absolute() and f.is_file() for f in files)
@@ -56,22 +56,22 @@ def test_every_image_is_renderable_and_the_report_is_metadata_only(
 ) -> None:
     for name, entry in demo_entries.items():
         expected = (
-            SupportState.METADATA_ONLY if name == "sr_report.dcm" else SupportState.RENDERABLE
+            SupportState.METADATA_ONLY if name == "07_sr_report.dcm" else SupportState.RENDERABLE
         )
         assert entry.support_state is expected, name
         assert entry.patient_id == "DEMO-0001"
-    assert demo_entries["sr_report.dcm"].has_pixels is False
+    assert demo_entries["07_sr_report.dcm"].has_pixels is False
 
 
 def test_tomosynthesis(
     demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]
 ) -> None:
-    entry = demo_entries["mg_tomosynthesis.dcm"]
+    entry = demo_entries["01_mg_tomosynthesis.dcm"]
     assert (entry.frame_count, entry.rows, entry.columns) == (TOMO_FRAMES, TOMO_ROWS, TOMO_COLUMNS)
     assert (entry.bits_allocated, entry.photometric_interpretation) == (16, "MONOCHROME2")
     assert entry.modality == "MG"
     assert entry.default_window == Window(25000.0, 14000.0)  # shared functional groups
-    pixels = pydicom.dcmread(demo_dir[0] / "mg_tomosynthesis.dcm").pixel_array
+    pixels = pydicom.dcmread(demo_dir[0] / "01_mg_tomosynthesis.dcm").pixel_array
     # each lesion is brighter in its focal slice than far from it
     for lesion in LESIONS:
         cy, cx = lesion.center
@@ -89,11 +89,11 @@ def test_tomosynthesis(
 
 
 def test_ct_series(demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]) -> None:
-    entries = [demo_entries[f"ct/ct_{i:03d}.dcm"] for i in range(1, 9)]
+    entries = [demo_entries[f"02_ct/ct_{i:03d}.dcm"] for i in range(1, 9)]
     assert [e.instance_number for e in entries] == list(range(1, 9))
     assert len({e.series_instance_uid for e in entries}) == 1
     assert entries[0].default_window == Window(40.0, 400.0)
-    ds = pydicom.dcmread(demo_dir[0] / "ct" / "ct_004.dcm")
+    ds = pydicom.dcmread(demo_dir[0] / "02_ct" / "ct_004.dcm")
     assert (ds.RescaleIntercept, ds.RescaleSlope) == (-1024, 1)
     assert list(ds.WindowCenterWidthExplanation) == ["SOFT TISSUE", "LUNG", "BONE"]
     hu = ds.pixel_array.astype(np.int32) - 1024
@@ -102,15 +102,15 @@ def test_ct_series(demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, lis
 
 
 def test_mr_cr_us(demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]) -> None:
-    mr = demo_entries["mr_cine.dcm"]
+    mr = demo_entries["03_mr_cine.dcm"]
     assert (mr.frame_count, mr.rows, mr.columns, mr.modality) == (30, 256, 256, "MR")
-    cr = demo_entries["cr_chest_monochrome1.dcm"]
+    cr = demo_entries["04_cr_chest_monochrome1.dcm"]
     assert cr.photometric_interpretation == "MONOCHROME1"
-    us = demo_entries["us_cine_ybr422_jpeg.dcm"]
+    us = demo_entries["05_us_cine_ybr422_jpeg.dcm"]
     assert us.transfer_syntax_uid == "1.2.840.10008.1.2.4.50"
     assert (us.photometric_interpretation, us.samples_per_pixel) == ("YBR_FULL_422", 3)
     assert us.frame_count == 12
-    rgb = pydicom.dcmread(demo_dir[0] / "us_cine_ybr422_jpeg.dcm").pixel_array
+    rgb = pydicom.dcmread(demo_dir[0] / "05_us_cine_ybr422_jpeg.dcm").pixel_array
     assert rgb.shape == (12, 480, 640, 3)
     red = rgb[:, 200, 400].astype(int)
     assert (red[:, 0] > red[:, 2]).any()  # colour Doppler survives YBR 4:2:2 JPEG
@@ -127,15 +127,15 @@ def test_mr_cr_us(demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list
 def test_compressed_variants_are_lossless_copies(
     demo_dir: tuple[Path, list[Path]], demo_entries: dict[str, FileEntry], name: str, syntax: str
 ) -> None:
-    assert demo_entries[f"compressed/{name}"].transfer_syntax_uid == syntax
-    original = pydicom.dcmread(demo_dir[0] / "ct" / "ct_005.dcm").pixel_array
-    compressed = pydicom.dcmread(demo_dir[0] / "compressed" / name).pixel_array
+    assert demo_entries[f"06_compressed/{name}"].transfer_syntax_uid == syntax
+    original = pydicom.dcmread(demo_dir[0] / "02_ct" / "ct_005.dcm").pixel_array
+    compressed = pydicom.dcmread(demo_dir[0] / "06_compressed" / name).pixel_array
     assert np.array_equal(original, compressed)
 
 
 def test_cine_jpegls(demo_dir: tuple[Path, list[Path]]) -> None:
-    original = pydicom.dcmread(demo_dir[0] / "mr_cine.dcm").pixel_array
-    compressed = pydicom.dcmread(demo_dir[0] / "compressed" / "mr_cine_jpegls.dcm").pixel_array
+    original = pydicom.dcmread(demo_dir[0] / "03_mr_cine.dcm").pixel_array
+    compressed = pydicom.dcmread(demo_dir[0] / "06_compressed" / "mr_cine_jpegls.dcm").pixel_array
     assert np.array_equal(original, compressed)
 
 
@@ -146,7 +146,7 @@ def test_annotations_csv(demo_dir: tuple[Path, list[Path]]) -> None:
     assert len(rows) == 1
     row = rows[0]
     assert list(row) == ["anon_dicom_path", "num_ROI", "ROI_coords", "ROI_frames"]
-    assert row["anon_dicom_path"] == str(root / "mg_tomosynthesis.dcm")
+    assert row["anon_dicom_path"] == str(root / "01_mg_tomosynthesis.dcm")
     coords = json.loads(row["ROI_coords"])
     frames = json.loads(row["ROI_frames"])
     assert int(row["num_ROI"]) == len(coords) == len(frames) == len(LESIONS)

@@ -660,17 +660,17 @@ def write_demo(directory: str | os.PathLike[str]) -> list[Path]:
         written.append(path)
         return result
 
-    tomo = add("mg_tomosynthesis.dcm", _tomosynthesis)
+    tomo = add("01_mg_tomosynthesis.dcm", _tomosynthesis)
     slices = ct_slices()
     for i, pixels in enumerate(slices):
-        add(f"ct/ct_{i + 1:03d}.dcm", functools.partial(_write_ct, i, pixels))
+        add(f"02_ct/ct_{i + 1:03d}.dcm", functools.partial(_write_ct, i, pixels))
     cine = cine_mr_frames()
-    add("mr_cine.dcm", lambda p: _save(_mr_dataset(cine), p))
-    add("cr_chest_monochrome1.dcm", _radiograph)
-    add("us_cine_ybr422_jpeg.dcm", _ultrasound)
+    add("03_mr_cine.dcm", lambda p: _save(_mr_dataset(cine), p))
+    add("04_cr_chest_monochrome1.dcm", _radiograph)
+    add("05_us_cine_ybr422_jpeg.dcm", _ultrasound)
     middle = len(slices) // 2
     add(
-        "compressed/ct_rle.dcm",
+        "06_compressed/ct_rle.dcm",
         # pydicom's own encoder: always installed, so the bytes do not depend on whether
         # GDCM (a dev dependency, pydicom's first choice) is present
         lambda p: _compressed(
@@ -678,18 +678,18 @@ def write_demo(directory: str | os.PathLike[str]) -> list[Path]:
         ),
     )
     add(
-        "compressed/ct_jpeg2000.dcm",
+        "06_compressed/ct_jpeg2000.dcm",
         lambda p: _compressed(
             _ct_dataset(middle, slices[middle]), JPEG2000Lossless, p, encoding_plugin="pylibjpeg"
         ),
     )
     add(
-        "compressed/ct_jpegls.dcm",
+        "06_compressed/ct_jpegls.dcm",
         lambda p: _compressed(_ct_dataset(middle, slices[middle]), JPEGLSLossless, p),
     )
     add(
-        "compressed/mr_cine_jpegls.dcm", lambda p: _compressed(_mr_dataset(cine), JPEGLSLossless, p)
+        "06_compressed/mr_cine_jpegls.dcm", lambda p: _compressed(_mr_dataset(cine), JPEGLSLossless, p)
     )
-    add("sr_report.dcm", lambda p: _structured_report(p, tomo))
-    add("annotations.csv", lambda p: _annotations(p, root / "mg_tomosynthesis.dcm"))
+    add("07_sr_report.dcm", lambda p: _structured_report(p, tomo))
+    add("annotations.csv", lambda p: _annotations(p, root / "01_mg_tomosynthesis.dcm"))
     return written
