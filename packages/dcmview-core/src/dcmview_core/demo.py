@@ -688,7 +688,8 @@ def write_demo(directory: str | os.PathLike[str]) -> list[Path]:
         lambda p: _compressed(_ct_dataset(middle, slices[middle]), JPEGLSLossless, p),
     )
     add(
-        "06_compressed/mr_cine_jpegls.dcm", lambda p: _compressed(_mr_dataset(cine), JPEGLSLossless, p)
+        "06_compressed/mr_cine_jpegls.dcm",
+        lambda p: _compressed(_mr_dataset(cine), JPEGLSLossless, p),
     )
     add("07_sr_report.dcm", lambda p: _structured_report(p, tomo))
     add("annotations.csv", lambda p: _annotations(p, root / "01_mg_tomosynthesis.dcm"))
