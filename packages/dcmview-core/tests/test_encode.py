@@ -115,3 +115,15 @@ def test_png_of_a_large_frame_decodes_to_the_same_pixels(
     raw = np.frombuffer(zlib.decompress(chunks[1][1]), np.uint8).reshape(700, 531)
     assert (raw[:, 0] == 2).all()  # the Up filter on every row
     np.testing.assert_array_equal(decode(data)[0], arr)
+
+
+def test_png_scratch_buffer_is_per_thread_and_never_leaks_between_images() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    images = [rng.integers(0, 256, size=(40 + k, 30 + 3 * k), dtype=np.uint8) for k in range(12)]
+    images += [rng.integers(0, 256, size=(20, 10, 3), dtype=np.uint8)]  # smaller after larger
+    with ThreadPoolExecutor(4) as pool:
+        encoded = list(pool.map(encode_png, images * 3))
+    for arr, data in zip(images * 3, encoded, strict=True):
+        np.testing.assert_array_equal(decode(data)[0], arr)

@@ -363,3 +363,21 @@ def test_file_percentile_excludes_padding(tmp_path: Path) -> None:
     assert display.window == Window(2500.0, 4900.0)
     assert display.image[0, :5000].max() == 0  # padding is below the window
     assert display.image[0, -1] == 255
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"), [((2048, 17), np.uint16), ((3, 5), np.uint16), ((100, 700), np.uint8)]
+)
+def test_chunked_lookup_equals_plain_indexing(shape: tuple[int, int], dtype: type) -> None:
+    from dcmview_core.present import _lookup
+
+    rng = np.random.default_rng(11)
+    top = np.iinfo(dtype).max
+    table = rng.integers(0, 256, top + 1, dtype=np.uint8)
+    indices = rng.integers(0, top + 1, size=shape, dtype=dtype)
+    indices[0, 0], indices[-1, -1] = 0, top  # both ends of the table
+    out = _lookup(table, indices)
+    assert out.shape == shape
+    np.testing.assert_array_equal(out, table[indices])
+    strided = indices[:, ::2]  # a non-contiguous view
+    np.testing.assert_array_equal(_lookup(table, strided), table[strided])

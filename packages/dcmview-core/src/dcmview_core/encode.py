@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import zlib
 from types import ModuleType
 
@@ -33,6 +34,21 @@ except ImportError:  # pragma: no cover - isal is a dependency; libdeflate is th
 __all__ = ["encode_png", "encode_thumbnail_jpeg", "thumbnail_size"]
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_SCRATCH_MAX = 16 * 2**20
+_scratch = threading.local()
+
+
+def _filter_buffer(shape: tuple[int, int]) -> np.ndarray:
+    """A per-thread buffer for the filtered rows, reused up to 16 MB: a fresh 3.4 MB array per
+    frame costs ~1.5 ms of page faults when large buffers come from mmap (as in the server)."""
+    size = shape[0] * shape[1]
+    if size > _SCRATCH_MAX:
+        return np.empty(shape, dtype=np.uint8)
+    buffer: np.ndarray | None = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(max(size, 1 << 20), dtype=np.uint8)
+        _scratch.buffer = buffer
+    return buffer[:size].reshape(shape)
 
 
 def _chunk(kind: bytes, data: bytes | bytearray) -> bytes:
@@ -73,7 +89,7 @@ def encode_png(arr: np.ndarray, level: int = 1) -> bytes:
     if height == 0 or width == 0:
         raise UsageError("cannot encode an empty image")
     rows = np.ascontiguousarray(arr).reshape(height, width * channels)
-    filtered = np.empty((height, width * channels + 1), dtype=np.uint8)
+    filtered = _filter_buffer((height, width * channels + 1))
     filtered[:, 0] = 2  # filter type Up: each byte minus the byte above it (mod 256)
     filtered[0, 1:] = rows[0]
     np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])

@@ -225,6 +225,25 @@ def full_dynamic_window(frame: Frame) -> Window:
     return _window_from_range(*_modality_range(frame.meta, lo, hi))
 
 
+_LOOKUP_CHUNK = 32768
+
+
+def _lookup(table: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``table[indices]`` for unsigned integer ``indices`` that are all valid, in chunks.
+
+    numpy converts the indices to intp first: for a whole 2048×1664 frame that is a 27 MB
+    temporary, fresh pages from the OS every time (a server keeps large buffers in mmap), and
+    the lookup took 8.6 ms of CPU; chunks of 32 Ki indices keep the temporary small and reused
+    (4.9 ms). ``mode="clip"`` skips the bounds check (and the output buffering it needs).
+    """
+    flat = np.ascontiguousarray(indices).reshape(-1)
+    out = np.empty(flat.size, dtype=table.dtype)
+    for start in range(0, flat.size, _LOOKUP_CHUNK):
+        stop = start + _LOOKUP_CHUNK
+        np.take(table, flat[start:stop], out=out[start:stop], mode="clip")
+    return out.reshape(indices.shape)
+
+
 # --- the whole pipeline ----------------------------------------------------------------------
 
 
@@ -292,7 +311,7 @@ def render_display(
         domain = np.arange(1 << (8 * nbytes), dtype=np.int64).astype(np.dtype(f"u{nbytes}"))
         domain = domain.view(samples.dtype)  # table index = the sample's unsigned bit pattern
         table = _grayscale(domain, meta, window, lut, function)
-        image = np.take(table, samples.view(np.dtype(f"u{nbytes}")))
+        image = _lookup(table, samples.view(np.dtype(f"u{nbytes}")))
     else:
         image = _grayscale(samples, meta, window, lut, function)
     return Display(burn_overlays(image, meta.overlays), window, function, source)
