@@ -8,6 +8,7 @@ function every error goes through.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import UID, SecondaryCaptureImageStorage, generate_uid
-from sanic.exceptions import ServiceUnavailable
+from sanic.exceptions import RequestCancelled, ServiceUnavailable
 
 from dcmview_server import ServerConfig, ServerHandle
 from dcmview_server import app as app_module
@@ -164,6 +165,16 @@ def test_every_code_has_the_one_shape(
         "code": "unavailable",
         "error": "the response took too long",
     }
+
+
+def test_a_request_cancelled_by_its_client_is_not_logged_as_an_internal_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="dcmview_server"):
+        response = to_response(RequestCancelled())
+    assert response.status == 503
+    assert json.loads(bytes(response.body or b""))["code"] == "unavailable"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_request_timeout(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:

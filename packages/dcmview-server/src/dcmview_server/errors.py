@@ -8,6 +8,7 @@ with their traceback and answered ``500 internal`` without one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -105,6 +106,8 @@ def _translate(exc: BaseException) -> ApiError:
         return ApiError("unavailable", "the response took too long")
     if isinstance(exc, BadRequest):
         return ApiError("bad_request", "the request is malformed")
+    if isinstance(exc, asyncio.CancelledError):  # the client went away (a closed tab): no bug
+        return ApiError("unavailable", "the request was cancelled")
     if isinstance(exc, SanicException) and 400 <= exc.status_code < 500:
         return ApiError("bad_request", "the request could not be processed")
     return ApiError("internal", "internal server error")
