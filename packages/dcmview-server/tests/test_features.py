@@ -292,7 +292,8 @@ def test_png_prefetch_is_adopted_by_the_request_that_waits_for_it(study: Path) -
         return service
 
     service = asyncio.run(main())
-    assert service.prefetched >= 1
+    # the prefetch of frame 3 finished (and was kept) although the jump cancelled its task
+    assert ("png", mf.index, 3, None, None, "default") in service.encoded
     pool.shutdown()
 
 
@@ -313,6 +314,27 @@ def test_prefetch_slots_hand_over_when_a_waiter_is_cancelled() -> None:
         slot.release()
         slot.release()  # idempotent
         held.release()
+        assert slots.used == 0
+
+    asyncio.run(main())
+
+
+def test_prefetch_slots_are_first_come_first_served() -> None:
+    from dcmview_server.frames import _Slots
+
+    async def main() -> None:
+        slots = _Slots(1)
+        held = await slots.acquire()
+        near = asyncio.create_task(slots.acquire())
+        await asyncio.sleep(0)
+        late = asyncio.create_task(slots.acquire())  # runs before the woken waiter ...
+        held.release()  # ... but the slot goes to the waiting (nearer) prefetch
+        slot = await asyncio.wait_for(near, 1)
+        await asyncio.sleep(0.01)
+        assert not late.done()
+        assert slots.used == 1
+        slot.release()
+        (await asyncio.wait_for(late, 1)).release()
         assert slots.used == 0
 
     asyncio.run(main())

@@ -55,7 +55,10 @@ PROTECTED_FRACTION = 0.75
 
 
 class _Slots:
-    """An asyncio gate for prefetches: at most ``limit`` hold a slot (event-loop confined)."""
+    """An asyncio gate for prefetches: at most ``limit`` hold a slot (event-loop confined).
+
+    First come, first served (the nearest frames are scheduled first): a freed slot is handed
+    straight to the oldest waiter, so a newcomer cannot take it in between."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -64,31 +67,29 @@ class _Slots:
 
     async def acquire(self) -> _Slot:
         """Wait for a free slot and take it."""
-        while self.used >= self.limit:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._wake()  # woken, then cancelled: pass the wake-up on
-                else:
-                    with contextlib.suppress(ValueError):
-                        self._waiters.remove(waiter)
-                raise
-        self.used += 1
+        if self.used < self.limit and not self._waiters:
+            self.used += 1
+            return _Slot(self)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # done: the slot was handed over (still counted in ``used``)
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed a slot, then cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
         return _Slot(self)
 
-    def _wake(self) -> None:
+    def _release(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 return
-
-    def _release(self) -> None:
         self.used -= 1
-        self._wake()
 
 
 class _Slot:
