@@ -374,3 +374,9 @@ def page(browser: Browser, console: ConsoleErrors) -> Iterator[Page]:
     yield pg
     context.close()
     assert list(console) == [], "the viewer logged errors"
+
+
+@pytest.fixture
+def make_ct() -> Callable[..., np.ndarray]:
+    """`write_ct`, for tests that generate their own files."""
+    return write_ct

@@ -45,6 +45,12 @@ def open_viewer(page: Page, server: Server, query: str = "?renderer=webgl") -> N
         "document.querySelector('[data-testid=frame-counter]')?.textContent.includes('/')"
     )
     page.wait_for_selector(".viewport .spinner", state="detached")
+    wait_painted(page)
+
+
+def wait_painted(page: Page) -> None:
+    """Wait until the CPU renderer's worker has answered for the newest frame and window."""
+    page.wait_for_selector(".viewport[data-renderer]:not([data-painting])")
 
 
 def canvas_png(page: Page) -> bytes:
@@ -679,3 +685,70 @@ def test_works_under_a_path_prefix(page: Page, server: Server) -> None:
         page.goto("about:blank")  # no poll may reach the proxy once it is gone
         proxy.shutdown()
         proxy.server_close()
+
+
+WORKER_PROBE = """
+window.__renders = 0;
+window.__workers = [];
+window.__long = [];
+const Base = window.Worker;
+window.Worker = class extends Base {
+  constructor(url, options) {
+    super(url, options);
+    window.__workers.push(options && options.name);
+  }
+  postMessage(msg, transfer) {
+    if (msg && msg.type === 'render') window.__renders++;
+    return super.postMessage(msg, transfer);
+  }
+};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__long.push(e.duration);
+}).observe({ type: 'longtask' });
+"""
+
+
+def test_cpu_windowing_runs_in_a_worker_on_a_large_frame(
+    page: Page,
+    start_dcmview: Callable[..., Server],
+    make_ct: Callable[..., np.ndarray],
+    tmp_path: Path,
+) -> None:
+    rows, columns = 1664, 2048
+    stored = make_ct(tmp_path / "big.dcm", frames=1, rows=rows, columns=columns)
+    server = start_dcmview(tmp_path)
+    page.add_init_script(WORKER_PROBE)
+    open_viewer(page, server, "?renderer=cpu")
+    assert page.evaluate("window.__workers") == ["dcmview-windowing"]
+    first = page.evaluate("window.__renders")
+    assert first >= 1
+    page.evaluate("window.__long = []")
+    page.get_by_role("radio", name="Window/Level").click()
+    box = page.locator(".viewport").bounding_box()
+    assert box
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 200, y + 100, steps=20)
+    page.mouse.up()
+    wait_painted(page)
+    # every window step went to the worker (or was skipped while it was busy), none ran here
+    assert page.evaluate("window.__renders") > first
+    longest = max(page.evaluate("window.__long") or [0])
+    # the main thread only draws the finished bitmap: no long task near a full LUT pass
+    assert longest < 200, longest
+    # the worker's pixels are the LUT maths: a known window over the ramp
+    page.get_by_role("combobox", name="Window presets").select_option(label="Default")
+    expect(page.get_by_test_id("window-text")).to_have_text("W 400 · C 40")
+    wait_painted(page)
+    shot = Image.open(io.BytesIO(canvas_png(page))).convert("RGB")
+    width, height = shot.size
+    zoom = min(width / columns, height / rows)
+    ox, oy = (width - columns * zoom) / 2, (height - rows * zoom) / 2
+    for col in (1000, 1100, 1200, 1300):
+        value = int(stored[0, rows - 10, col]) - 1024
+        expected = round(min(1.0, max(0.0, (value - 39.5) / 399 + 0.5)) * 255)
+        px = shot.getpixel((int(ox + (col + 0.5) * zoom), int(oy + (rows - 10 + 0.5) * zoom)))
+        assert isinstance(px, tuple)
+        assert abs(int(px[0]) - expected) <= 3, (col, px, expected)
+        assert px[0] == px[1] == px[2]

@@ -7,7 +7,8 @@
  */
 
 import type { RawFrame, Window } from './api';
-import { buildLut, storedRange, type Range, type WindowMode, applyWindow, modalityValue } from './windowing';
+import { storedRange, type Range, type WindowMode } from './windowing';
+import { OVERLAY_RGB, paintPixels, type FromWorker, type PaintFrame, type ToWorker } from './cpuPaint';
 import type { Affine, Size } from './viewport';
 
 export interface RenderParams {
@@ -30,10 +31,13 @@ export interface Renderer {
   setOverlay(mask: Uint8Array | null): void;
   render(p: RenderParams): void;
   destroy(): void;
+  /** True while the screen lags the newest frame/window (the CPU worker's answer is due). */
+  readonly pending: boolean;
+  /** Called when a late (asynchronous) paint has reached the screen. */
+  onpainted: (() => void) | null;
 }
 
 export const BACKGROUND = [0.04, 0.045, 0.05] as const;
-const OVERLAY_RGB = [1.0, 0.85, 0.25] as const;
 
 /** Stored-value range of a frame, cached on the frame object (min/max is O(n)). */
 const ranges = new WeakMap<RawFrame, Range>();
@@ -159,6 +163,8 @@ export class WebGLRenderer implements Renderer {
   private frame: RawFrame | null = null;
   private texKind: 'uint' | 'int' | 'rgb' = 'uint';
   private hasOverlay = false;
+  readonly pending = false;
+  onpainted: (() => void) | null = null;
 
   constructor(
     private canvas: HTMLCanvasElement,
@@ -295,90 +301,132 @@ export class WebGLRenderer implements Renderer {
   }
 }
 
-/** The fallback: a lookup table per window, drawn through a 2-D canvas. */
+/**
+ * The fallback: a lookup table per window, applied in a Web Worker (`cpuWorker.ts`). The frame's
+ * samples are copied to the worker once per frame (the main thread keeps its own for the probe
+ * and the frame cache); each window change sends only the window, and the worker answers with a
+ * transferred ImageBitmap. One render is in flight at a time and only the newest window is sent
+ * next, so a fast drag skips windows instead of queueing them. Until the answer arrives the last
+ * image stays on screen (pan and zoom redraw it at once). Without Worker/OffscreenCanvas the same
+ * kernel runs on the main thread.
+ */
 export class CpuRenderer implements Renderer {
   readonly kind = 'cpu' as const;
   private ctx: CanvasRenderingContext2D;
   private frame: RawFrame | null = null;
   private overlay: Uint8Array | null = null;
-  private image: HTMLCanvasElement | OffscreenCanvas | null = null;
-  /** Reused between paints: a window drag must not allocate a frame-sized buffer per step. */
+  private worker: Worker | null = null;
+  /** Frame generation; a worker answer for an older frame is only shown until the new one. */
+  private seq = 0;
+  private nextId = 0;
+  private inFlight = false;
+  private image: ImageBitmap | HTMLCanvasElement | null = null;
+  private shownKey = '';
+  private shownSeq = -1;
+  private last: RenderParams | null = null;
+  /** Main-thread fallback state. */
   private pixels: ImageData | null = null;
-  private key = '';
+  /** Called after a worker answer has been drawn. */
+  onpainted: (() => void) | null = null;
 
-  constructor(private canvas: HTMLCanvasElement) {
+  constructor(
+    private canvas: HTMLCanvasElement,
+    useWorker = true,
+  ) {
     const ctx = canvas.getContext('2d', { alpha: false });
     if (!ctx) throw new Error('no 2-D canvas');
     this.ctx = ctx;
+    if (useWorker && typeof Worker !== 'undefined' && typeof OffscreenCanvas !== 'undefined') {
+      try {
+        this.worker = new Worker(new URL('./cpuWorker.ts', import.meta.url), { type: 'module', name: 'dcmview-windowing' });
+        this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.received(e.data);
+      } catch {
+        this.worker = null;
+      }
+    }
+  }
+
+  /** Whether the screen does not yet show the newest frame/window (a worker answer is due). */
+  get pending(): boolean {
+    return !!this.frame && (this.inFlight || this.shownSeq !== this.seq || this.shownKey !== this.keyOf(this.last));
+  }
+
+  private keyOf(p: RenderParams | null): string {
+    return p ? `${p.window.center}|${p.window.width}|${p.mode}|${p.invert}` : '';
   }
 
   setFrame(frame: RawFrame | null): void {
+    if (frame === this.frame) return;
     this.frame = frame;
-    this.key = '';
+    this.overlay = null;
+    this.seq++;
+    this.shownKey = '';
+    if (!this.worker) return;
+    let copy: PaintFrame | null = null;
+    const transfer: ArrayBuffer[] = [];
+    if (frame) {
+      const data = frame.data.slice(0, frame.rows * frame.columns * frame.samplesPerPixel);
+      transfer.push(data.buffer as ArrayBuffer);
+      copy = { rows: frame.rows, columns: frame.columns, samplesPerPixel: frame.samplesPerPixel, slope: frame.slope, intercept: frame.intercept, data };
+    }
+    this.post({ type: 'frame', seq: this.seq, frame: copy }, transfer);
   }
 
   setOverlay(mask: Uint8Array | null): void {
+    if (mask === this.overlay) return;
     this.overlay = mask;
-    this.key = '';
+    this.shownKey = '';
+    if (!this.worker) return;
+    const copy = mask ? mask.slice() : null;
+    this.post({ type: 'overlay', seq: this.seq, mask: copy }, copy ? [copy.buffer as ArrayBuffer] : []);
   }
 
-  private paint(p: RenderParams): void {
+  private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker!.postMessage(msg, transfer);
+  }
+
+  /** Plain values only: the window may be a Svelte state proxy, which cannot be cloned. */
+  private request(p: RenderParams): void {
+    if (this.inFlight || !this.worker) return;
+    this.inFlight = true;
+    this.post({ type: 'render', seq: this.seq, id: ++this.nextId, params: { window: { center: p.window.center, width: p.window.width }, mode: p.mode, invert: p.invert } });
+    this.requestedKey = this.keyOf(p);
+    this.requestedSeq = this.seq;
+  }
+  private requestedKey = '';
+  private requestedSeq = -1;
+
+  private received(msg: FromWorker): void {
+    this.inFlight = false;
+    if (this.image && !(this.image instanceof HTMLCanvasElement)) this.image.close();
+    this.image = msg.bitmap;
+    this.shownSeq = msg.seq;
+    this.shownKey = this.requestedKey;
+    if (this.last && this.worker) this.render(this.last);
+    this.onpainted?.();
+  }
+
+  /** Main-thread fallback: the same kernel, drawn through an intermediate canvas. */
+  private paintHere(p: RenderParams): void {
     const f = this.frame!;
-    const key = `${p.window.center}|${p.window.width}|${p.mode}|${p.invert}`;
-    if (key === this.key && this.image) return;
-    this.key = key;
-    const n = f.rows * f.columns;
-    if (!this.pixels || this.pixels.width !== f.columns || this.pixels.height !== f.rows) {
-      this.pixels = new ImageData(f.columns, f.rows);
-    }
-    const out = this.pixels;
-    const px = new Uint32Array(out.data.buffer);
-    const grey = (v: number): number => 0xff000000 | (v << 16) | (v << 8) | v;
-    if (isColour(f)) {
-      const d = f.data;
-      for (let i = 0, j = 0; i < n; i++, j += 3) {
-        let r = d[j];
-        let g = d[j + 1];
-        let b = d[j + 2];
-        if (p.invert) {
-          r = 255 - r;
-          g = 255 - g;
-          b = 255 - b;
-        }
-        px[i] = 0xff000000 | (b << 16) | (g << 8) | r;
-      }
-    } else {
-      const r = frameRange(f);
-      const span = r.max - r.min + 1;
-      const d = f.data;
-      if (span <= 1 << 20) {
-        const lut8 = buildLut(r.min, span, { window: p.window, mode: p.mode, slope: f.slope, intercept: f.intercept, invert: p.invert });
-        const lut = new Uint32Array(span);
-        for (let i = 0; i < span; i++) lut[i] = grey(lut8[i]);
-        for (let i = 0; i < n; i++) px[i] = lut[d[i] - r.min];
-      } else {
-        for (let i = 0; i < n; i++) {
-          let y = applyWindow(modalityValue(d[i], f.slope, f.intercept), p.window, p.mode);
-          if (p.invert) y = 1 - y;
-          px[i] = grey(Math.round(y * 255));
-        }
-      }
-    }
-    const o = this.overlay;
-    if (o && o.length >= n) {
-      const c = 0xff000000 | (Math.round(OVERLAY_RGB[2] * 255) << 16) | (Math.round(OVERLAY_RGB[1] * 255) << 8) | Math.round(OVERLAY_RGB[0] * 255);
-      for (let i = 0; i < n; i++) if (o[i]) px[i] = c;
-    }
-    if (!this.image || this.image.width !== f.columns || this.image.height !== f.rows) {
+    const key = this.keyOf(p);
+    if (key === this.shownKey && this.shownSeq === this.seq && this.image) return;
+    if (!this.pixels || this.pixels.width !== f.columns || this.pixels.height !== f.rows) this.pixels = new ImageData(f.columns, f.rows);
+    const range = isColour(f) ? { min: 0, max: 0 } : frameRange(f);
+    paintPixels(f, range, this.overlay, p, new Uint32Array(this.pixels.data.buffer));
+    if (!(this.image instanceof HTMLCanvasElement) || this.image.width !== f.columns || this.image.height !== f.rows) {
       const c = document.createElement('canvas');
       c.width = f.columns;
       c.height = f.rows;
       this.image = c;
     }
-    (this.image.getContext('2d') as CanvasRenderingContext2D).putImageData(out, 0, 0);
+    this.image.getContext('2d')!.putImageData(this.pixels, 0, 0);
+    this.shownKey = key;
+    this.shownSeq = this.seq;
   }
 
   render(p: RenderParams): void {
+    this.last = p;
     const w = Math.max(1, Math.round(p.size.width * p.dpr));
     const h = Math.max(1, Math.round(p.size.height * p.dpr));
     if (this.canvas.width !== w || this.canvas.height !== h) {
@@ -389,17 +437,30 @@ export class CpuRenderer implements Renderer {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = `rgb(${BACKGROUND.map((v) => Math.round(v * 255)).join(',')})`;
     ctx.fillRect(0, 0, w, h);
-    if (!this.frame) return;
-    this.paint(p);
+    const f = this.frame;
+    if (!f) return;
+    if (this.worker) {
+      const stale = this.shownSeq !== this.seq || this.shownKey !== this.keyOf(p);
+      const asked = this.inFlight && this.requestedSeq === this.seq && this.requestedKey === this.keyOf(p);
+      if (stale && !asked) this.request(p);
+    } else {
+      this.paintHere(p);
+    }
+    const img = this.image;
+    // the previous frame's image stays up until the new one is windowed (no flash of background)
+    if (!img || img.width !== f.columns || img.height !== f.rows) return;
     const m = p.matrix;
     const s = p.dpr;
     ctx.setTransform(m.a * s, m.b * s, m.c * s, m.d * s, m.e * s, m.f * s);
     ctx.imageSmoothingEnabled = p.smooth;
-    ctx.drawImage(this.image as CanvasImageSource, 0, 0);
+    ctx.drawImage(img, 0, 0);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   }
 
   destroy(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    if (this.image && !(this.image instanceof HTMLCanvasElement)) this.image.close();
     this.image = null;
     this.pixels = null;
   }
