@@ -127,3 +127,29 @@ def test_png_scratch_buffer_is_per_thread_and_never_leaks_between_images() -> No
         encoded = list(pool.map(encode_png, images * 3))
     for arr, data in zip(images * 3, encoded, strict=True):
         np.testing.assert_array_equal(decode(data)[0], arr)
+
+
+@pytest.mark.parametrize("executor_state", ["free", "busy", "shut_down"])
+def test_png_deflated_in_two_halves_decodes_to_the_same_pixels(executor_state: str) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(9)
+    ramp = np.add.outer(np.arange(1100), np.arange(1001)) // 7
+    arr = ((ramp + rng.integers(0, 5, size=ramp.shape)) % 256).astype(np.uint8)
+    pool = ThreadPoolExecutor(1)
+    gate = threading.Event()
+    if executor_state == "busy":  # the only worker is taken: the first half is done here
+        pool.submit(gate.wait, 5)
+    elif executor_state == "shut_down":
+        pool.shutdown()
+    try:
+        data = encode_png(arr, executor=pool)
+    finally:
+        gate.set()
+        pool.shutdown()
+    chunks = _chunks(data)
+    assert [kind for kind, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
+    zlib.decompress(chunks[1][1])  # one valid zlib stream (checksum included)
+    np.testing.assert_array_equal(decode(data)[0], arr)
+    assert len(data) < len(encode_png(arr)) * 1.01  # splitting costs (almost) no size

@@ -305,6 +305,7 @@ class FrameService:
             wc,
             ww,
             mode,
+            self.pool,
             store=lambda r: self.encoded.put(key, r, len(r[0]) + 256),
         )
         return result
@@ -408,7 +409,7 @@ def _select(path: str, tag_path: str, offset: int, limit: int) -> dict[str, Any]
 
 
 def _render_png(
-    frame: Frame, wc: float | None, ww: float | None, mode: str
+    frame: Frame, wc: float | None, ww: float | None, mode: str, pool: Executor | None = None
 ) -> tuple[bytes, dict[str, str]]:
     display = render_display(frame, center=wc, width=ww, mode=_mode(mode))
     headers: dict[str, str] = {}
@@ -418,7 +419,8 @@ def _render_png(
     if display.function is not None:
         headers["X-Frame-Voi-Lut-Function"] = display.function
     headers["X-Frame-Window-Source"] = display.source
-    return encode_png(display.image), headers
+    # a free worker deflates half of the PNG (a busy pool costs nothing: see encode_png)
+    return encode_png(display.image, executor=pool), headers
 
 
 def _render_thumbnail(frame: Frame, size: int) -> bytes:
