@@ -381,3 +381,17 @@ def test_chunked_lookup_equals_plain_indexing(shape: tuple[int, int], dtype: typ
     np.testing.assert_array_equal(out, table[indices])
     strided = indices[:, ::2]  # a non-contiguous view
     np.testing.assert_array_equal(_lookup(table, strided), table[strided])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16])
+def test_histogram_in_chunks_counts_every_sample(dtype: type) -> None:
+    from dcmview_core.present import _histogram
+
+    rng = np.random.default_rng(12)
+    info = np.iinfo(dtype)
+    samples = rng.integers(info.min, info.max + 1, size=(300, 257), dtype=dtype)  # > 2 chunks
+    counts, base = _histogram(samples)
+    assert base == info.min
+    assert int(counts.sum()) == samples.size
+    values = samples.astype(np.int64).ravel() - info.min
+    np.testing.assert_array_equal(counts, np.bincount(values, minlength=info.max - info.min + 1))
