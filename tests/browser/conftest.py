@@ -7,6 +7,7 @@ it). Every page collects console errors and uncaught exceptions; a test fails if
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import selectors
@@ -204,8 +205,11 @@ def dcmview_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "dcmview_py"]
 
 
-def start_server(data: Path, *extra: str, token: str | None = None) -> Server:
-    """Start `dcmview --no-browser --port 0 [EXTRA] DATA` and wait for its ready line."""
+def start_server(
+    data: Path, *extra: str, token: str | None = None, wait_scan: bool = True
+) -> Server:
+    """Start `dcmview --no-browser --port 0 [EXTRA] DATA` and wait for its ready line (and,
+    unless `wait_scan` is false, for the scan to complete)."""
     env = dict(os.environ)
     if token:
         env["DCMVIEW_TOKEN"] = token
@@ -234,7 +238,8 @@ def start_server(data: Path, *extra: str, token: str | None = None) -> Server:
             url = m["url"]
             base, _, frag = url.partition("/#token=")
             server = Server(url=url, base=base, token=frag, proc=proc, data=data)
-            wait_for_scan(server)
+            if wait_scan:
+                wait_for_scan(server)
             return server
     stop_server(proc)
     raise RuntimeError("dcmview did not print its ready line:\n" + "".join(seen))
@@ -334,8 +339,8 @@ def start_dcmview() -> Iterator[Callable[..., Server]]:
     """Start a private dcmview (stopped at the end of the test if it still runs)."""
     started: list[Server] = []
 
-    def start(data: Path, *extra: str, token: str | None = None) -> Server:
-        s = start_server(data, *extra, token=token)
+    def start(data: Path, *extra: str, token: str | None = None, wait_scan: bool = True) -> Server:
+        s = start_server(data, *extra, token=token, wait_scan=wait_scan)
         started.append(s)
         return s
 
@@ -380,3 +385,48 @@ def page(browser: Browser, console: ConsoleErrors) -> Iterator[Page]:
 def make_ct() -> Callable[..., np.ndarray]:
     """`write_ct`, for tests that generate their own files."""
     return write_ct
+
+
+def write_tiny_series(root: Path, count: int, per_dir: int = 1000) -> None:
+    """COUNT one-instance 2x2 CT files of one series, in sub-folders of PER_DIR: one template
+    encoded by pydicom, its SOP Instance UID patched per file (fast for tens of thousands)."""
+    uid = "1.2.826.0.1.3680043.10.9.9.1000000"
+    ds = _dataset(
+        CT_IMAGE_STORAGE,
+        PatientID="P900",
+        PatientName="Many^Files",
+        Modality="CT",
+        StudyInstanceUID="1.2.826.0.1.3680043.10.9.1",
+        StudyDate="20240102",
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.9.2",
+        SeriesNumber=1,
+        InstanceNumber=1,
+        Rows=2,
+        Columns=2,
+        SamplesPerPixel=1,
+        PhotometricInterpretation="MONOCHROME2",
+        BitsAllocated=8,
+        BitsStored=8,
+        HighBit=7,
+        PixelRepresentation=0,
+        PixelData=bytes(range(4)),
+    )
+    ds.SOPInstanceUID = uid
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(uid)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    template = buf.getvalue()
+    key = uid.encode()
+    assert template.count(key) == 2
+    for i in range(count):
+        folder = root / f"d{i // per_dir:03d}"
+        if i % per_dir == 0:
+            folder.mkdir()
+        data = template.replace(key, key[:-7] + b"1%06d" % i)
+        (folder / f"f{i:06d}.dcm").write_bytes(data)
+
+
+@pytest.fixture
+def make_tiny_series() -> Callable[[Path, int], None]:
+    """`write_tiny_series`, for tests that need many files."""
+    return write_tiny_series

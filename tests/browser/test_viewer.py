@@ -752,3 +752,29 @@ def test_cpu_windowing_runs_in_a_worker_on_a_large_frame(
         assert isinstance(px, tuple)
         assert abs(int(px[0]) - expected) <= 3, (col, px, expected)
         assert px[0] == px[1] == px[2]
+
+
+def test_scan_progress_then_the_final_count(
+    page: Page,
+    start_dcmview: Callable[..., Server],
+    make_tiny_series: Callable[[Path, int], None],
+    tmp_path: Path,
+) -> None:
+    count = 30000
+    make_tiny_series(tmp_path, count)
+    server = start_dcmview(tmp_path, wait_scan=False)
+    with page.expect_response(lambda r: "/api/files" in r.url) as first:
+        page.goto(f"{server.base}/?renderer=cpu#token={server.token}")
+    body = first.value.json()
+    # the page's own first answer says the scan is still running: the test is not vacuous
+    assert body["scan_complete"] is False, body["scanned"]
+    assert body["scanned"] < count
+    progress = page.get_by_test_id("scan-progress")
+    expect(progress).to_contain_text(re.compile(r"scanning… \d+ found"))
+    shown = int(re.findall(r"scanning… (\d+) found", progress.text_content() or "")[0])
+    assert 0 <= shown < count
+    files = page.get_by_role("region", name="Files")
+    expect(files.locator(".count")).to_contain_text("scanning…")
+    expect(progress).to_have_text("scan complete", timeout=60000)
+    expect(files.locator(".count")).to_have_text(f"{count} files")
+    assert server.api("files").json()["scanned"] == count
