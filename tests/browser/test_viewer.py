@@ -778,3 +778,40 @@ def test_scan_progress_then_the_final_count(
     expect(progress).to_have_text("scan complete", timeout=60000)
     expect(files.locator(".count")).to_have_text(f"{count} files")
     assert server.api("files").json()["scanned"] == count
+
+
+def test_roi_resize_by_keyboard(page: Page, server: Server) -> None:
+    index = server.files["roi.dcm"]
+    server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
+    open_viewer(page, server)
+    open_file(page, "roi.dcm")
+    page.locator(".viewport").focus()
+    page.keyboard.press("r")
+    page.keyboard.press("Enter")
+    expect(rois(page)).to_have_count(1)
+    expect(page.locator(".saving")).to_have_text("")
+    page.wait_for_timeout(200)
+    assert server.api(f"file/{index}/annotations").json()["roi_coords"][0] == [72, 96, 120, 160]
+    # Ctrl+Alt+arrows move the bottom-right corner (Shift: 10 px); the top-left stays put
+    page.keyboard.press("Control+Alt+ArrowRight")
+    page.keyboard.press("Control+Alt+Shift+ArrowDown")
+    page.keyboard.press("Control+Alt+ArrowUp")
+    page.wait_for_timeout(400)
+    expect(page.locator(".saving")).to_have_text("")
+    assert server.api(f"file/{index}/annotations").json()["roi_coords"][0] == [72, 96, 129, 161]
+    # shrinking stops one pixel from the top-left corner; growing stops at the image edge
+    for _ in range(8):
+        page.keyboard.press("Control+Alt+Shift+ArrowLeft")
+    for _ in range(20):
+        page.keyboard.press("Control+Alt+Shift+ArrowDown")
+    page.wait_for_timeout(400)
+    expect(page.locator(".saving")).to_have_text("")
+    assert server.api(f"file/{index}/annotations").json()["roi_coords"][0] == [72, 96, 192, 97]
+    # the frame did not change and no move happened on the way
+    expect(counter(page)).to_have_text("1 / 4")
+    page.keyboard.press("?")
+    sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(sheet).to_contain_text("Resize the selected box (bottom-right corner)")
+    expect(sheet).to_contain_text("Ctrl + Alt + arrows (Shift: 10 px)")
+    page.keyboard.press("Escape")
+    server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHEET, TOOLS, actionForKey, roiNudge } from './keys';
+import { SHEET, TOOLS, actionForKey, roiGrow, roiNudge } from './keys';
 
 describe('shortcuts', () => {
   it('maps the tool letters of viewer-ux.md', () => {
@@ -30,5 +30,28 @@ describe('roiNudge', () => {
     expect(roiNudge(k('ArrowDown', true, true))).toEqual({ dx: 0, dy: 10 });
     expect(roiNudge(k('ArrowDown', false))).toBeNull();
     expect(roiNudge(k('x'))).toBeNull();
+  });
+});
+
+describe('roiGrow', () => {
+  const k = (key: string, mods: { alt?: boolean; ctrl?: boolean; shift?: boolean; meta?: boolean } = {}) => ({
+    key,
+    altKey: mods.alt ?? true,
+    ctrlKey: mods.ctrl ?? true,
+    shiftKey: mods.shift ?? false,
+    metaKey: mods.meta ?? false,
+  });
+  it('moves the bottom-right corner with Ctrl+Alt (Shift: 10 px), and never clashes with the move', () => {
+    expect(roiGrow(k('ArrowRight'))).toEqual({ dx: 1, dy: 0 });
+    expect(roiGrow(k('ArrowUp', { shift: true }))).toEqual({ dx: 0, dy: -10 });
+    expect(roiGrow(k('ArrowRight', { ctrl: false }))).toBeNull();
+    expect(roiGrow(k('ArrowRight', { alt: false }))).toBeNull();
+    expect(roiGrow(k('Enter'))).toBeNull();
+    // Alt+arrows (with or without Shift) stay a move, Ctrl+Alt+arrows are not one
+    expect(roiNudge(k('ArrowRight', { ctrl: false, shift: true }))).toEqual({ dx: 10, dy: 0 });
+    expect(roiNudge(k('ArrowRight'))).toBeNull();
+  });
+  it('is on the shortcut sheet', () => {
+    expect(JSON.stringify(SHEET)).toContain('Ctrl + Alt + arrows');
   });
 });

@@ -116,6 +116,7 @@ export const SHEET: readonly { group: string; rows: readonly [string, string][] 
       ['Move / resize', 'Drag the box / one of its 8 handles'],
       ['Add a box in the middle (ROI tool)', 'Enter on the image'],
       ['Move the selected box', 'Alt + arrows (Shift: 10 px)'],
+      ['Resize the selected box (bottom-right corner)', 'Ctrl + Alt + arrows (Shift: 10 px)'],
       ['Select the previous / next box', '↑ / ↓ in the ROI list'],
       ['Delete ROI', 'Delete or Backspace'],
       ['Deselect', 'Esc'],
@@ -161,4 +162,14 @@ export function roiNudge(e: Pick<KeyboardEvent, 'key' | 'altKey' | 'shiftKey' | 
     default:
       return null;
   }
+}
+
+/**
+ * The resize step of Ctrl+Alt+arrow on the selected ROI (Shift: 10 px), or null for other keys:
+ * the bottom-right corner moves, so → and ↓ grow the box, ← and ↑ shrink it. (Shift+Alt is
+ * already the 10-px move; Ctrl marks the resize.)
+ */
+export function roiGrow(e: Pick<KeyboardEvent, 'key' | 'altKey' | 'shiftKey' | 'ctrlKey' | 'metaKey'>): { dx: number; dy: number } | null {
+  if (!e.altKey || !e.ctrlKey || e.metaKey) return null;
+  return roiNudge({ key: e.key, altKey: true, shiftKey: e.shiftKey, ctrlKey: false, metaKey: false });
 }

@@ -324,6 +324,8 @@ export class CpuRenderer implements Renderer {
   private shownKey = '';
   private shownSeq = -1;
   private last: RenderParams | null = null;
+  /** Counts overlay changes: an answer windowed before the overlay arrived is not the final one. */
+  private overlayVersion = 0;
   /** Main-thread fallback state. */
   private pixels: ImageData | null = null;
   /** Called after a worker answer has been drawn. */
@@ -352,7 +354,7 @@ export class CpuRenderer implements Renderer {
   }
 
   private keyOf(p: RenderParams | null): string {
-    return p ? `${p.window.center}|${p.window.width}|${p.mode}|${p.invert}` : '';
+    return p ? `${p.window.center}|${p.window.width}|${p.mode}|${p.invert}|${this.overlayVersion}` : '';
   }
 
   setFrame(frame: RawFrame | null): void {
@@ -375,6 +377,7 @@ export class CpuRenderer implements Renderer {
   setOverlay(mask: Uint8Array | null): void {
     if (mask === this.overlay) return;
     this.overlay = mask;
+    this.overlayVersion++;
     this.shownKey = '';
     if (!this.worker) return;
     const copy = mask ? mask.slice() : null;

@@ -3,6 +3,7 @@ import {
   appliesTo,
   boxFromDrag,
   fromRoiSet,
+  growBox,
   handlePoint,
   hitHandle,
   moveBox,
@@ -67,5 +68,16 @@ describe('move and pick', () => {
     expect(pickBox(boxes, 1, { x: 15, y: 15 }, 0)).toBe(1);
     expect(pickBox(boxes, 0, { x: 15, y: 15 }, 0)).toBe(0);
     expect(pickBox(boxes, 0, { x: 75, y: 15 }, 0)).toBe(-1);
+  });
+});
+
+describe('growBox', () => {
+  const b: Box = { y0: 10, x0: 20, y1: 30, x1: 60, frames: [2] };
+  it('moves only the bottom-right corner', () => {
+    expect(growBox(b, 5, -3, 100, 100)).toEqual({ y0: 10, x0: 20, y1: 27, x1: 65, frames: [2] });
+  });
+  it('stays inside the image and at least one pixel wide and high', () => {
+    expect(growBox(b, 500, 500, 100, 80)).toEqual({ y0: 10, x0: 20, y1: 100, x1: 80, frames: [2] });
+    expect(growBox(b, -500, -500, 100, 80)).toEqual({ y0: 10, x0: 20, y1: 11, x1: 21, frames: [2] });
   });
 });

@@ -142,6 +142,17 @@ export function resizeBox(b: Box, h: Handle, p: Point, rows: number, columns: nu
   return normalize(out);
 }
 
+/**
+ * Move the bottom-right corner by (dx, dy) (the keyboard resize): kept inside the image and at
+ * least one pixel from the top-left corner, which stays put.
+ */
+export function growBox(b: Box, dx: number, dy: number, rows: number, columns: number): Box {
+  const n = normalize(b);
+  const x1 = Math.min(columns, Math.max(n.x0 + 1, n.x1 + dx));
+  const y1 = Math.min(rows, Math.max(n.y0 + 1, n.y1 + dy));
+  return { ...n, x1, y1 };
+}
+
 /** Frames for a box under a scope choice. */
 export function scopeFrames(scope: 'current' | 'all', frame: number): number[] {
   return scope === 'all' ? [] : [frame];
