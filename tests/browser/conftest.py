@@ -50,6 +50,7 @@ if not CHROMIUM.exists():
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+ENHANCED_CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
 
@@ -430,3 +431,48 @@ def write_tiny_series(root: Path, count: int, per_dir: int = 1000) -> None:
 def make_tiny_series() -> Callable[[Path, int], None]:
     """`write_tiny_series`, for tests that need many files."""
     return write_tiny_series
+
+
+def write_enhanced(path: Path, frames: int) -> None:
+    """An Enhanced CT with FRAMES 2x2 frames and one Per-Frame Functional Groups item per frame
+    (Frame Content with In-Stack Position Number = frame + 1, Plane Position): a big header."""
+    groups = []
+    for f in range(frames):
+        content = Dataset()
+        content.InStackPositionNumber = f + 1
+        content.FrameAcquisitionNumber = f
+        plane = Dataset()
+        plane.ImagePositionPatient = [0.0, 0.0, 1.5 * f]
+        item = Dataset()
+        item.FrameContentSequence = [content]
+        item.PlanePositionSequence = [plane]
+        groups.append(item)
+    ds = _dataset(
+        ENHANCED_CT_IMAGE_STORAGE,
+        PatientID="P800",
+        PatientName="Big^Header",
+        Modality="CT",
+        StudyInstanceUID="1.2.826.0.1.3680043.10.8.1",
+        StudyDate="20240103",
+        SeriesInstanceUID="1.2.826.0.1.3680043.10.8.2",
+        SeriesNumber=1,
+        InstanceNumber=1,
+        Rows=2,
+        Columns=2,
+        NumberOfFrames=frames,
+        SamplesPerPixel=1,
+        PhotometricInterpretation="MONOCHROME2",
+        BitsAllocated=16,
+        BitsStored=16,
+        HighBit=15,
+        PixelRepresentation=0,
+        PerFrameFunctionalGroupsSequence=groups,
+    )
+    ds.PixelData = np.arange(frames * 4, dtype=np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.fixture
+def make_enhanced() -> Callable[[Path, int], None]:
+    """`write_enhanced`, for tests that need a big header."""
+    return write_enhanced

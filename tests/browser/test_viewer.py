@@ -815,3 +815,66 @@ def test_roi_resize_by_keyboard(page: Page, server: Server) -> None:
     expect(sheet).to_contain_text("Ctrl + Alt + arrows (Shift: 10 px)")
     page.keyboard.press("Escape")
     server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
+
+
+def test_tags_of_a_big_header_are_virtualised(
+    page: Page,
+    start_dcmview: Callable[..., Server],
+    make_enhanced: Callable[[Path, int], None],
+    tmp_path: Path,
+) -> None:
+    frames = 700
+    make_enhanced(tmp_path / "enhanced.dcm", frames)
+    server = start_dcmview(tmp_path)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_viewer(page, server)
+    tags = page.get_by_role("table", name="DICOM tags")
+    body = tags.locator(".body")
+
+    def to_bottom() -> None:
+        tags.evaluate(
+            "el => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event('scroll')); }"
+        )
+
+    expect(tags.locator('[data-tag="(5200,9230)"]')).to_contain_text("700 items")
+    page.get_by_role("button", name="Expand PerFrameFunctionalGroupsSequence").click()
+    # every item, paged in through tags/select (the button sits at the end of the loaded items)
+    loaded = 16
+    expect(body.get_by_role("button", name=f"Load more items (16 of {frames})")).to_have_count(1)
+    first = int(tags.get_attribute("aria-rowcount") or 0)
+    while loaded < frames:
+        to_bottom()
+        page.get_by_role("button", name=f"Load more items ({loaded} of {frames})").click()
+        loaded = min(frames, loaded + 64)
+        # the page has arrived: three rows per item (item, two sequences); no more-row at the end
+        rows_now = first + 3 * (loaded - 16) - (1 if loaded == frames else 0)
+        expect(tags).to_have_attribute("aria-rowcount", str(rows_now))
+    expect(page.get_by_role("button", name=re.compile("Load more items"))).to_have_count(0)
+    # thousands of rows, a screenful in the DOM
+    count = int(tags.get_attribute("aria-rowcount") or 0)
+    assert count > 3 * frames, count
+    assert body.get_by_role("row").count() < 120
+    to_bottom()
+    expect(tags.get_by_role("row", name=f"Item {frames}", exact=True)).to_be_visible()
+    # the first item (row 3, under the header and the sequence) is not in the DOM down here
+    expect(tags.locator('[aria-rowindex="3"]')).to_have_count(0)
+    # expansion deep in the list
+    page.get_by_role("button", name="Expand FrameContentSequence").last.click()
+    last = tags.locator('[data-tag="(0020,9057)"]', has_text=str(frames))
+    expect(last).to_be_visible()
+    # the filter covers every loaded item: 4 rows per match (item, sequence, its item, element)
+    page.get_by_role("searchbox", name="Filter tags").fill("InStackPositionNumber")
+    expect(tags).to_have_attribute("aria-rowcount", str(1 + 1 + 4 * frames))
+    assert body.get_by_role("row").count() < 120
+    to_bottom()
+    last = tags.locator('[data-tag="(0020,9057)"]', has_text=str(frames))
+    expect(last).to_be_visible()
+    # click to copy a row that was never in the first screenful
+    last.get_by_role("button").click()
+    expected = f"(0020,9057) InStackPositionNumber = {frames}"
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_have_text(f"Copied {expected}")
+    assert page.evaluate("navigator.clipboard.readText()") == expected
+    # back at the top the first rows are rendered again
+    tags.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    expect(tags.locator('[aria-rowindex="3"]')).to_have_text("Item 1")
+    expect(tags.locator('[aria-rowindex="3"]')).to_be_visible()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TagNode } from './api';
-import { copyText, formatValue, mergePage, tagRows } from './tags';
+import { TAG_ROW_HEIGHT, TAG_VIRTUAL_FROM, copyText, formatValue, mergePage, tagRows, tagWindow } from './tags';
 
 const s = (tag: string, keyword: string, value: string, vr = 'LO'): TagNode => ({
   tag,
@@ -65,5 +65,22 @@ describe('mergePage', () => {
     expect(v.type === 'sequence' && v.items.length).toBe(3);
     expect(v.type === 'sequence' && v.truncated).toBe(false);
     expect(tree[2].value.type === 'sequence' && tree[2].value.items.length).toBe(2);
+  });
+});
+
+describe('tagWindow', () => {
+  it('renders the rows in view plus an overscan, clamped to the list', () => {
+    expect(tagWindow(0, 0, 500)).toEqual([0, 0]);
+    expect(tagWindow(5000, 0, 220, 22, 10)).toEqual([0, 20]);
+    expect(tagWindow(5000, -30, 220, 22, 10)).toEqual([0, 20]);
+    expect(tagWindow(5000, 22 * 1000, 220, 22, 10)).toEqual([990, 1020]);
+    expect(tagWindow(5000, 22 * 4995, 220, 22, 10)).toEqual([4985, 5000]);
+    expect(tagWindow(1000, 22 * 2000, 220, 22, 10)).toEqual([1000, 1000]);
+    expect(tagWindow(1000, 0, 10 * TAG_ROW_HEIGHT, undefined, 0)).toEqual([0, 10]);
+  });
+  it('renders short lists whole', () => {
+    expect(tagWindow(TAG_VIRTUAL_FROM, 0, 220)).toEqual([0, TAG_VIRTUAL_FROM]);
+    expect(tagWindow(30, 22 * 100, 220)).toEqual([0, 30]);
+    expect(tagWindow(TAG_VIRTUAL_FROM + 1, 0, 220, 22, 10)).toEqual([0, 20]);
   });
 });

@@ -125,3 +125,27 @@ export function mergePage(tree: TagNode[], path: string, page: TagNode): TagNode
     return { ...n, value: { type: 'sequence', items, total, truncated: items.length < total } };
   });
 }
+
+/** Height of one row of the tags table, in CSS pixels (every row kind has it: the list is virtualised). */
+export const TAG_ROW_HEIGHT = 22;
+
+/**
+ * Lists up to this many rows are rendered whole (in-page search and Tab reach every row); longer
+ * ones (enhanced multi-frame headers: thousands of functional-group nodes) are virtualised.
+ */
+export const TAG_VIRTUAL_FROM = 400;
+
+/**
+ * The slice `[start, end)` of `count` fixed-height rows to render for a viewport `height` high
+ * scrolled `top` pixels into the rows (negative while the header is still in view), plus
+ * `overscan` rows either side; all of them up to `TAG_VIRTUAL_FROM` rows.
+ */
+export function tagWindow(count: number, top: number, height: number, rowHeight = TAG_ROW_HEIGHT, overscan = 10): [number, number] {
+  if (count <= 0) return [0, 0];
+  if (count <= TAG_VIRTUAL_FROM) return [0, count];
+  const first = Math.floor(Math.max(0, top) / rowHeight);
+  const last = Math.ceil((Math.max(0, top) + Math.max(0, height)) / rowHeight);
+  const start = Math.max(0, Math.min(count, first - overscan));
+  const end = Math.max(start, Math.min(count, last + overscan));
+  return [start, end];
+}
