@@ -49,7 +49,9 @@ def open_viewer(page: Page, server: Server, query: str = "?renderer=webgl") -> N
 
 
 def wait_painted(page: Page) -> None:
-    """Wait until the CPU renderer's worker has answered for the newest frame and window."""
+    """Wait until the CPU renderer's worker has answered for the newest frame and window (after
+    two animation frames, so a change made just before has reached the renderer)."""
+    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     page.wait_for_selector(".viewport[data-renderer]:not([data-painting])")
 
 
@@ -878,3 +880,23 @@ def test_tags_of_a_big_header_are_virtualised(
     tags.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
     expect(tags.locator('[aria-rowindex="3"]')).to_have_text("Item 1")
     expect(tags.locator('[aria-rowindex="3"]')).to_be_visible()
+
+
+def test_cpu_worker_and_main_thread_paint_the_same_pixels(page: Page, server: Server) -> None:
+    """Without OffscreenCanvas the CPU path windows on the main thread with the same kernel."""
+    page.add_init_script(WORKER_PROBE)
+    open_viewer(page, server, "?renderer=cpu")
+    assert page.evaluate("window.__workers") == ["dcmview-windowing"]
+    other = page.context.new_page()
+    other.add_init_script(WORKER_PROBE + "\ndelete window.OffscreenCanvas;")
+    open_viewer(other, server, "?renderer=cpu")
+    assert other.evaluate("window.__workers") == []
+    assert other.evaluate("window.__renders") == 0
+    assert canvas_png(page) == canvas_png(other)
+    for pg in (page, other):
+        pg.get_by_role("combobox", name="Window presets").select_option(label="Full Dynamic")
+        pg.locator(".viewport").focus()
+        pg.keyboard.press("i")
+        wait_painted(pg)
+    assert canvas_png(page) == canvas_png(other)
+    other.close()

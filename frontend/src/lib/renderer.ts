@@ -342,10 +342,24 @@ export class CpuRenderer implements Renderer {
       try {
         this.worker = new Worker(new URL('./cpuWorker.ts', import.meta.url), { type: 'module', name: 'dcmview-windowing' });
         this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.received(e.data);
+        // a worker that cannot start or window (no OffscreenCanvas 2-D there…): paint here instead
+        this.worker.onerror = (e: ErrorEvent) => {
+          e.preventDefault();
+          this.abandonWorker();
+        };
       } catch {
         this.worker = null;
       }
     }
+  }
+
+  private abandonWorker(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.inFlight = false;
+    this.shownKey = '';
+    if (this.last) this.render(this.last);
+    this.onpainted?.();
   }
 
   /** Whether the screen does not yet show the newest frame/window (a worker answer is due). */
@@ -418,6 +432,7 @@ export class CpuRenderer implements Renderer {
     const range = isColour(f) ? { min: 0, max: 0 } : frameRange(f);
     paintPixels(f, range, this.overlay, p, new Uint32Array(this.pixels.data.buffer));
     if (!(this.image instanceof HTMLCanvasElement) || this.image.width !== f.columns || this.image.height !== f.rows) {
+      if (this.image && !(this.image instanceof HTMLCanvasElement)) this.image.close();
       const c = document.createElement('canvas');
       c.width = f.columns;
       c.height = f.rows;
