@@ -11,12 +11,14 @@ import asyncio
 import itertools
 import mimetypes
 import os
+import threading
 import time
 import urllib.parse
 from typing import Any
 
 from sanic import Request, Sanic
 from sanic.config import Config
+from sanic.http import Http
 from sanic.response import HTTPResponse, html, raw
 
 from dcmview_server import routes
@@ -37,6 +39,22 @@ RESPONSE_TIMEOUT = 120.0
 KEEP_ALIVE_TIMEOUT = 5.0
 GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
 _app_ids = itertools.count()
+_touchup_lock = threading.Lock()
+
+
+class _App(Sanic[Any, Any]):
+    """Sanic with its TouchUp applied once per process.
+
+    TouchUp rewrites Sanic's request-path classes (process-wide) to drop the dispatch of every
+    signal no handler listens to: a quarter of the CPU of a cached-frame request. Every app of
+    ours listens to the same signals, so the first server's rewrite serves all later ones; a
+    second rewrite of already rewritten code fails, hence once per process.
+    """
+
+    async def _startup(self) -> None:
+        with _touchup_lock:  # Sanic's _startup never suspends: the lock spans no real await
+            self.config.TOUCHUP = not getattr(Http, "__touched__", False)
+            await super()._startup()  # type: ignore[no-untyped-call]
 
 
 def _absolute_form_authority(target: bytes) -> str | None:
@@ -66,7 +84,7 @@ def _sanic_config() -> Config:
     config.AUTO_EXTEND = False
     config.AUTO_RELOAD = False
     config.MOTD = False
-    config.TOUCHUP = False
+    config.TOUCHUP = False  # decided per process at server start: see `_App._startup`
     config.FALLBACK_ERROR_FORMAT = "json"
     config.REAL_IP_HEADER = None
     return config
@@ -80,7 +98,7 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
     """
     if state is None:
         state = AppState.build(config)
-    app: Sanic[Any, Any] = Sanic(
+    app: Sanic[Any, Any] = _App(
         f"dcmview-{os.getpid()}-{next(_app_ids)}",
         config=_sanic_config(),
         error_handler=DcmviewErrorHandler(),
