@@ -613,3 +613,27 @@ def test_mutated_files_never_raise(tmp_path: Path, testdata_path: Bundled) -> No
         assert isinstance(read_entry(str(path)), FileEntry | Skipped)
         with contextlib.suppress(TagReadError):  # the one error tag_tree may raise
             json.dumps(tag_tree(path), allow_nan=False)
+
+
+def test_value_converters_cover_every_kind_and_both_byte_orders() -> None:
+    from dcmview_core._header import convert
+
+    assert convert("us", b"\x01\x02", True) == 0x0201
+    assert convert("us", b"\x01\x02", False) == 0x0102
+    assert convert("us", b"\x01", True) is None
+    assert convert("us", b"\x01", False) is None
+    assert convert("ui", b"1.2.3\x00", True) == "1.2.3"
+    assert convert("ui", b"\x00", True) is None
+    assert convert("cs", b"CT\\MR ", True) == "CT"
+    assert convert("cs", b"  ", True) is None
+    assert convert("cs_multi", b"ORIGINAL\\PRIMARY ", True) == ["ORIGINAL", "PRIMARY"]
+    assert convert("cs_multi", b" \\ ", True) is None
+    assert convert("is", b"12 \\13", True) == 12
+    assert convert("is", b"1.0e1", True) == 10
+    assert convert("is", b"x", True) is None
+    assert convert("ds", b" 40.5\\400", True) == 40.5
+    assert convert("ds", b"nan", True) is None
+    assert convert("ds", b"abc", True) is None
+    assert convert("ds", b"", True) is None
+    assert convert("text", b"Name ", True) == b"Name "
+    assert convert("pn", b"A^B", False) == b"A^B"

@@ -108,10 +108,6 @@ def _strip(raw: bytes) -> str | None:
     return text or None
 
 
-def _first(raw: bytes) -> bytes:
-    return raw.split(b"\\", 1)[0]
-
-
 def decode_text(raw: bytes, charsets: list[str] | None, kind: str) -> str | None:
     """Decode a text value with the file's Specific Character Set (PS3.5 6.1)."""
     key = charsets[0] if charsets and len(charsets) == 1 else (None if not charsets else "")
@@ -127,45 +123,58 @@ def decode_text(raw: bytes, charsets: list[str] | None, kind: str) -> str | None
     return text or None
 
 
-def convert(kind: str, raw: bytes, little: bool) -> Any:
-    """Convert one wanted value from its raw bytes; invalid values become None."""
-    if kind == "us":
-        if len(raw) < 2:
-            return None
-        return int.from_bytes(raw[:2], "little" if little else "big")
-    if kind == "ui":
-        return _strip(raw)
-    if kind == "cs":
-        return _strip(_first(raw))
-    if kind == "cs_multi":
-        values = [v.strip(" \x00") for v in raw.decode("latin-1").split("\\")]
-        return values if any(values) else None
-    if kind == "is":
-        text = _strip(_first(raw))
-        try:
-            return None if text is None else int(float(text))
-        except ValueError:
-            return None
-    if kind == "ds":
-        text = _strip(_first(raw))
-        try:
-            number = None if text is None else float(text)
-        except ValueError:
-            return None
-        return number if number is not None and number == number else None
-    return raw  # text and pn: decoded once the character set is known
-
-
 def _us_le(raw: bytes) -> int | None:
     return int.from_bytes(raw[:2], "little") if len(raw) >= 2 else None
 
 
-def _converter(kind: str) -> Callable[[bytes], Any] | None:
-    if kind in ("text", "pn"):
+def _cs(raw: bytes) -> str | None:
+    text = raw.split(b"\\", 1)[0].decode("latin-1").strip(" \x00")
+    return text or None
+
+
+def _cs_multi(raw: bytes) -> list[str] | None:
+    values = [v.strip(" \x00") for v in raw.decode("latin-1").split("\\")]
+    return values if any(values) else None
+
+
+def _is(raw: bytes) -> int | None:
+    text = _cs(raw)
+    try:
+        return None if text is None else int(float(text))
+    except ValueError:
         return None
-    if kind == "us":
-        return _us_le
-    return lambda raw: convert(kind, raw, True)
+
+
+def _ds(raw: bytes) -> float | None:
+    text = _cs(raw)
+    try:
+        number = None if text is None else float(text)
+    except ValueError:
+        return None
+    return number if number is not None and number == number else None
+
+
+_LE_CONVERTERS: dict[str, Callable[[bytes], Any]] = {
+    "us": _us_le,
+    "ui": _strip,
+    "cs": _cs,
+    "cs_multi": _cs_multi,
+    "is": _is,
+    "ds": _ds,
+}
+"""One direct converter per value kind (little endian); text and pn are decoded later."""
+
+
+def convert(kind: str, raw: bytes, little: bool) -> Any:
+    """Convert one wanted value from its raw bytes; invalid values become None."""
+    if kind == "us" and not little:
+        return int.from_bytes(raw[:2], "big") if len(raw) >= 2 else None
+    converter = _LE_CONVERTERS.get(kind)
+    return raw if converter is None else converter(raw)  # text and pn: decoded later
+
+
+def _converter(kind: str) -> Callable[[bytes], Any] | None:
+    return _LE_CONVERTERS.get(kind)
 
 
 _WANTED_LE: dict[int, tuple[str, str, Callable[[bytes], Any] | None]] = {
@@ -332,11 +341,12 @@ def read_lean(fd: int, size: int) -> Header | None:
         if tag <= last_tag:
             return None
         last_tag = tag
-        if tag in PIXEL_TAGS:
-            header.pixel = PixelElement(tag, start, length)
-            break
-        if tag > 0x7FE00010:
-            break
+        if tag >= 0x7FE00008:  # one comparison for the common case (before the pixel data)
+            if tag in PIXEL_TAGS:
+                header.pixel = PixelElement(tag, start, length)
+                break
+            if tag > 0x7FE00010:
+                break
         if tag in FUNCTIONAL_GROUPS:
             return None
         if length == UNDEFINED:
