@@ -214,9 +214,10 @@ class FrameService:
         targets = [t for t in targets if 0 <= t < entry.frame_count]
         self._cancel(entry.index, keep=targets)
         tasks = self._prefetch.setdefault(entry.index, {})
+        cached = self._cached_test(entry.index, kind)
         for target in targets:
-            if target in tasks:
-                continue
+            if target in tasks or cached(target):
+                continue  # running, or nothing to do (a sweep over cached frames: no task)
             task = asyncio.get_running_loop().create_task(self._prefetch_one(entry, target, kind))
             tasks[target] = task
 
@@ -226,6 +227,19 @@ class FrameService:
                     del pending[f]
 
             task.add_done_callback(_forget)
+
+    def _cached_test(self, file_index: int, kind: Hashable) -> Any:
+        """A function telling whether frame ``n`` of this file is already cached as ``kind``.
+
+        Membership tests do not count as an access (no promotion in the cache)."""
+        if kind == "raw":
+            frames = self.frames
+            return lambda n: (file_index, n) in frames
+        if isinstance(kind, tuple) and kind[0] == "png":
+            _, wc, ww, mode = kind
+            encoded = self.encoded
+            return lambda n: ("png", file_index, n, wc, ww, mode) in encoded
+        return lambda n: False
 
     def _cancel(self, file_index: int, keep: Any) -> None:
         tasks = self._prefetch.get(file_index)
