@@ -186,8 +186,16 @@ _WANTED_LE: dict[int, tuple[str, str, Callable[[bytes], Any] | None]] = {
 def finish(values: dict[str, Any], raw_text: dict[str, tuple[str, bytes]]) -> None:
     """Decode the collected text values with the character set found in the header."""
     charsets = values.get("SpecificCharacterSet")
-    for keyword, (kind, raw) in raw_text.items():
-        values[keyword] = decode_text(raw, charsets, kind)
+    key = charsets[0] if charsets and len(charsets) == 1 else (None if not charsets else "")
+    simple = _SIMPLE_CHARSETS.get(key)
+    if simple is None:
+        for keyword, (kind, raw) in raw_text.items():
+            values[keyword] = decode_text(raw, charsets, kind)
+        return
+    for keyword, (kind, raw) in raw_text.items():  # the common case, inlined: no lookups
+        text = raw.decode(simple, errors="replace")
+        text = text.rstrip(" \x00") if kind == "pn" else text.strip(" \x00")
+        values[keyword] = text or None
 
 
 def window_from(values: dict[str, Any]) -> tuple[float, float] | None:
