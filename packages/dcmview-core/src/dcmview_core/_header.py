@@ -71,6 +71,8 @@ WANTED: dict[int, tuple[str, str]] = {
     0x00281050: ("WindowCenter", "ds"),
     0x00281051: ("WindowWidth", "ds"),
 }
+_UPPER_PAIRS = frozenset(bytes((a, b)) for a in range(65, 91) for b in range(65, 91))
+"""Two upper-case ASCII letters: the shape of an explicit VR."""
 _SIMPLE_CHARSETS = {None: "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
 _PN_DELIMITERS = {0x5E, 0x3D}
 _TEXT_DELIMITERS = {0x5C}
@@ -338,7 +340,7 @@ def read_lean(fd: int, size: int) -> Header | None:
                 length = unpack_length(data, off + 8)[0]
                 start = pos + 12
             else:
-                if not (65 <= vr[0] <= 90 and 65 <= vr[1] <= 90):
+                if vr not in _UPPER_PAIRS:
                     return None
                 start = pos + 8
         else:
