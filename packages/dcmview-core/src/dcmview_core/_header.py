@@ -26,6 +26,8 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 CHUNK = 16384
+FIRST_CHUNK = 4096
+"""The lean reader's first read: the meta group and typical headers fit."""
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
@@ -286,7 +288,7 @@ def _walk_undefined(reader: _Reader, pos: int, explicit: bool) -> tuple[int, int
 
 def read_lean(fd: int, size: int) -> Header | None:
     """Read the header of a preamble + DICM file in little endian; None means "use pydicom"."""
-    first = os.pread(fd, CHUNK, 0)
+    first = os.pread(fd, FIRST_CHUNK, 0)
     if len(first) < 144 or first[128:132] != b"DICM":
         return None
     reader = _Reader(fd, size, first)
