@@ -637,3 +637,24 @@ def test_value_converters_cover_every_kind_and_both_byte_orders() -> None:
     assert convert("ds", b"", True) is None
     assert convert("text", b"Name ", True) == b"Name "
     assert convert("pn", b"A^B", False) == b"A^B"
+
+
+def test_lean_reader_reads_past_its_first_window(tmp_path: Path, dicom_image: ImageWriter) -> None:
+    """A header longer than the first read (a 10 KB comment before the image attributes)."""
+    path = dicom_image(
+        tmp_path / "long.dcm",
+        rows=5,
+        columns=7,
+        frames=2,
+        ImageComments="x" * 10_000,
+        WindowCenter="40",
+        WindowWidth="400",
+    )
+    with open(path, "rb") as fp:
+        fd = fp.fileno()
+        header = _header.read_lean(fd, os.fstat(fd).st_size)
+    assert header is not None  # the lean path, not the pydicom fallback
+    entry = only(read_entry(str(path), index=0))
+    assert (entry.rows, entry.columns, entry.frame_count) == (5, 7, 2)
+    assert entry.default_window == Window(40.0, 400.0)
+    assert entry.support_state is SupportState.RENDERABLE
