@@ -294,3 +294,28 @@ def test_absolute_form_targets_and_duplicate_hosts(server: Any) -> None:
     for hosts in (("127.0.0.1", "evil.com"), ("evil.com", "127.0.0.1"), ("127.0.0.1", "127.0.0.1")):
         request = f"GET /api/health HTTP/1.1\r\nHost: {hosts[0]}\r\nHost: {hosts[1]}\r\n{tail}"
         assert_error(send(request), 400, "bad_request")
+
+
+def test_every_response_loses_cors_headers_whatever_their_case(study: Any) -> None:
+    """The response decorator strips any ``Access-Control-*`` header, in any spelling."""
+    from sanic.response import raw
+
+    from dcmview_server import ServerConfig
+    from dcmview_server.app import create_app
+
+    app = create_app(ServerConfig(paths=(str(study),), token="t"))
+    response = raw(
+        b"",
+        headers={
+            "Access-Control-Allow-Origin": "*",
+            "access-control-max-age": "5",
+            "ACCESS-CONTROL-ALLOW-METHODS": "PUT",
+            "X-Frame-Rows": "2",
+            "Accept-Ranges": "none",
+        },
+    )
+    app.ctx.decorate_response(response)
+    names = {h.lower() for h in response.headers}
+    assert not any(h.startswith("access-control-") for h in names)
+    assert {"x-frame-rows", "accept-ranges", "x-content-type-options"} <= names
+    assert response.headers["X-Server-Instance"] == str(app.ctx.state.server_start_ms)
