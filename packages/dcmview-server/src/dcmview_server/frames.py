@@ -124,6 +124,7 @@ class FrameService:
         self._holders: dict[tuple[int, int, Hashable], _Slot] = {}
         self.adopted = 0
         self._cursor: dict[int, _Cursor] = {}
+        self._planned: dict[int, frozenset[int]] = {}
         self._prefetch: dict[int, dict[int, asyncio.Task[None]]] = {}
         self._extras: dict[int, dict[str, Any]] = {}
         self.prefetched = 0
@@ -182,6 +183,7 @@ class FrameService:
         if last is None or last.kind != kind:
             self._cursor[entry.index] = _Cursor(index, 0, kind)
             self._cancel(entry.index, keep=())
+            self._planned.pop(entry.index, None)
             return
         move = index - last.front
         if move == 0:
@@ -190,6 +192,7 @@ class FrameService:
             if abs(move) != 1:  # a jump: no direction of travel yet
                 self._cursor[entry.index] = _Cursor(index, 0, kind)
                 self._cancel(entry.index, keep=())
+                self._planned.pop(entry.index, None)
                 return
             cursor = _Cursor(index, move, kind)
         elif move * last.direction > 0 and abs(move) <= PREFETCH_DEPTH + 1:
@@ -199,6 +202,7 @@ class FrameService:
         else:
             self._cursor[entry.index] = _Cursor(index, 0, kind)
             self._cancel(entry.index, keep=())
+            self._planned.pop(entry.index, None)
             return
         self._cursor[entry.index] = cursor
         step = cursor.direction
@@ -215,8 +219,11 @@ class FrameService:
         self._cancel(entry.index, keep=targets)
         tasks = self._prefetch.setdefault(entry.index, {})
         cached = self._cached_test(entry.index, kind)
+        # Targets planned by the previous step of this sweep were started then or cached.
+        planned = self._planned.get(entry.index, frozenset())
+        self._planned[entry.index] = frozenset(targets)
         for target in targets:
-            if target in tasks or cached(target):
+            if target in tasks or target in planned or cached(target):
                 continue  # running, or nothing to do (a sweep over cached frames: no task)
             task = asyncio.get_running_loop().create_task(self._prefetch_one(entry, target, kind))
             tasks[target] = task
@@ -395,6 +402,7 @@ class FrameService:
             for task in tasks.values():
                 task.cancel()
         self._prefetch.clear()
+        self._planned.clear()
 
 
 def _num(value: float) -> str:
