@@ -324,3 +324,18 @@ def test_bind_tcp_reads_back_the_port() -> None:
 )
 def test_accepts_gzip(header: str, ok: bool) -> None:
     assert accepts_gzip(header) is ok
+
+
+def test_host_policy_answers_stay_the_same_once_remembered() -> None:
+    """The remembered answers equal the computed ones, also past the memo's size limit."""
+    policy = HostPolicy("127.0.0.1")
+    for _ in range(2):
+        assert policy.allows("127.0.0.1:8080")
+        assert policy.allows("LOCALHOST")
+        assert not policy.allows("evil.com")
+        assert not policy.allows("127.0.0.1.evil.com:80")
+    for n in range(100):
+        assert policy.allows(f"127.0.0.{n % 250 + 1}:{n}")
+        assert not policy.allows(f"host{n}.example")
+    assert not policy.allows("evil.com")
+    assert not policy.allows(None)

@@ -15,6 +15,7 @@ from dcmview_server.config import ServerConfig
 
 STATE_CHANGING = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+_SEEN_LIMIT = 64
 
 
 def resolve_token(config: ServerConfig) -> str | None:
@@ -79,11 +80,21 @@ class HostPolicy:
         self.names = {"localhost"} | {h.strip("[]").lower().rstrip(".") for h in allow_hosts}
         if not self.wildcard:
             self.names.add(self.bound_host)
+        self._seen: dict[str, bool] = {}
 
     def allows(self, host_header: str | None) -> bool:
         """True when the Host names a loopback address, localhost, the bound host or an extra."""
         if host_header is None:
             return False
+        seen = self._seen.get(host_header)
+        if seen is not None:
+            return seen  # the answers for the first few distinct headers are remembered
+        allowed = self._allows(host_header)
+        if len(self._seen) < _SEEN_LIMIT:
+            self._seen[host_header] = allowed
+        return allowed
+
+    def _allows(self, host_header: str) -> bool:
         name = split_host(host_header)
         if name is None:
             return False
