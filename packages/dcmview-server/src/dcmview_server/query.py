@@ -22,6 +22,8 @@ def path_index(text: str, what: str = "file") -> int:
 
 
 def _single(request: Request, name: str) -> str | None:
+    if not request.query_string:
+        return None  # the common case: no query at all, nothing to parse
     values = request.get_args(keep_blank_values=True).getlist(name)
     if not values:
         return None
