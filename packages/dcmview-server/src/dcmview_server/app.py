@@ -123,6 +123,8 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
 
     @app.signal("http.lifecycle.response")
     async def _stamp(request: Request, response: HTTPResponse) -> None:
+        if getattr(request.ctx, "streamed", False):
+            return  # `routes._stream` stamped it before sending its headers
         decorate(response)
         started = getattr(request.ctx, "started", None)
         if started is not None:

@@ -66,6 +66,7 @@ async def _stream(
     if started is not None:
         elapsed = (time.perf_counter() - started) * 1000
         response.headers["Server-Timing"] = f"app;dur={elapsed:.3f}"
+    request.ctx.streamed = True  # the response signal that follows has nothing left to stamp
     await response.send(b"", end_stream=False)  # headers only
     await response.send(body, end_stream=True)
 
