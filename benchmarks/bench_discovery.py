@@ -2,107 +2,38 @@
 
     uv run python benchmarks/bench_discovery.py [--files 10000] [--runs 3] [--workers N]
 
-The data set is generated once into ``benchmarks/.data/discovery-<files>/`` (git-ignored) and
-reused. Prints the time to the first entry and to the end of the scan for each run; the target
-is a full scan in at most 1.5 s on a 2-core machine with the first entry within 0.1 s.
+The data set is the benchmark runner's discovery workload (`workloads.discovery`), generated
+once into ``benchmarks/.data/`` (git-ignored) and reused. Prints the time to the first entry
+and to the end of the scan for each run; the target is a full scan in at most 1.5 s on a
+2-core machine with the first entry within 0.1 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from dcmview_core.discovery import Skipped, read_entry, scan
 from dcmview_core.tags import tag_tree
-from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import workloads
 
 DATA = Path(__file__).resolve().parent / ".data"
 SERIES = 50
-# fixed, short UIDs: reproducible data, well under the 64-character limit
-UID_ROOT = "1.2.826.0.1.3680043.10.1512.99"
-CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 
 
-def _slice(study: str, series: str, series_no: int, instance: int) -> Any:
-    ds: Any = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
-    sop = f"{series}.{instance}"
-    ds.file_meta.MediaStorageSOPInstanceUID = sop
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-    ds.SOPClassUID = CT_IMAGE_STORAGE
-    ds.SOPInstanceUID = sop
-    ds.StudyDate = "20240101"
-    ds.SeriesDate = "20240101"
-    ds.StudyTime = "120000"
-    ds.AccessionNumber = "BENCH0001"
-    ds.Modality = "CT"
-    ds.Manufacturer = "dcmview benchmark"
-    ds.StudyDescription = "Benchmark study"
-    ds.SeriesDescription = f"Series {series_no}"
-    ds.PatientName = "Bench^Patient"
-    ds.PatientID = "BENCH"
-    ds.PatientBirthDate = "19700101"
-    ds.PatientSex = "O"
-    ds.SliceThickness = "1.0"
-    ds.KVP = "120"
-    ds.StudyInstanceUID = study
-    ds.SeriesInstanceUID = series
-    ds.StudyID = "1"
-    ds.SeriesNumber = series_no
-    ds.InstanceNumber = instance
-    ds.ImagePositionPatient = [0.0, 0.0, float(instance)]
-    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-    ds.FrameOfReferenceUID = study + ".9"
-    ds.SliceLocation = float(instance)
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows = 64
-    ds.Columns = 64
-    ds.PixelSpacing = [0.5, 0.5]
-    ds.BitsAllocated = 16
-    ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 1
-    ds.WindowCenter = "40"
-    ds.WindowWidth = "400"
-    ds.RescaleIntercept = "-1024"
-    ds.RescaleSlope = "1"
-    rng = np.random.default_rng(instance)
-    ds.PixelData = rng.integers(-1000, 1000, (64, 64), dtype=np.int16).tobytes()
-    return ds
-
-
-def generate(root: Path, files: int) -> Path:
-    """Write the data set once; a marker file says it is complete."""
-    target = root / f"discovery-{files}"
-    done = target / ".complete"
-    if done.exists():
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    study = f"{UID_ROOT}.1"
-    per_series = files // SERIES
-    for s in range(SERIES):
-        series_dir = target / f"series_{s:03d}"
-        series_dir.mkdir(exist_ok=True)
-        series_uid = f"{UID_ROOT}.2.{s + 1}"
-        for i in range(per_series):
-            _slice(study, series_uid, s + 1, i + 1).save_as(
-                series_dir / f"IM{i:05d}.dcm", enforce_file_format=True
-            )
-        (series_dir / "README.txt").write_text("not DICOM\n")
-        (series_dir / "notes.json").write_text('{"x": 1}\n')
-    (target / "empty.dcm").write_bytes(b"")
-    done.write_text("ok\n")
-    return target
+def generate(files: int) -> Path:
+    """The run's discovery workload with ``files`` CT slices (generated once, then cached)."""
+    scale = dataclasses.replace(
+        workloads.SCALES["full"], discovery_files_per_series=max(1, files // SERIES)
+    )
+    return workloads.discovery(scale, DATA).paths[0]
 
 
 def measure(root: Path, workers: int | None) -> tuple[float, float, float, int, int]:
@@ -126,8 +57,13 @@ def big_file(root: Path) -> Path:
     path = root / "big-1GiB.dcm"
     if path.exists():
         return path
-    ds = _slice(f"{UID_ROOT}.9", f"{UID_ROOT}.9.1", 99, 1)
-    ds.Rows, ds.Columns, ds.NumberOfFrames = 1024, 1024, 512
+    ds = workloads._base_dataset(
+        sop_class=workloads.CT_IMAGE,
+        sop_instance=workloads._uid("bench-discovery-big"),
+        transfer_syntax=ExplicitVRLittleEndian,
+        modality="CT",
+    )
+    workloads._set_image(ds, rows=1024, columns=1024, frames=512, bits=16, stored=16)
     ds.PixelData = b""
     ds.save_as(path, enforce_file_format=True)
     size = path.stat().st_size
@@ -161,7 +97,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    root = generate(DATA, args.files)
+    root = generate(args.files)
     print(f"data: {root} (ready in {time.perf_counter() - t0:.1f} s), cpus={os.cpu_count()}")
     measure_big(DATA)
     load = os.getloadavg()[0]
