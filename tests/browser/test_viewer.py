@@ -525,7 +525,8 @@ def test_overlay_planes_are_drawn(page: Page, server: Server, renderer: str) -> 
     assert r == g == b
 
 
-def test_rois_by_keyboard_only(page: Page, server: Server) -> None:
+def draw_roi_by_keyboard(page: Page, server: Server) -> int:
+    """Open roi.dcm with no ROIs, add one with R then Enter; its index, once it is saved."""
     index = server.files["roi.dcm"]
     server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
     open_viewer(page, server)
@@ -538,6 +539,11 @@ def test_rois_by_keyboard_only(page: Page, server: Server) -> None:
     page.wait_for_timeout(200)
     first = server.api(f"file/{index}/annotations").json()["roi_coords"][0]
     assert first == [72, 96, 120, 160]  # the middle quarter of 192×256
+    return index
+
+
+def test_rois_by_keyboard_only(page: Page, server: Server) -> None:
+    index = draw_roi_by_keyboard(page, server)
     # drawn with scope "Current frame": shown on frame 1 only
     outlines = page.locator("svg.rois rect:not(.handle)")
     expect(outlines).to_have_count(1)
@@ -787,17 +793,7 @@ def test_scan_progress_then_the_final_count(
 
 
 def test_roi_resize_by_keyboard(page: Page, server: Server) -> None:
-    index = server.files["roi.dcm"]
-    server.put_rois(index, {"num_roi": 0, "roi_coords": [], "roi_frames": []})
-    open_viewer(page, server)
-    open_file(page, "roi.dcm")
-    page.locator(".viewport").focus()
-    page.keyboard.press("r")
-    page.keyboard.press("Enter")
-    expect(rois(page)).to_have_count(1)
-    expect(page.locator(".saving")).to_have_text("")
-    page.wait_for_timeout(200)
-    assert server.api(f"file/{index}/annotations").json()["roi_coords"][0] == [72, 96, 120, 160]
+    index = draw_roi_by_keyboard(page, server)
     # Ctrl+Alt+arrows move the bottom-right corner (Shift: 10 px); the top-left stays put
     page.keyboard.press("Control+Alt+ArrowRight")
     page.keyboard.press("Control+Alt+Shift+ArrowDown")
