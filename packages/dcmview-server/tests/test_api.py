@@ -95,7 +95,8 @@ def test_info(server: Any) -> None:
     assert info["frame_count"] == 6
     assert (info["rows"], info["columns"]) == (48, 64)
     assert info["transfer_syntax_uid"] == "1.2.840.10008.1.2.1"
-    assert info["transfer_syntax"] == "Explicit VR Little Endian"
+    assert info["transfer_syntax"] == "1.2.840.10008.1.2.1"  # the UID, as in the original
+    assert info["transfer_syntax_name"] == "Explicit VR Little Endian"
     assert info["has_pixels"] is True
     assert info["default_window"] == {"center": 2500.0, "width": 5000.0}
     assert info["support_state"] == "renderable"

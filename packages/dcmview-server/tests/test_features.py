@@ -17,6 +17,8 @@ from dcmview_core.model import FileEntry
 from dcmview_server import ServerConfig
 from dcmview_server.frames import FrameService
 from dcmview_server.inflight import SharedWork
+from dcmview_server.keys import DisplayKey, png_key
+from dcmview_server.registry import SkippedFile
 from dcmview_server.serialize import files_body
 from dcmview_server.state import AppState
 
@@ -136,7 +138,7 @@ def test_progressive_files_and_since(study: Path) -> None:
         assert [f["index"] for f in early["files"]] == [0, 1]
         for entry in found[2:]:
             state.registry.add(entry)
-        state.registry.add_skipped("notes.txt: not DICOM")
+        state.registry.add_skipped(SkippedFile("/s/notes.txt", "not_dicom", "not DICOM"))
         state.registry.mark_complete()
         later = json.loads(files_body(state, 2))
         assert later["scan_complete"] is True
@@ -188,16 +190,16 @@ def test_same_frame_decoded_once_and_sequential_prefetch(study: Path) -> None:
         assert headers["X-Cache"] == "HIT"
         # several clients: a request just behind the front is not a jump
         await service.raw(mf, 1)
-        assert service._cursor[mf.index].front == 2
+        assert service.prefetch.cursors[mf.index].front == 2
         # a jump cancels pending prefetch (nothing scheduled stays behind)
         await service.raw(mf, 5)
         await service.raw(mf, 0)
         await asyncio.sleep(0.05)
-        assert not any(service._prefetch.get(mf.index, {}).values())
+        assert not any(service.prefetch.tasks.get(mf.index, {}).values())
         return service
 
     service = asyncio.run(main())
-    assert service.prefetched >= 3
+    assert service.prefetch.prefetched >= 3
     pool.shutdown()
 
 
@@ -214,7 +216,7 @@ def test_prefetch_is_bounded_by_the_budget(study: Path) -> None:
             # what is being viewed is never evicted by prefetch (checked without touching it)
             assert (mf.index, index) in service.frames
             assert service.cache.stats().used_bytes <= budget
-        return service.prefetched
+        return service.prefetch.prefetched
 
     # a quarter of 12 frames holds 3: the viewed one and 2 prefetched
     assert 1 <= asyncio.run(main(12 * frame_bytes)) <= mf.frame_count
@@ -253,28 +255,28 @@ def test_png_prefetch_is_adopted_by_the_request_that_waits_for_it(study: Path) -
     mf = entries(study)[MF]
     pool = ThreadPoolExecutor(2)
     gate = threading.Event()
-    kind = ("png", None, None, "default")
+    kind = DisplayKey(None, None, "default")
 
     async def main() -> FrameService:
         service = FrameService(pool, 64 * 2**20, 2)
-        await service.display(mf, 0, None, None, "default")
+        await service.display(mf, 0, kind)
         blockers = [asyncio.get_running_loop().run_in_executor(pool, gate.wait, 5) for _ in "ab"]
-        first = asyncio.create_task(service.display(mf, 1, None, None, "default"))
+        first = asyncio.create_task(service.display(mf, 1, kind))
         for _ in range(100):
-            if (mf.index, 2, kind) in service._holders:
+            if (mf.index, 2, kind) in service.prefetch.holders:
                 break
             await asyncio.sleep(0.01)
-        slots = service._slots()
-        assert (mf.index, 2, kind) in service._holders
+        slots = service.prefetch.slots()
+        assert (mf.index, 2, kind) in service.prefetch.holders
         assert slots.used == 1
-        assert (mf.index, 3, kind) not in service._holders
-        second = asyncio.create_task(service.display(mf, 2, None, None, "default"))
+        assert (mf.index, 3, kind) not in service.prefetch.holders
+        second = asyncio.create_task(service.display(mf, 2, kind))
         for _ in range(100):
-            if (mf.index, 3, kind) in service._holders:
+            if (mf.index, 3, kind) in service.prefetch.holders:
                 break
             await asyncio.sleep(0.01)
-        assert service.adopted == 1
-        assert (mf.index, 3, kind) in service._holders
+        assert service.prefetch.adopted == 1
+        assert (mf.index, 3, kind) in service.prefetch.holders
         assert slots.used == 1
         gate.set()
         await asyncio.gather(*blockers)
@@ -283,25 +285,25 @@ def test_png_prefetch_is_adopted_by_the_request_that_waits_for_it(study: Path) -
         expected = render_display(read_frame(mf, 2)).image
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body))), expected)
         # a jump cancels what has not started; the viewed PNG stays cached
-        await service.display(mf, 5, None, None, "default")
+        await service.display(mf, 5, kind)
         await asyncio.sleep(0.1)
-        assert not any(service._prefetch.get(mf.index, {}).values())
-        assert ("png", mf.index, 5, None, None, "default") in service.encoded
+        assert not any(service.prefetch.tasks.get(mf.index, {}).values())
+        assert png_key(mf.index, 5, kind) in service.encoded
         assert slots.used == 0
-        assert not service._holders
+        assert not service.prefetch.holders
         return service
 
     service = asyncio.run(main())
     # the prefetch of frame 3 finished (and was kept) although the jump cancelled its task
-    assert ("png", mf.index, 3, None, None, "default") in service.encoded
+    assert png_key(mf.index, 3, kind) in service.encoded
     pool.shutdown()
 
 
 def test_prefetch_slots_hand_over_when_a_waiter_is_cancelled() -> None:
-    from dcmview_server.frames import _Slots
+    from dcmview_server.prefetch import Slots
 
     async def main() -> None:
-        slots = _Slots(1)
+        slots = Slots(1)
         held = await slots.acquire()
         first = asyncio.create_task(slots.acquire())
         second = asyncio.create_task(slots.acquire())
@@ -320,10 +322,10 @@ def test_prefetch_slots_hand_over_when_a_waiter_is_cancelled() -> None:
 
 
 def test_prefetch_slots_are_first_come_first_served() -> None:
-    from dcmview_server.frames import _Slots
+    from dcmview_server.prefetch import Slots
 
     async def main() -> None:
-        slots = _Slots(1)
+        slots = Slots(1)
         held = await slots.acquire()
         near = asyncio.create_task(slots.acquire())
         await asyncio.sleep(0)

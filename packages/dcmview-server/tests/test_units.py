@@ -11,8 +11,8 @@ import pytest
 
 from dcmview_server import ConfigError, ServerConfig, parse_size
 from dcmview_server.masking import Masker, common_root
-from dcmview_server.registry import Registry
-from dcmview_server.routes import accepts_gzip
+from dcmview_server.registry import Registry, SkippedFile
+from dcmview_server.routes.files import accepts_gzip
 from dcmview_server.runner import bind_tcp, bind_unix
 from dcmview_server.security import (
     HostPolicy,
@@ -292,12 +292,13 @@ def test_masker_is_consistent_and_hides_identifiers(tmp_path: Path) -> None:
 def test_registry_since_and_counters() -> None:
     registry = Registry()
     assert registry.snapshot().scan_complete is False
-    registry.add_skipped("a.txt: not DICOM")
+    registry.add_skipped(SkippedFile("/d/a.txt", "not_dicom", "not DICOM"))
     registry.add_filtered()
     registry.mark_complete()
     snap = registry.snapshot(since=5)
     assert (snap.scanned, snap.skipped, snap.filtered, snap.scan_complete) == (0, 1, 1, True)
     assert registry.skip_reasons() == ["a.txt: not DICOM"]
+    assert registry.skipped_files() == [SkippedFile("/d/a.txt", "not_dicom", "not DICOM")]
 
 
 def test_bind_tcp_reads_back_the_port() -> None:

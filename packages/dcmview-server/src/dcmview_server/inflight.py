@@ -33,7 +33,7 @@ class SharedWork:
         self,
         key: Hashable,
         fn: Callable[[], T],
-        on_result: Callable[[T], None] | None = None,
+        on_result: Callable[[T], object] | None = None,
     ) -> T:
         """The result of ``fn()`` computed in the pool, shared with concurrent callers.
 

@@ -11,6 +11,7 @@ from dcmview_server.errors import ApiError
 
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
 _INT = re.compile(r"^-?[0-9]{1,12}$")
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
 _FLOAT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?$")
 
 
@@ -62,6 +63,16 @@ def str_arg(request: Request, name: str, default: str | None = None) -> str | No
     """A string query value (given at most once)."""
     text = _single(request, name)
     return default if text is None else text
+
+
+def flag_arg(request: Request, name: str) -> bool:
+    """A boolean query value: ``1``/``true`` or ``0``/``false``; False when absent."""
+    text = _single(request, name)
+    if text is None:
+        return False
+    if text not in _FLAGS:
+        raise ApiError("invalid_query", f"{name} must be 1, 0, true or false, not {text[:40]!r}")
+    return _FLAGS[text]
 
 
 def choice_arg(request: Request, name: str, choices: tuple[str, ...], default: str) -> str:

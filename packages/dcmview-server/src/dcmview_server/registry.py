@@ -8,11 +8,26 @@ nothing but the slice they need.
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dcmview_core.model import FileEntry
+from dcmview_annotations import display_path
+from dcmview_core import FileEntry
+
+SKIPPED_LIMIT = 10_000
+"""Skipped paths kept for ``/api/files?skipped=1`` (the count goes on past it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    """One path the scan did not load: ``kind`` is dcmview-core's `Skipped.reason`
+    (``not_dicom``, ``unreadable``, ``unparsable``), ``reason`` one human line."""
+
+    path: str
+    kind: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class Registry:
         self._by_index: dict[int, FileEntry] = {}
         self._skipped = 0
         self._filtered = 0
-        self._skip_reasons: list[str] = []
+        self._skipped_files: list[SkippedFile] = []
         self._complete = threading.Event()
         self._version = 0
         self._listeners: list[Callable[[FileEntry], None]] = []
@@ -61,12 +76,12 @@ class Registry:
         for listener in listeners:
             listener(entry)
 
-    def add_skipped(self, reason: str) -> None:
-        """Count one path that is not loadable DICOM, with a short human reason."""
+    def add_skipped(self, skipped: SkippedFile) -> None:
+        """Count one path that is not loadable DICOM, with its short human reason."""
         with self._lock:
             self._skipped += 1
-            if len(self._skip_reasons) < 1000:
-                self._skip_reasons.append(reason)
+            if len(self._skipped_files) < SKIPPED_LIMIT:
+                self._skipped_files.append(skipped)
             self._version += 1
 
     def add_filtered(self) -> None:
@@ -105,9 +120,15 @@ class Registry:
             return list(self._entries)
 
     def skip_reasons(self) -> list[str]:
-        """The recorded skip reasons (at most the first 1,000)."""
+        """``name: reason`` of the recorded skipped files (at most the first 1,000)."""
         with self._lock:
-            return list(self._skip_reasons)
+            kept = self._skipped_files[:1000]
+        return [f"{display_path(os.path.basename(s.path) or s.path)}: {s.reason}" for s in kept]
+
+    def skipped_files(self) -> list[SkippedFile]:
+        """The recorded skipped files, in scan order (at most `SKIPPED_LIMIT`)."""
+        with self._lock:
+            return list(self._skipped_files)
 
     def snapshot(self, since: int = 0) -> RegistrySnapshot:
         """Entries with ``index >= since`` and the counters, consistently."""

@@ -6,6 +6,9 @@ import json
 import time
 from typing import Any
 
+from sanic import Request
+from sanic.response import HTTPResponse
+
 
 def json_bytes(value: Any) -> bytes:
     """Compact JSON encoding used for every API body."""
@@ -15,3 +18,11 @@ def json_bytes(value: Any) -> bytes:
 def now_ms() -> int:
     """Milliseconds since the epoch."""
     return int(time.time() * 1000)
+
+
+def stamp_timing(request: Request, response: HTTPResponse) -> None:
+    """``Server-Timing: app;dur=<ms>`` since the request gate saw the request."""
+    started = getattr(request.ctx, "started", None)
+    if started is not None:
+        elapsed = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.3f}"

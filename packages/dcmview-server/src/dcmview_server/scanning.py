@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 
-from dcmview_core.discovery import Skipped, scan
-from dcmview_core.errors import UsageError
-from dcmview_core.filters import Filter, parse_filter
-from dcmview_core.model import FileEntry
+from dcmview_core import FileEntry, Filter, Skipped, UsageError, parse_filter, scan
 
 from dcmview_server.config import ConfigError, ServerConfig
-from dcmview_server.registry import Registry
+from dcmview_server.registry import Registry, SkippedFile
 
 _REASONS = {
     "not_dicom": "not DICOM",
@@ -32,11 +28,12 @@ def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
     return tuple(filters)
 
 
-def skip_reason(skipped: Skipped) -> str:
-    """A short human reason: ``a.txt: not DICOM (no DICM magic)``."""
-    name = os.path.basename(skipped.path) or skipped.path
+def skipped_file(skipped: Skipped) -> SkippedFile:
+    """The registry's record of a skipped path: reason ``not DICOM (no DICM magic)``."""
     reason = _REASONS.get(skipped.reason, skipped.reason)
-    return f"{name}: {reason}" + (f" ({skipped.detail})" if skipped.detail else "")
+    if skipped.detail:
+        reason += f" ({skipped.detail})"
+    return SkippedFile(skipped.path, skipped.reason, reason)
 
 
 def run_scan(
@@ -56,7 +53,7 @@ def run_scan(
             elif item.reason == "filtered":
                 registry.add_filtered()
             else:
-                registry.add_skipped(skip_reason(item))
+                registry.add_skipped(skipped_file(item))
     finally:
         close = getattr(stream, "close", None)
         if close is not None:

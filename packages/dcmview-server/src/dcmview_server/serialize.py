@@ -1,4 +1,9 @@
-"""JSON shapes of ``docs/api.md``: files, info, presets (masking applied here)."""
+"""JSON shapes of ``docs/api.md``: files, info, presets (masking applied here).
+
+Every path a response carries goes through `shown_path` (masking, then the one display rule
+for names that are not UTF-8), so the file list, labels, skipped files, errors and the CSV
+export show the same string for the same file.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import gzip
 import os
 from typing import TYPE_CHECKING, Any
 
-from dcmview_core.decoders import syntax_name
-from dcmview_core.model import FileEntry, Window
-from dcmview_core.presets import PRESETS
+from dcmview_annotations import display_path
+from dcmview_core import PRESETS, FileEntry, Window
+from dcmview_core.decoders import syntax_name  # until dcmview_core exports it
 
 from dcmview_server.registry import RegistrySnapshot
 from dcmview_server.responses import json_bytes
@@ -29,12 +34,17 @@ def transfer_syntax_name(uid: str) -> str:
     return syntax_name(uid) if uid else uid
 
 
+def shown_path(state: AppState, path: str) -> str:
+    """A path as every response shows it: relative under ``--mask``, then `display_path`."""
+    return display_path(state.masker.path(path) if state.masker is not None else path)
+
+
 def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
     """One ``FilesResponse.files[]`` item, masked under ``--mask``."""
     item: dict[str, Any] = {
         "index": entry.index,
-        "path": entry.path,
-        "label": entry.label,
+        "path": display_path(entry.path),
+        "label": display_path(entry.label),
         "has_pixels": entry.has_pixels,
         "frame_count": entry.frame_count,
         "rows": entry.rows,
@@ -62,7 +72,7 @@ def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
     if masker is not None:
         pid = masker.patient_id(entry.patient_id)
         date = masker.date(entry.study_date, entry.patient_id)
-        path = masker.path(entry.path)
+        path = shown_path(state, entry.path)
         label = masker.label(pid, entry.modality, date) or os.path.basename(path)
         item.update(
             path=path,
@@ -82,9 +92,15 @@ def files_body(state: AppState, since: int) -> bytes:
     return _files_body(state, state.registry.snapshot(since))
 
 
-def files_response(state: AppState, since: int, gzip_ok: bool) -> tuple[bytes, bool]:
-    """``(body, gzipped)`` for ``/api/files``; bodies are cached per registry version."""
+def files_response(
+    state: AppState, since: int, gzip_ok: bool, with_skipped: bool = False
+) -> tuple[bytes, bool]:
+    """``(body, gzipped)`` for ``/api/files``; bodies are cached per registry version.
+
+    ``with_skipped`` (``?skipped=1``, rare) adds ``skipped_files`` and is built afresh."""
     snap = state.registry.snapshot(since)
+    if with_skipped:
+        return _maybe_gzip(_files_body(state, snap, skipped_json(state)), gzip_ok), gzip_ok
     key = (since, snap.version)
     cached = state.files_cache.get(key)
     if cached is None:
@@ -101,7 +117,21 @@ def files_response(state: AppState, since: int, gzip_ok: bool) -> tuple[bytes, b
     return zipped, True
 
 
-def _files_body(state: AppState, snap: RegistrySnapshot) -> bytes:
+def _maybe_gzip(body: bytes, gzip_ok: bool) -> bytes:
+    return gzip.compress(body, compresslevel=1, mtime=0) if gzip_ok else body
+
+
+def skipped_json(state: AppState) -> list[dict[str, str]]:
+    """``skipped_files``: each skipped path (as shown) with its kind and one-line reason."""
+    return [
+        {"path": shown_path(state, s.path), "kind": s.kind, "reason": display_path(s.reason)}
+        for s in state.registry.skipped_files()
+    ]
+
+
+def _files_body(
+    state: AppState, snap: RegistrySnapshot, skipped: list[dict[str, str]] | None = None
+) -> bytes:
     fragments = state.entry_json
     parts = []
     for entry in snap.entries:
@@ -110,18 +140,19 @@ def _files_body(state: AppState, snap: RegistrySnapshot) -> bytes:
             fragment = json_bytes(entry_json(entry, state))
             fragments[entry.index] = fragment
         parts.append(fragment)
-    tail = json_bytes(
-        {
-            "scan_complete": snap.scan_complete,
-            "scanned": snap.scanned,
-            "skipped": snap.skipped,
-            "filtered": snap.filtered,
-            "tunnelled": state.config.tunnel_host is not None,
-            "tunnel_host": state.config.tunnel_host,
-            "server_start_ms": state.server_start_ms,
-            "masked": state.masker is not None,
-        }
-    )
+    facts: dict[str, Any] = {
+        "scan_complete": snap.scan_complete,
+        "scanned": snap.scanned,
+        "skipped": snap.skipped,
+        "filtered": snap.filtered,
+        "tunnelled": state.config.tunnel_host is not None,
+        "tunnel_host": state.config.tunnel_host,
+        "server_start_ms": state.server_start_ms,
+        "masked": state.masker is not None,
+    }
+    if skipped is not None:
+        facts["skipped_files"] = skipped
+    tail = json_bytes(facts)
     return b'{"files":[' + b",".join(parts) + b"]," + tail[1:]
 
 
@@ -131,8 +162,9 @@ def info(entry: FileEntry, extra: dict[str, Any]) -> dict[str, Any]:
         "frame_count": entry.frame_count,
         "rows": entry.rows,
         "columns": entry.columns,
-        "transfer_syntax": transfer_syntax_name(entry.transfer_syntax_uid),
+        "transfer_syntax": entry.transfer_syntax_uid,
         "transfer_syntax_uid": entry.transfer_syntax_uid,
+        "transfer_syntax_name": transfer_syntax_name(entry.transfer_syntax_uid),
         "has_pixels": entry.has_pixels,
         "default_window": window_json(entry.default_window),
         "support_state": str(entry.support_state),
@@ -144,6 +176,8 @@ def info(entry: FileEntry, extra: dict[str, Any]) -> dict[str, Any]:
         "pixel_representation": entry.pixel_representation,
     }
     body.update(extra)
+    if "header_error" in body:
+        body["header_error"] = display_path(body["header_error"])
     return body
 
 

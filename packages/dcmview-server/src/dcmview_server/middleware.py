@@ -1,0 +1,93 @@
+"""The two per-request hooks: the security gate before routing, the stamp on every response.
+
+`guard` applies the rules of ``docs/api.md`` in order (Host, Origin, token) and resets the idle
+timer; `stamper` builds the function that adds the security headers to every response, errors
+and static files included, and removes any ``Access-Control-*`` header.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sanic import Request
+from sanic.response import HTTPResponse
+
+from dcmview_server.errors import UNAUTHORIZED_MESSAGE, ApiError
+from dcmview_server.routes.static import PUBLIC
+from dcmview_server.security import check_bearer, origin_allowed
+
+if TYPE_CHECKING:
+    from dcmview_server.state import AppState
+
+_CORS = "access-control-"
+
+
+def absolute_form_authority(target: bytes) -> str | None:
+    """The authority of an absolute-form request target (``GET http://host/path``), else None.
+
+    Such a target overrides the Host header (RFC 9112 3.2.2), so it must pass the same check.
+    """
+    if target.startswith((b"/", b"*")):
+        return None
+    parts = urllib.parse.urlsplit(target.decode("latin-1"))
+    return parts.netloc or ""
+
+
+def guard(state: AppState, request: Request) -> None:
+    """Raise `ApiError` for a request the security rules refuse; touch the idle timer."""
+    request.ctx.started = time.perf_counter()
+    if request.method == "NONE":
+        # Sanic's stand-in for a request that never finished parsing (timeout, garbage):
+        # there is nothing to authorize; the protocol error itself is answered.
+        return
+    hosts = request.headers.getall("host", [])
+    if len(hosts) > 1:
+        raise ApiError("bad_request", "the request has more than one Host header")
+    host = hosts[0] if hosts else None
+    authority = absolute_form_authority(request.raw_url)
+    if authority is not None and not state.host_policy.allows(authority):
+        raise ApiError(
+            "forbidden_host",
+            "the host in the request target is not allowed (DNS-rebinding defence)",
+        )
+    if not state.host_policy.allows(host) and not (state.unix_socket and host is None):
+        raise ApiError(
+            "forbidden_host",
+            "this Host header is not allowed (DNS-rebinding defence); use 127.0.0.1, "
+            "localhost or add the name with --allow-host",
+        )
+    if not origin_allowed(request.method, request.headers.get("origin"), host):
+        raise ApiError(
+            "forbidden_origin", "cross-origin requests may not change anything on this server"
+        )
+    route = request.route
+    name = route.name.rsplit(".", 1)[-1] if route is not None else ""
+    decoded = urllib.parse.unquote(request.path)
+    if decoded.startswith("/api") or name not in PUBLIC:
+        if state.token is not None and not check_bearer(
+            request.headers.get("authorization"), state.token
+        ):
+            raise ApiError("unauthorized", UNAUTHORIZED_MESSAGE, {"WWW-Authenticate": "Bearer"})
+        if decoded.startswith("/api/"):
+            state.touch()
+    elif name in ("index", "index_html"):
+        state.touch()
+
+
+def stamper(instance: str) -> Callable[[HTTPResponse], None]:
+    """The function that stamps one response of the server instance ``instance``."""
+
+    def decorate(response: HTTPResponse) -> None:
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Server-Instance"] = instance
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Cache-Control", "no-store")
+        # No CORS, ever. (The first-letter test spares lower-casing every X-Frame-* name.)
+        for name in [h for h in headers if h[:1] in "aA" and h.lower().startswith(_CORS)]:
+            del headers[name]
+
+    return decorate

@@ -1,0 +1,57 @@
+"""ROI resources (annotations): one file's ``RoiSet`` (GET/PUT) and the EMBED CSV export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sanic import Request
+from sanic.response import HTTPResponse, raw
+
+from dcmview_server.errors import ApiError
+from dcmview_server.routes.base import Route, app_state, entry_for, json_response
+
+
+async def annotations_get(request: Request, i: str) -> HTTPResponse:
+    """``GET /api/file/{i}/annotations``."""
+    state = app_state(request)
+    entry = entry_for(state, i)
+    return json_response(state.annotations.get(entry).to_json())
+
+
+async def annotations_put(request: Request, i: str) -> HTTPResponse:
+    """``PUT /api/file/{i}/annotations``: replace the file's ROIs; answer the canonical set."""
+    state = app_state(request)
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise ApiError(
+            "unsupported_media_type", "the body must be JSON (Content-Type: application/json)"
+        )
+    entry = entry_for(state, i)
+    try:
+        payload = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ApiError("bad_request", f"the body is not valid JSON: {reason}") from error
+    roi_set = state.annotations.replace(entry, payload)
+    return json_response(roi_set.to_json())
+
+
+async def annotations_export(request: Request) -> HTTPResponse:
+    """``GET /api/annotations/export.csv``: every loaded file that has ROIs."""
+    state = app_state(request)
+    body = await asyncio.get_running_loop().run_in_executor(
+        state.pool, state.annotations.export_csv, state.registry.entries()
+    )
+    return raw(
+        body,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="dcmview-annotations.csv"'},
+    )
+
+
+ROUTES = (
+    Route("GET", "/api/file/<i:str>/annotations", annotations_get),
+    Route("PUT", "/api/file/<i:str>/annotations", annotations_put),
+    Route("GET", "/api/annotations/export.csv", annotations_export),
+)
