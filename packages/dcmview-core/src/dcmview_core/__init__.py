@@ -18,15 +18,28 @@ from dcmview_core.errors import (
 )
 from dcmview_core.filters import Filter, parse_filter, parse_filters
 from dcmview_core.frames import Frame, FrameMeta, read_frame
-from dcmview_core.model import FileEntry, SupportState, Window
+from dcmview_core.model import FileEntry, Geometry, SupportState, Window
 from dcmview_core.present import Display, render_display
 from dcmview_core.presets import PRESETS, Preset
+from dcmview_core.stats import (
+    Box,
+    NotMonochrome,
+    PixelArea,
+    RegionError,
+    RegionShape,
+    RegionStats,
+    modality_values,
+    pixel_area,
+    region_stats,
+    stats_unit,
+)
 from dcmview_core.tags import TagNotFound, TagReadError, select_tag, tag_tree
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PRESETS",
+    "Box",
     "ByteBudgetCache",
     "CacheView",
     "DcmviewError",
@@ -35,11 +48,17 @@ __all__ = [
     "FileEntry",
     "Filter",
     "Frame",
+    "Geometry",
     "FrameMeta",
     "FrameOutOfRange",
     "NoPixelData",
+    "NotMonochrome",
+    "PixelArea",
     "PixelError",
     "Preset",
+    "RegionError",
+    "RegionShape",
+    "RegionStats",
     "Skipped",
     "SupportState",
     "TagNotFound",
@@ -51,14 +70,18 @@ __all__ = [
     "can_decode",
     "encode_png",
     "encode_thumbnail_jpeg",
+    "modality_values",
     "parse_filter",
     "parse_filters",
+    "pixel_area",
     "quiet_pydicom",
     "read_entry",
     "read_frame",
+    "region_stats",
     "render_display",
     "scan",
     "select_tag",
+    "stats_unit",
     "support_reason",
     "tag_tree",
     "walk",
