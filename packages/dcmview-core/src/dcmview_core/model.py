@@ -28,6 +28,28 @@ class SupportState(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Geometry:
+    """Patient-space geometry of a file's frames (PS3.3 C.7.6.2), read from the header only.
+
+    Multi-frame files with per-frame functional groups take positions from each frame's
+    PlanePositionSequence and orientation from the shared or per-frame PlaneOrientationSequence.
+    """
+
+    frame_of_reference_uid: str | None = None
+    orientation: tuple[float, float, float, float, float, float] | None = None
+    """ImageOrientationPatient: row direction cosines, then column direction cosines."""
+    positions: tuple[tuple[float, float, float], ...] | None = None
+    """ImagePositionPatient of each frame (one per frame), None when any is missing."""
+    pixel_spacing: tuple[float, float] | None = None
+    """PixelSpacing in mm: (between rows, between columns)."""
+    imager_pixel_spacing: tuple[float, float] | None = None
+    magnification: float | None = None
+    """EstimatedRadiographicMagnificationFactor."""
+    slice_thickness: float | None = None
+    spacing_between_slices: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """One accepted DICOM file, as discovery read it from its header."""
 
@@ -63,3 +85,13 @@ class FileEntry:
     support_state: SupportState
     support_reason: str | None
     """Stable reason such as ``transfer_syntax.not_supported``; None when renderable."""
+    geometry: Geometry | None = None
+    """Patient-space geometry, when the header has any."""
+    view_position: str | None = None
+    """ViewPosition (mammography: CC, MLO, …)."""
+    laterality: str | None = None
+    """ImageLaterality, else Laterality, else the per-frame FrameAnatomySequence's."""
+    rescale_type: str | None = None
+    """RescaleType (the unit of modality values when not HU)."""
+    frame_time_ms: float | None = None
+    """FrameTime, else the mean of FrameTimeVector (cine)."""
