@@ -200,3 +200,72 @@ def test_every_pydicom_test_file_answers_without_a_5xx() -> None:
         assert seen[("/raw", 200, "")] >= len(renderable) - 2
     finally:
         handle.stop()
+
+
+def test_a_file_name_that_is_not_utf8_loads_displays_and_round_trips_its_rois(
+    tmp_path: Path,
+) -> None:
+    """Issue 12 §1: one Latin-1 name (``caf\\xe9.dcm``) must not break the file list; every path
+    in a response uses the one display rule, and the exported CSV re-imported with
+    ``--annotations`` gives that file its ROIs again."""
+    import os
+
+    root = os.fsencode(tmp_path)
+    latin1 = os.path.join(root, b"caf\xe9.dcm")
+    fresh = tmp_path / "fresh.dcm"
+    write_file(fresh, 1)
+    os.rename(os.fsencode(fresh), latin1)  # a real file whose name is not UTF-8
+    write_file(tmp_path / "plain.dcm", 2)
+    with open(os.path.join(root, b"notes\xe9.txt"), "wb") as f:
+        f.write(b"not DICOM\n")
+    shown = f"{tmp_path}/caf\\xe9.dcm"  # os.fsdecode, then \xNN for each byte that is not UTF-8
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    rois = {"num_roi": 1, "roi_coords": [[10, 20, 30, 40]], "roi_frames": [[0, 1]]}
+
+    config = ServerConfig(paths=(str(tmp_path),), token=TOKEN)
+    with (
+        ServerHandle.start(config) as handle,
+        httpx.Client(base_url=handle.base_url, headers=headers, timeout=30) as client,
+    ):
+        handle.wait_scan()
+        listing = client.get("/api/files", params={"skipped": "1"})
+        assert listing.status_code == 200, listing.text
+        body = listing.json()
+        by_path = {f["path"]: f for f in body["files"]}
+        assert set(by_path) == {shown, f"{tmp_path}/plain.dcm"}
+        entry = by_path[shown]
+        assert entry["label"] == "P1 · MR · 20240101"
+        (skipped,) = body["skipped_files"]
+        assert (skipped["path"], skipped["kind"]) == (f"{tmp_path}/notes\\xe9.txt", "not_dicom")
+        assert skipped["reason"].startswith("not DICOM")
+        i = entry["index"]
+        assert client.get(f"/api/file/{i}/info").json()["frame_count"] == FRAMES
+        png = client.get(f"/api/file/{i}/frame/0")
+        assert png.status_code == 200
+        assert png.content[:4] == b"\x89PNG"
+        assert client.get(f"/api/file/{i}/tags").status_code == 200
+        put = client.put(f"/api/file/{i}/annotations", json=rois)
+        assert put.status_code == 200, put.text
+        export = client.get("/api/annotations/export.csv")
+        assert export.status_code == 200
+        text = export.content.decode("utf-8")  # the CSV stays UTF-8 text
+        assert f"{shown},1," in text
+        # an error naming the path (the file vanished) is still the JSON envelope
+        os.unlink(latin1)
+        gone = client.get(f"/api/file/{i}/frame/3/raw")
+        assert gone.status_code == 422
+        assert gone.json()["code"] == "pixel_decode_failed"
+        os.rename(os.fsencode(tmp_path / "plain.dcm"), latin1)  # same name, for the re-import
+
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_bytes(export.content)
+    again = ServerConfig(paths=(str(tmp_path),), token=TOKEN, annotations=str(csv_path))
+    with (
+        ServerHandle.start(again) as handle,
+        httpx.Client(base_url=handle.base_url, headers=headers, timeout=30) as client,
+    ):
+        handle.wait_scan()
+        files = client.get("/api/files").json()["files"]
+        (match,) = [f for f in files if f["path"] == shown]
+        got = client.get(f"/api/file/{match['index']}/annotations").json()
+        assert got == rois

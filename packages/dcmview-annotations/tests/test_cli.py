@@ -354,3 +354,18 @@ def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
     assert proc.stdout.startswith("line 2: has 5 fields but the header has 4")
     assert proc.stderr == ""  # no BrokenPipeError traceback
     assert proc.returncode == 1
+
+
+def test_check_files_finds_a_file_named_by_its_display_form(
+    tmp_path: Path, make_dicom: MakeDicom, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The server exports ``caf\\xe9.dcm`` (the display form of a Latin-1 name): validate finds it."""
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.dcm")
+    make_dicom(raw, frames=2, rows=8, columns=6)
+    csv = tmp_path / "rois.csv"
+    csv.write_bytes(HEADER + b'caf\\xe9.dcm,1,"[[0,0,8,6]]","[[1]]"\n')
+    assert run(["validate", str(csv), "--check-files"], capsys) == (
+        0,
+        f"{csv}: 1 row, 1 box, 1 files found, 0 files missing: valid\n",
+        "",
+    )

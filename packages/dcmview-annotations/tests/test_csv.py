@@ -41,6 +41,8 @@ def test_seed_example_loads(write_csv: WritePath) -> None:
     }
     assert {m.rule for m in result.matches.values()} == {"absolute"}
     assert result.unmatched == []
+    # ROI_frames "[]" comes back as [] (the original's form), not [[]]
+    assert result.roi_sets["/path/to/ffdm_case.dcm"].to_json()["roi_frames"] == []
 
 
 def test_frame_out_of_range_message_matches_the_spec(write_csv: WritePath) -> None:
@@ -496,3 +498,14 @@ def test_progressive_matching_from_many_threads(write_csv: WritePath) -> None:
     for t in threads:
         t.join()
     assert sorted(hits) == sorted(f"/f{i}.dcm" for i in range(n))
+
+
+def test_a_row_naming_a_file_by_its_display_form_matches_that_file(write_csv: WritePath) -> None:
+    """The server shows (and exports) ``caf\\xe9.dcm`` for the Latin-1 name ``caf\xe9.dcm``."""
+    real = os.fsdecode(b"/data/caf\xe9.dcm")
+    parsed = read_csv(write_csv(HEADER + b'/data/caf\\xe9.dcm,1,"[[1,1,2,2]]","[[0]]"\n'))
+    assert not parsed.structural_errors
+    match = parsed.match(real, Geometry(1, 4, 4))
+    assert match is not None
+    assert match.roi_set is not None
+    assert match.roi_set.roi_coords == ((1.0, 1.0, 2.0, 2.0),)

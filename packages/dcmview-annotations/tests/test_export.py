@@ -33,7 +33,7 @@ def test_export_format_is_pinned() -> None:
     assert data == (
         b"anon_dicom_path,num_ROI,ROI_coords,ROI_frames\n"
         b'/path/to/dbt_case.dcm,2,"[[120,340,220,430],[400,510,480,590]]","[[0,1,2],[5,6]]"\n'
-        b'/path/to/ffdm_case.dcm,1,"[[80.25,150,190,260]]","[[]]"\n'
+        b'/path/to/ffdm_case.dcm,1,"[[80.25,150,190,260]]","[]"\n'  # frames left out: []
     )
 
 

@@ -50,6 +50,16 @@ def test_optional_fields_default_to_all_frames_and_derived_count() -> None:
     assert nulls.roi_frames == ((),)
 
 
+def test_frames_given_as_empty_or_left_out_are_written_back_as_empty() -> None:
+    """Issue 12 §5: ``roi_frames: []`` (or absent) answers ``[]`` as the original did."""
+    boxes = [[1, 2, 3, 4], [5, 6, 7, 8]]
+    for payload in ({"roi_coords": boxes}, {"roi_coords": boxes, "roi_frames": []}):
+        assert parse_roi_set(payload, GEOM).to_json()["roi_frames"] == []
+    explicit = parse_roi_set({"roi_coords": boxes, "roi_frames": [[], []]}, GEOM)
+    assert explicit.to_json()["roi_frames"] == [[], []]
+    assert explicit == parse_roi_set({"roi_coords": boxes, "roi_frames": []}, GEOM)  # same meaning
+
+
 def test_empty_set_and_whole_image_box_are_valid() -> None:
     assert parse_roi_set({"num_roi": 0, "roi_coords": [], "roi_frames": []}, GEOM) == RoiSet.empty()
     assert RoiSet.empty().to_json() == {"num_roi": 0, "roi_coords": [], "roi_frames": []}
@@ -116,6 +126,15 @@ def test_roi_coords_must_be_an_array() -> None:
 )
 def test_box_rules(box: object, rule: str, message: str) -> None:
     assert problems({"roi_coords": [box]}) == [("roi_coords", rule, message)]
+
+
+def test_every_problem_of_one_box_is_listed() -> None:
+    """Issue 12 §7: a negative corner does not hide that the box is also empty."""
+    assert problems({"roi_coords": [[-1, 5, -1, 5]]}) == [
+        ("roi_coords", "out_of_bounds", "box 1 lies outside the image: ymin -1 is negative"),
+        ("roi_coords", "out_of_bounds", "box 1 lies outside the image: ymax -1 is negative"),
+        ("roi_coords", "empty_box", "box 1 is empty (zero height and width): [-1,5,-1,5]"),
+    ]
 
 
 def test_bounds_need_the_geometry() -> None:

@@ -13,6 +13,7 @@ from dcmview_annotations.csvio import (
     display_path,
     export_csv,
     load_csv,
+    path_from_display,
     read_csv,
 )
 from dcmview_annotations.errors import (
@@ -45,5 +46,6 @@ __all__ = [
     "geometry_problems",
     "load_csv",
     "parse_roi_set",
+    "path_from_display",
     "read_csv",
 ]

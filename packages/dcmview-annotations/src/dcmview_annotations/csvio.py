@@ -56,8 +56,27 @@ Source = str | bytes | os.PathLike[str] | os.PathLike[bytes] | IO[bytes]
 
 
 def display_path(path: str) -> str:
-    """A printable form of a path: bytes that are not UTF-8 shown as ``\\xNN``."""
+    """A printable form of a path: bytes that are not UTF-8 shown as ``\\xNN``.
+
+    The one display rule of dcmview (``docs/api.md``, "Paths"): the server shows every path
+    this way, and `path_from_display` undoes it when a CSV row names a file by that form."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+_ESCAPED_BYTE: Final = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def path_from_display(text: str) -> str:
+    """The path `display_path` showed as ``text``: each ``\\xNN`` (NN >= 80) is that byte again
+    (as a lone surrogate, like ``os.fsdecode``). Text without such escapes is returned as is."""
+    if "\\x" not in text:
+        return text
+    parts = _ESCAPED_BYTE.split(text)  # odd items are the hex digits of one escaped byte
+    raw = b"".join(
+        bytes((int(part, 16),)) if i % 2 else part.encode("utf-8", "surrogateescape")
+        for i, part in enumerate(parts)
+    )
+    return raw.decode("utf-8", "surrogateescape")
 
 
 @dataclass(frozen=True)
@@ -167,6 +186,14 @@ class AnnotationCsv:
         return self._candidates_of(row.path)
 
     def _candidates_of(self, path: str) -> list[tuple[str, str]]:
+        """The row's own candidates, then those of the file its display form names, if any."""
+        out = self._plain_candidates_of(path)
+        original = path_from_display(path)
+        if original != path:
+            out += [c for c in self._plain_candidates_of(original) if c not in out]
+        return out
+
+    def _plain_candidates_of(self, path: str) -> list[tuple[str, str]]:
         if path.startswith("/"):
             return [(_normalize(path), RULE_ABSOLUTE)]
         out: list[tuple[str, str]] = []
@@ -185,7 +212,7 @@ class AnnotationCsv:
             path = row.path
             if path.startswith("/"):
                 raw_key = _normalize(path)
-                cands = [(raw_key, RULE_ABSOLUTE)]
+                cands = self._candidates_of(path)
             elif path.strip():
                 raw_key = os.path.normpath(path)
                 cands = self._candidates_of(path)
@@ -531,7 +558,7 @@ def _fast_row(line: int, path: str, num: str, coords: Any, frame_lists: Any) -> 
         return None
     else:
         frames = tuple([tuple(sorted(set(fl))) for fl in frame_lists])
-    return CsvRow(line, path, RoiSet._trusted(tuple(boxes), frames))
+    return CsvRow(line, path, RoiSet._trusted(tuple(boxes), frames, not frame_lists))
 
 
 def _parse_row(

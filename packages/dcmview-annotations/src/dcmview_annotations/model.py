@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from dcmview_annotations.errors import RoiProblem, RoiValidationError
@@ -74,6 +74,9 @@ class RoiSet:
 
     roi_coords: tuple[Box, ...] = ()
     roi_frames: tuple[tuple[int, ...], ...] = ()
+    frames_as_empty: bool = field(default=False, compare=False)
+    """``roi_frames`` was given as ``[]`` or left out (all frames for every box): `to_json` and
+    the CSV export write ``[]`` again, as the original dcmview did, not ``[[], …]``."""
 
     def __post_init__(self) -> None:
         if any(len(b) != 4 for b in self.roi_coords):
@@ -101,12 +104,16 @@ class RoiSet:
 
     @classmethod
     def _trusted(
-        cls, roi_coords: tuple[Box, ...], roi_frames: tuple[tuple[int, ...], ...]
+        cls,
+        roi_coords: tuple[Box, ...],
+        roi_frames: tuple[tuple[int, ...], ...],
+        frames_as_empty: bool = False,
     ) -> RoiSet:
         """Build from values already validated and canonical (floats, sorted unique frames)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "roi_coords", roi_coords)
         object.__setattr__(obj, "roi_frames", roi_frames)
+        object.__setattr__(obj, "frames_as_empty", frames_as_empty)
         return obj
 
     @classmethod
@@ -124,7 +131,7 @@ class RoiSet:
         return {
             "num_roi": self.num_roi,
             "roi_coords": [[_json_number(v) for v in box] for box in self.roi_coords],
-            "roi_frames": [list(fl) for fl in self.roi_frames],
+            "roi_frames": [] if self.frames_as_empty else [list(fl) for fl in self.roi_frames],
         }
 
 
@@ -170,14 +177,14 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
             )
         )
         return None
+    # Every problem of the box is listed: each corner, then emptiness (when all are numbers).
     values: list[float] = []
-    ok = True
+    negative = False
     for name, v in zip(CORNER_NAMES, raw, strict=True):
         if not _is_number(v):
             problems.append(
                 RoiProblem(field, "not_a_number", f"{label} has a non-numeric {name}: {_shown(v)}")
             )
-            ok = False
             continue
         try:
             f = float(v)
@@ -187,7 +194,6 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
             problems.append(
                 RoiProblem(field, "not_finite", f"{label} has a non-finite {name}: {_shown(v)}")
             )
-            ok = False
             continue
         if f < 0:
             problems.append(
@@ -197,10 +203,9 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
                     f"{label} lies outside the image: {name} {_shown(v)} is negative",
                 )
             )
-            ok = False
-            continue
+            negative = True
         values.append(f)
-    if not ok:
+    if len(values) != 4:
         return None
     y0, x0, y1, x1 = values
     box = (min(y0, y1), min(x0, x1), max(y0, y1), max(x0, x1))
@@ -212,7 +217,7 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
             RoiProblem(field, "empty_box", f"{label} is empty ({which}): {_shown(list(raw))}")
         )
         return None
-    return box
+    return None if negative else box
 
 
 def _check_frames(
@@ -301,11 +306,12 @@ def roi_set_from_values(
             )
 
     frame_lists: list[tuple[int, ...] | None] = []
-    if (
+    as_empty = (
         roi_frames is MISSING
         or roi_frames is None
         or (isinstance(roi_frames, list | tuple) and len(roi_frames) == 0)
-    ):
+    )
+    if as_empty:
         frame_lists = [() for _ in range(n_boxes or 0)]
     elif not isinstance(roi_frames, list | tuple):
         problems.append(
@@ -334,7 +340,9 @@ def roi_set_from_values(
     if problems:
         return None, problems
     return RoiSet._trusted(
-        tuple(b for b in boxes if b is not None), tuple(f for f in frame_lists if f is not None)
+        tuple(b for b in boxes if b is not None),
+        tuple(f for f in frame_lists if f is not None),
+        as_empty,
     ), []
 
 

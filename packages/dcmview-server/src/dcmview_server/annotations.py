@@ -17,10 +17,11 @@ from dcmview_annotations import (
     Geometry,
     RoiSet,
     RoiValidationError,
+    display_path,
     export_csv,
     read_csv,
 )
-from dcmview_core.model import FileEntry
+from dcmview_core import FileEntry
 
 from dcmview_server.config import ConfigError
 from dcmview_server.errors import ApiError
@@ -101,10 +102,13 @@ class AnnotationsState:
             raise ApiError("bad_request", f"invalid RoiSet: {error}") from error
 
     def export_csv(self, entries: list[FileEntry]) -> bytes:
-        """EMBED CSV of every loaded file with ROIs, paths as ``/api/files`` shows them."""
+        """EMBED CSV of every loaded file with ROIs, paths as ``/api/files`` shows them
+        (`display_path`: the CSV stays UTF-8, and `read_csv` maps such a row back to its file)."""
         sets = self.store.snapshot()
         by_index = {e.index: e for e in entries}
         rows = [
-            (self.shown_path(by_index[i]), roi_set) for i, roi_set in sets.items() if i in by_index
+            (display_path(self.shown_path(by_index[i])), roi_set)
+            for i, roi_set in sets.items()
+            if i in by_index
         ]
         return export_csv(rows)

@@ -12,7 +12,8 @@ import asyncio
 import logging
 from typing import Any
 
-from dcmview_core.errors import (
+from dcmview_annotations import display_path
+from dcmview_core import (
     DecodeError,
     FrameOutOfRange,
     NoPixelData,
@@ -71,8 +72,10 @@ class ApiError(Exception):
 
 
 def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> HTTPResponse:
-    """Build the JSON error envelope for ``code``."""
-    return json({"code": code, "error": message}, status=ERROR_CODES[code], headers=headers)
+    """Build the JSON error envelope for ``code`` (a path in the message shown by the one rule,
+    `display_path`, so a name that is not UTF-8 can never break the envelope)."""
+    body = {"code": code, "error": display_path(message)}
+    return json(body, status=ERROR_CODES[code], headers=headers)
 
 
 def _translate(exc: BaseException) -> ApiError:
