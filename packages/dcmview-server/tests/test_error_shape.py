@@ -41,6 +41,7 @@ DOCUMENTED = {
     "no_pixel_data": 404,
     "method_not_allowed": 405,
     "payload_too_large": 413,
+    "uri_too_long": 414,
     "unsupported_media_type": 415,
     "unsupported_transfer_syntax": 422,
     "pixel_decode_failed": 422,
@@ -122,6 +123,9 @@ def provokers(handle: ServerHandle) -> dict[str, Callable[[], httpx.Response]]:
         "payload_too_large": lambda: put(
             b" " * (2 * 2**20 + 1), {"Content-Type": "application/json"}
         ),
+        "uri_too_long": lambda: _raw(
+            port, b"GET /api/files?since=" + b"1" * 9000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        ),
         "unsupported_media_type": lambda: put(b"{}", {"Content-Type": "text/plain"}),
         "unsupported_transfer_syntax": lambda: get(f"/api/file/{unsupported}/frame/0/raw"),
         "pixel_decode_failed": lambda: get(f"/api/file/{BROKEN}/frame/0/raw"),
@@ -165,6 +169,27 @@ def test_every_code_has_the_one_shape(
         "code": "unavailable",
         "error": "the response took too long",
     }
+
+
+def test_long_request_lines_are_414_and_long_headers_413(shape_server: ServerHandle) -> None:
+    """Issue 12 §5: an over-long request line or query is 414 (not 413), in the JSON envelope."""
+    port = shape_server.ready.port if shape_server.ready and shape_server.ready.port else 0
+    head = b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    for target in (b"/api/files?x=" + b"a" * 70_000, b"/api/" + b"p" * 9000):
+        check_shape(_raw(port, b"GET " + target + head + b"\r\n"), "uri_too_long")
+    big_header = b"GET /api/files" + head + b"X-Big: " + b"a" * 9000 + b"\r\n\r\n"
+    response = _raw(port, big_header)
+    check_shape(response, "payload_too_large")
+    assert "headers" in response.json()["error"]
+
+
+def test_no_empty_alt_svc_header(shape_server: ServerHandle) -> None:
+    """Issue 12 §7: Sanic's empty ``alt-svc`` is gone from every kind of response."""
+    base = shape_server.base_url
+    for path in ("/api/health", f"/api/file/{MF}/frame/0", f"/api/file/{MF}/frame/0/raw", "/x"):
+        response = httpx.get(base + path, headers=AUTH)
+        assert "alt-svc" not in response.headers, path
+    assert "alt-svc" not in httpx.get(base + "/api/files").headers  # an error (401)
 
 
 def test_a_request_cancelled_by_its_client_is_not_logged_as_an_internal_error(

@@ -7,6 +7,7 @@ response stamp in `dcmview_server.middleware`; every error becomes ``{"code", "e
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import itertools
 import os
@@ -17,6 +18,7 @@ from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.http import Http
 from sanic.response import HTTPResponse
+from sanic.touchup.schemes import BaseScheme
 
 from dcmview_server import routes
 from dcmview_server.config import ServerConfig
@@ -48,6 +50,33 @@ class _App(Sanic[Any, Any]):
         with _touchup_lock:  # Sanic's _startup never suspends: the lock spans no real await
             self.config.TOUCHUP = not getattr(Http, "__touched__", False)
             await super()._startup()  # type: ignore[no-untyped-call]
+
+
+class _NoAltSvc(BaseScheme):  # type: ignore[no-untyped-call]  # (Sanic registers it)
+    """Drop the empty ``alt-svc`` header Sanic's HTTP/1 writer adds to every response.
+
+    Sanic removes it only when its own TouchUp finds exactly one server at start; ours are made
+    with ``create_server``, so it finds none and the header stayed. This scheme (registered
+    with Sanic's TouchUp on import) removes the assignment when the request path is rewritten.
+    """
+
+    ident = "DCMVIEW_NO_ALTSVC"
+
+    def visitors(self) -> list[ast.NodeTransformer]:
+        """The one rewrite: delete ``headers["alt-svc"] = …``."""
+        return [_DropAltSvc()]
+
+
+class _DropAltSvc(ast.NodeTransformer):
+    def visit_Assign(self, node: ast.Assign) -> ast.AST | None:
+        for target in node.targets:
+            if (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.slice, ast.Constant)
+                and target.slice.value == "alt-svc"
+            ):
+                return None
+        return node
 
 
 def _sanic_config() -> Config:

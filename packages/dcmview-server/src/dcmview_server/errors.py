@@ -49,6 +49,7 @@ ERROR_CODES: dict[str, int] = {
     "method_not_allowed": 405,
     "request_timeout": 408,
     "payload_too_large": 413,
+    "uri_too_long": 414,
     "unsupported_media_type": 415,
     "unsupported_transfer_syntax": 422,
     "pixel_decode_failed": 422,
@@ -78,7 +79,20 @@ def error_response(code: str, message: str, headers: dict[str, str] | None = Non
     return json(body, status=ERROR_CODES[code], headers=headers)
 
 
-def _translate(exc: BaseException) -> ApiError:
+REQUEST_LINE_LIMIT = 4096
+"""A request line (method, target with query, version) longer than this is ``414``."""
+
+
+def _request_line_too_long(request: Request | None) -> bool:
+    """Whether the request whose head overflowed Sanic's header limit has a long first line."""
+    buffer = getattr(getattr(request, "stream", None), "recv_buffer", None)
+    if not isinstance(buffer, bytes | bytearray):
+        return False
+    end = buffer.find(b"\r\n")
+    return end == -1 or end > REQUEST_LINE_LIMIT
+
+
+def _translate(exc: BaseException, request: Request | None = None) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, PixelError):
@@ -99,6 +113,10 @@ def _translate(exc: BaseException) -> ApiError:
         return ApiError("method_not_allowed", "this method is not allowed here", headers)
     if isinstance(exc, NotFound):
         return ApiError("not_found", "no such resource")
+    if isinstance(exc, PayloadTooLarge) and "header" in str(exc):
+        if _request_line_too_long(request):
+            return ApiError("uri_too_long", "the request line (path and query) is too long")
+        return ApiError("payload_too_large", "the request headers are too large")
     if isinstance(exc, PayloadTooLarge):
         return ApiError(
             "payload_too_large", "the request is too large (bodies are limited to 2 MiB)"
@@ -116,9 +134,9 @@ def _translate(exc: BaseException) -> ApiError:
     return ApiError("internal", "internal server error")
 
 
-def to_response(exc: BaseException) -> HTTPResponse:
+def to_response(exc: BaseException, request: Request | None = None) -> HTTPResponse:
     """Translate any exception into the JSON error envelope (with the security headers)."""
-    err = _translate(exc)
+    err = _translate(exc, request)
     if err.code == "internal":
         log.error("internal error", exc_info=exc)
     return error_response(err.code, err.message, err.headers)
@@ -129,7 +147,7 @@ class DcmviewErrorHandler(ErrorHandler):
 
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         """Render ``exception`` as ``{"code", "error"}`` with its stable status."""
-        response = to_response(exception)
+        response = to_response(exception, request)
         hook: Any = getattr(request.app.ctx, "decorate_response", None)
         if hook is not None:
             hook(response)
