@@ -21,6 +21,16 @@ from dcmview_core.frames import Frame, FrameMeta, read_frame
 from dcmview_core.model import FileEntry, Geometry, SupportState, Window
 from dcmview_core.present import Display, render_display
 from dcmview_core.presets import PRESETS, Preset
+from dcmview_core.stacks import (
+    Stack,
+    StackIndex,
+    VolumeInfo,
+    build_stack,
+    entry_pixel_area,
+    plane_label,
+    stack_label,
+    stackable,
+)
 from dcmview_core.stats import (
     Box,
     NotMonochrome,
@@ -34,6 +44,7 @@ from dcmview_core.stats import (
     stats_unit,
 )
 from dcmview_core.tags import TagNotFound, TagReadError, select_tag, tag_tree
+from dcmview_core.volume import Volume, build_volume, voxel_bytes
 
 __version__ = "0.1.0"
 
@@ -60,20 +71,28 @@ __all__ = [
     "RegionShape",
     "RegionStats",
     "Skipped",
+    "Stack",
+    "StackIndex",
     "SupportState",
     "TagNotFound",
     "TagReadError",
     "UnsupportedTransferSyntax",
     "UsageError",
+    "Volume",
+    "VolumeInfo",
     "Window",
     "__version__",
+    "build_stack",
+    "build_volume",
     "can_decode",
     "encode_png",
     "encode_thumbnail_jpeg",
+    "entry_pixel_area",
     "modality_values",
     "parse_filter",
     "parse_filters",
     "pixel_area",
+    "plane_label",
     "quiet_pydicom",
     "read_entry",
     "read_frame",
@@ -81,8 +100,11 @@ __all__ = [
     "render_display",
     "scan",
     "select_tag",
+    "stack_label",
+    "stackable",
     "stats_unit",
     "support_reason",
     "tag_tree",
+    "voxel_bytes",
     "walk",
 ]
