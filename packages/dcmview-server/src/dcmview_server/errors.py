@@ -54,6 +54,8 @@ ERROR_CODES: dict[str, int] = {
     "unsupported_transfer_syntax": 422,
     "pixel_decode_failed": 422,
     "tag_read_failed": 422,
+    "not_monochrome": 422,
+    "volume_too_large": 422,
     "internal": 500,
     "unavailable": 503,
 }

@@ -54,7 +54,7 @@ class FrameService:
         self.cache = ByteBudgetCache(budget, protected_fraction=PROTECTED_FRACTION)
         self.frames: CacheView[Frame] = self.cache.view("frame")
         self.encoded: CacheView[Any] = self.cache.view("encoded")
-        self.prefetch = Prefetcher(budget, workers, self._fetch, self._is_cached, self._touch)
+        self.prefetch = Prefetcher(budget, workers, self.fetch, self.is_cached, self.touch)
         self._extras: dict[int, dict[str, Any]] = {}
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -106,14 +106,15 @@ class FrameService:
         frame, _ = await self.frame(entry, index)
         result: Rendered = await self.work.run(
             key,
-            lambda: _render_png(frame, display, self.pool),
+            lambda: render_png(frame, display, self.pool),
             lambda r: self.encoded.put(key, r, len(r[0]) + 256),
         )
         return result
 
-    # ---- what the prefetcher needs -------------------------------------------------------------
+    # ---- what a prefetcher needs (public: a stack prefetcher reuses them) ---------------------
 
-    async def _fetch(self, entry: FileEntry, index: int, kind: Kind) -> bool:
+    async def fetch(self, entry: FileEntry, index: int, kind: Kind) -> bool:
+        """Compute frame ``index`` as ``kind`` unless cached; True when it computed it."""
         if kind == RAW:
             if self.frames.get(frame_key(entry.index, index)) is not None:
                 return False
@@ -124,12 +125,14 @@ class FrameService:
         await self._png(entry, index, kind)
         return True
 
-    def _is_cached(self, file_index: int, index: int, kind: Kind) -> bool:
+    def is_cached(self, file_index: int, index: int, kind: Kind) -> bool:
+        """Whether the frame is cached as ``kind`` (no promotion in the cache)."""
         if kind == RAW:
             return frame_key(file_index, index) in self.frames
         return png_key(file_index, index, kind) in self.encoded
 
-    def _touch(self, file_index: int, index: int, kind: Kind) -> None:
+    def touch(self, file_index: int, index: int, kind: Kind) -> None:
+        """Access the cached frame once more (promotes it to the protected segment)."""
         if kind == RAW:
             self.frames.get(frame_key(file_index, index))
         else:
@@ -146,7 +149,7 @@ class FrameService:
         if samples.dtype.byteorder == ">":
             samples = samples.astype(samples.dtype.newbyteorder("<"))
         samples = np.ascontiguousarray(samples)
-        return samples.data.cast("B"), {"X-Cache": "HIT" if hit else "MISS", **_raw_headers(frame)}
+        return samples.data.cast("B"), {"X-Cache": "HIT" if hit else "MISS", **raw_headers(frame)}
 
     async def display(self, entry: FileEntry, index: int, display: DisplayKey) -> Rendered:
         """The display PNG and its headers (``X-Cache``, ``X-Frame-Window-*``)."""
@@ -212,12 +215,18 @@ class FrameService:
         """Cancel pending prefetches."""
         self.prefetch.close()
 
+    # Old private names, kept until routes/series.py uses the public ones (stacks helper).
+    _fetch = fetch
+    _is_cached = is_cached
+    _touch = touch
+
 
 def _num(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _raw_headers(frame: Frame) -> dict[str, str]:
+def raw_headers(frame: Frame) -> dict[str, str]:
+    """The ``X-Frame-*`` headers of a raw frame (``docs/api.md``, "Raw frames")."""
     m = frame.meta
     headers = {
         "X-Frame-Rows": str(m.rows),
@@ -256,7 +265,8 @@ def _tag_tree(path: str) -> list[dict[str, Any]]:
         raise ApiError("tag_read_failed", f"the header could not be read: {error}") from error
 
 
-def _render_png(frame: Frame, display: DisplayKey, pool: Executor | None = None) -> Rendered:
+def render_png(frame: Frame, display: DisplayKey, pool: Executor | None = None) -> Rendered:
+    """The display PNG of ``frame`` rendered as ``display``, and its ``X-Frame-Window-*``."""
     shown = render_display(frame, center=display.center, width=display.width, mode=display.mode)
     headers: dict[str, str] = {}
     if shown.is_linear and shown.window is not None:
@@ -287,3 +297,8 @@ def _overlay_mask(frame: Frame) -> bytes:
         src = m[top - r0 : bottom - r0, left - c0 : right - c0]
         mask[top:bottom, left:right] |= src.astype(np.uint8)
     return mask.tobytes()
+
+
+# Old private names, kept until series.py imports the public ones (stacks helper).
+_raw_headers = raw_headers
+_render_png = render_png
