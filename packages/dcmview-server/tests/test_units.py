@@ -340,3 +340,14 @@ def test_host_policy_answers_stay_the_same_once_remembered() -> None:
         assert not policy.allows(f"host{n}.example")
     assert not policy.allows("evil.com")
     assert not policy.allows(None)
+
+
+def test_json_bytes_never_fails_on_a_lone_surrogate() -> None:
+    """Text that is not a path (e.g. a tag value) with a lone surrogate is escaped, not a 500."""
+    import json
+
+    from dcmview_server.responses import json_bytes
+
+    value = {"value": "caf\udce9", "plain": "é"}
+    assert json.loads(json_bytes(value)) == value
+    assert json_bytes({"plain": "é"}) == '{"plain":"é"}'.encode()

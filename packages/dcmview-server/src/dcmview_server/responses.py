@@ -11,8 +11,16 @@ from sanic.response import HTTPResponse
 
 
 def json_bytes(value: Any) -> bytes:
-    """Compact JSON encoding used for every API body."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Compact JSON encoding used for every API body.
+
+    Paths are made printable before they get here (`serialize.shown_path`); any other text that
+    still holds a lone surrogate is written as a ``\\udcXX`` escape rather than failing the
+    whole response."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 def now_ms() -> int:
