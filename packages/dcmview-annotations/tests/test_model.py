@@ -137,6 +137,19 @@ def test_every_problem_of_one_box_is_listed() -> None:
     ]
 
 
+def test_a_box_with_a_negative_corner_is_placed_too() -> None:
+    """Every problem of the box: the negative corner and the corner beyond the image."""
+    with pytest.raises(RoiValidationError) as caught:
+        parse_roi_set({"roi_coords": [[-1, 2, 3, 601]], "roi_frames": [[0, 10]]}, GEOM)
+    assert [(p.field, p.rule) for p in caught.value.problems] == [
+        ("roi_coords", "out_of_bounds"),
+        ("roi_coords", "out_of_bounds"),
+        ("roi_frames", "frame_out_of_range"),
+    ]
+    assert "ymin -1 is negative" in str(caught.value)
+    assert "xmax 601 is beyond the 600 columns" in str(caught.value)
+
+
 def test_bounds_need_the_geometry() -> None:
     assert problems({"roi_coords": [[10, 20, 801, 30], [10, 20, 30, 600.5]]}) == [
         (

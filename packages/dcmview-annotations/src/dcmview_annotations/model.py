@@ -17,7 +17,7 @@ Boxes are numbered from 1 in messages ("box 1" is ``roi_coords[0]``); frames are
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -179,7 +179,6 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
         return None
     # Every problem of the box is listed: each corner, then emptiness (when all are numbers).
     values: list[float] = []
-    negative = False
     for name, v in zip(CORNER_NAMES, raw, strict=True):
         if not _is_number(v):
             problems.append(
@@ -203,7 +202,6 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
                     f"{label} lies outside the image: {name} {_shown(v)} is negative",
                 )
             )
-            negative = True
         values.append(f)
     if len(values) != 4:
         return None
@@ -217,7 +215,7 @@ def _check_box(index: int, raw: object, field: str, problems: list[RoiProblem]) 
             RoiProblem(field, "empty_box", f"{label} is empty ({which}): {_shown(list(raw))}")
         )
         return None
-    return None if negative else box
+    return box  # with a negative corner it is reported above: the set fails, bounds still run
 
 
 def _check_frames(
@@ -270,6 +268,29 @@ def roi_set_from_values(
     default to "all frames" for every box and ``num_roi`` is derived. ``roi_frames == []`` also
     means all frames for every box.
     """
+    checked = _checked_values(roi_coords, roi_frames, num_roi, names)
+    if checked.problems:
+        return None, checked.problems
+    return RoiSet._trusted(
+        tuple(b for b in checked.boxes if b is not None),
+        tuple(f for f in checked.frame_lists if f is not None),
+        checked.as_empty,
+    ), []
+
+
+@dataclass
+class _Checked:
+    """Phase 1's findings: each box and frame list (None where broken) and every problem."""
+
+    boxes: list[Box | None]
+    frame_lists: list[tuple[int, ...] | None]
+    as_empty: bool
+    problems: list[RoiProblem]
+
+
+def _checked_values(
+    roi_coords: object, roi_frames: object, num_roi: object, names: FieldNames
+) -> _Checked:
     problems: list[RoiProblem] = []
     boxes: list[Box | None] = []
     if not isinstance(roi_coords, list | tuple):
@@ -337,13 +358,7 @@ def roi_set_from_values(
                 )
             )
 
-    if problems:
-        return None, problems
-    return RoiSet._trusted(
-        tuple(b for b in boxes if b is not None),
-        tuple(f for f in frame_lists if f is not None),
-        as_empty,
-    ), []
+    return _Checked(boxes, frame_lists, as_empty, problems)
 
 
 def geometry_problems(
@@ -358,8 +373,20 @@ def geometry_problems(
         and all(not fl or max(fl) < frame_count for fl in roi_set.roi_frames)
     ):
         return []  # the common case, checked without building messages
+    return _placement_problems(list(roi_set.roi_coords), list(roi_set.roi_frames), geometry, names)
+
+
+def _placement_problems(
+    boxes: Sequence[Box | None],
+    frame_lists: Sequence[tuple[int, ...] | None],
+    geometry: Geometry,
+    names: FieldNames,
+) -> list[RoiProblem]:
+    """Phase 2 for each box and frame list that phase 1 could read (None entries are skipped)."""
     problems: list[RoiProblem] = []
-    for i, box in enumerate(roi_set.roi_coords):
+    for i, box in enumerate(boxes):
+        if box is None:
+            continue
         label = f"box {i + 1}"
         if geometry.rows <= 0 or geometry.columns <= 0:
             problems.append(
@@ -382,8 +409,8 @@ def geometry_problems(
                         f"the {limit} {what}",
                     )
                 )
-    for i, frames in enumerate(roi_set.roi_frames):
-        for f in frames:
+    for i, frames in enumerate(frame_lists):
+        for f in frames or ():
             if f >= geometry.frame_count:
                 problems.append(
                     RoiProblem(
@@ -429,15 +456,21 @@ def parse_roi_set(payload: object, geometry: Geometry | None) -> RoiSet:
     if "roi_coords" not in payload:
         problems.append(RoiProblem("roi_coords", "missing_field", "is required"))
         raise RoiValidationError(problems)
-    roi_set, value_problems = roi_set_from_values(
+    checked = _checked_values(
         payload["roi_coords"],
         payload.get("roi_frames", MISSING),
         payload.get("num_roi", MISSING),
         API_FIELDS,
     )
-    problems.extend(value_problems)
-    if roi_set is not None and geometry is not None:
-        problems.extend(geometry_problems(roi_set, geometry, API_FIELDS))
-    if problems or roi_set is None:
+    problems.extend(checked.problems)
+    if geometry is not None:  # every box that could be read is placed too: all its problems
+        problems.extend(
+            _placement_problems(checked.boxes, checked.frame_lists, geometry, API_FIELDS)
+        )
+    if problems:
         raise RoiValidationError(problems)
-    return roi_set
+    return RoiSet._trusted(
+        tuple(b for b in checked.boxes if b is not None),
+        tuple(f for f in checked.frame_lists if f is not None),
+        checked.as_empty,
+    )
