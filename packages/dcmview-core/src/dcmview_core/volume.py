@@ -19,8 +19,9 @@ the plane of constant row ``k`` (``slices × columns``), axis 2 of constant colu
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -136,8 +137,15 @@ def _frames(read: SliceReader, count: int, workers: int) -> Iterator[Frame]:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcmview-volume")
 
     def ordered() -> Iterator[Frame]:
+        # at most 2 × workers decoded slices wait to be copied: memory stays near the volume
+        pending: deque[Future[Frame]] = deque()
         try:
-            yield from pool.map(read, range(count))
+            for k in range(count):
+                pending.append(pool.submit(read, k))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
