@@ -369,3 +369,19 @@ def test_check_files_finds_a_file_named_by_its_display_form(
         f"{csv}: 1 row, 1 box, 1 files found, 0 files missing: valid\n",
         "",
     )
+
+
+def test_check_files_lists_every_problem_of_a_box(
+    tmp_path: Path, make_dicom: MakeDicom, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12 §7: a negative corner does not hide the corner beyond the image or the frame."""
+    make_dicom(tmp_path / "a.dcm", frames=2, rows=8, columns=6)
+    csv = tmp_path / "rois.csv"
+    csv.write_bytes(HEADER + b'a.dcm,1,"[[-1,2,3,99]]","[[0,5]]"\n')
+    code, out, _ = run(["validate", str(csv), "--check-files"], capsys)
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        "line 2, ROI_coords: box 1 lies outside the image: ymin -1 is negative",
+        "line 2, ROI_coords: box 1 lies outside the image: xmax 99 is beyond the 6 columns",
+        "line 2, ROI_frames: frame 5 of box 1 is out of range (file has 2 frames)",
+    ]

@@ -24,7 +24,6 @@ from dcmview_annotations.csvio import (
     read_csv,
 )
 from dcmview_annotations.dicom import INSTALL_HINT, DicomUnavailableError, HeaderReadError
-from dcmview_annotations.model import CSV_FIELDS, geometry_problems
 
 PROG = "dcmview-annotations"
 
@@ -185,11 +184,7 @@ def _check_row_file(parsed: AnnotationCsv, row: CsvRow, report: Report) -> None:
             CsvProblem(row.line, PATH_COLUMN, "not_dicom", f"'{display_path(path)}': {exc}")
         )
         return
-    if row.roi_set is not None:
-        report.problems.extend(
-            CsvProblem(row.line, p.field, p.rule, p.message)
-            for p in geometry_problems(row.roi_set, geometry, CSV_FIELDS)
-        )
+    report.problems.extend(row.placement_problems(geometry))
 
 
 def validate(source: str | IO[bytes], *, check_files: bool) -> Report:

@@ -35,6 +35,7 @@ from dcmview_annotations.model import (
     Geometry,
     RoiSet,
     geometry_problems,
+    placement_problems,
     roi_set_from_values,
 )
 
@@ -118,6 +119,19 @@ class CsvRow:
     path: str
     roi_set: RoiSet | None
     problems: tuple[CsvProblem, ...] = ()
+    values: tuple[object, object, object] | None = field(default=None, compare=False, repr=False)
+    """The decoded ``(ROI_coords, ROI_frames, num_ROI)`` of a row whose boxes broke a rule (kept so
+    the boxes that could be read are still checked against the file)."""
+
+    def placement_problems(self, geometry: Geometry) -> tuple[CsvProblem, ...]:
+        """The row's boxes and frames checked against a file (every one that could be read)."""
+        if self.roi_set is not None:
+            found = geometry_problems(self.roi_set, geometry, CSV_FIELDS)
+        elif self.values is not None:
+            found = placement_problems(*self.values, geometry, CSV_FIELDS)
+        else:
+            return ()
+        return tuple(_row_problem(self.line, p) for p in found)
 
 
 @dataclass(frozen=True)
@@ -258,12 +272,10 @@ class AnnotationCsv:
                 entries.sort(key=lambda e: (order[e[1]], e[0].line))
 
     def _check(self, row: CsvRow, path: str, rule: str, geometry: Geometry) -> RowMatch:
+        placed = row.placement_problems(geometry)
         if row.roi_set is None:
-            return RowMatch(row, path, rule, None, row.problems)
-        problems = tuple(
-            _row_problem(row.line, p) for p in geometry_problems(row.roi_set, geometry, CSV_FIELDS)
-        )
-        return RowMatch(row, path, rule, None if problems else row.roi_set, problems)
+            return RowMatch(row, path, rule, None, row.problems + placed)
+        return RowMatch(row, path, rule, None if placed else row.roi_set, placed)
 
     def match(self, path: str, geometry: Geometry) -> RowMatch | None:
         """Match one loaded file (absolute path) to its row, if any, and check it.
@@ -610,7 +622,8 @@ def _parse_row(
         return CsvRow(line, path, None, tuple(problems))
     roi_set, roi_problems = roi_set_from_values(coords, frames, num, CSV_FIELDS)
     problems.extend(_row_problem(line, p) for p in roi_problems)
-    return CsvRow(line, path, roi_set, tuple(problems))
+    values = (coords, frames, num) if roi_problems else None
+    return CsvRow(line, path, roi_set, tuple(problems), values)
 
 
 def _header_problems(header: list[str]) -> tuple[dict[str, int | None], list[CsvProblem]]:

@@ -376,6 +376,15 @@ def geometry_problems(
     return _placement_problems(list(roi_set.roi_coords), list(roi_set.roi_frames), geometry, names)
 
 
+def placement_problems(
+    roi_coords: object, roi_frames: object, num_roi: object, geometry: Geometry, names: FieldNames
+) -> list[RoiProblem]:
+    """Phase 2 for values that failed phase 1: the boxes and frame lists it could read are still
+    placed against the file, so a report lists every problem of a box, not only the first."""
+    checked = _checked_values(roi_coords, roi_frames, num_roi, names)
+    return _placement_problems(checked.boxes, checked.frame_lists, geometry, names)
+
+
 def _placement_problems(
     boxes: Sequence[Box | None],
     frame_lists: Sequence[tuple[int, ...] | None],
