@@ -124,6 +124,7 @@ def test_slices_are_ordered_along_the_normal_whatever_names_and_instance_numbers
     assert body["slice_count"] == 10
     assert body["slices"][0] == [order.index(0), 0]
     assert body["volume"]["spacing"] == [2.5, 0.7, 0.6]
+    assert body["volume"]["slice_positions"] == heights
 
 
 def test_a_descending_acquisition_is_still_ascending_along_the_normal() -> None:
@@ -162,6 +163,7 @@ def test_non_uniform_gaps_take_the_median_and_say_so() -> None:
     assert stack.volume is not None
     assert stack.volume.spacing[0] == 1.0
     assert not stack.volume.uniform
+    assert stack.volume.slice_positions == (0.0, 1.0, 2.0, 4.0, 5.0, 6.0)
     # within 1 %: still uniform
     nearly = _only([_at(i, z) for i, z in enumerate([0.0, 1.0, 2.005, 3.0])])
     assert nearly.volume is not None

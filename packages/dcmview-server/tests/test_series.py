@@ -214,6 +214,7 @@ def test_series_lists_the_stacks_in_discovery_order(
         "origin": [-50.0, -60.0, 0.0],
         "orientation": AXIAL,
         "axis_labels": ["axial", "coronal", "sagittal"],
+        "slice_positions": [SPACING * k for k in range(SLICES)],
     }
     assert stacks[1]["slices"] == [[LOCALIZER, 0]]
     assert stacks[1]["label"] == "P1 · CT · 2 Axial (2)"

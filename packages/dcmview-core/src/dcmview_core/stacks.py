@@ -74,9 +74,12 @@ class VolumeInfo:
     """Plane of each axis: ``axial``, ``coronal``, ``sagittal`` or ``oblique``."""
     spacing_source: str
     """Where the in-plane spacing came from (``PixelSpacing`` or ``ImagerPixelSpacing``)."""
+    slice_positions: tuple[float, ...] = ()
+    """Distance of each slice from slice 0 along the normal, mm (ascending; what a viewer
+    needs to place the slices of a non-uniform stack)."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``volume`` object of ``docs/api.md``."""
+        """The ``volume`` object of ``docs/api.md`` (plus ``slice_positions``)."""
         return {
             "shape": list(self.shape),
             "spacing": list(self.spacing),
@@ -84,6 +87,7 @@ class VolumeInfo:
             "origin": list(self.origin),
             "orientation": list(self.orientation),
             "axis_labels": list(self.axis_labels),
+            "slice_positions": list(self.slice_positions),
         }
 
 
@@ -287,6 +291,7 @@ def build_stack(stack_id: str, entries: Sequence[FileEntry], part: int = 1) -> S
                 plane_label(orientation[:3]),  # constant column: normal along the rows' axis
             ),
             spacing_source=area.source,
+            slice_positions=tuple(round(d - distances[0], 6) for d in distances),
         )
     return Stack(
         id=stack_id,
