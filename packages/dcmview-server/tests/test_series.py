@@ -281,6 +281,7 @@ def test_display_pngs_of_every_axis(srv: _Server) -> None:
         assert response.headers["X-Frame-Window-Center"] == "40"
         image = Image.open(io.BytesIO(response.content))
         assert image.size == size
+        assert response.headers["X-Pixel-Spacing"] == ("0.5\\0.8", "2.5\\0.8", "2.5\\0.5")[axis]
     again = srv.get("/api/series/s0/slice/1?axis=2")
     assert again.headers["X-Cache"] == "HIT"
     windowed = srv.get("/api/series/s0/slice/1?axis=2&wc=-900&ww=200")

@@ -219,7 +219,7 @@ class SeriesService:
             body, headers = await self._reformat_png(stack, axis, k, display)
             headers = {**headers, "X-Cache": "HIT" if hit else "MISS"}
         self.prefetch.after(cursor, k, display)
-        return body, headers
+        return body, {**headers, **_spacing_headers(stack, axis, k, self.state)}
 
     async def raw(self, stack: Stack, axis: int, k: int) -> tuple[memoryview, dict[str, str]]:
         """The samples of plane ``k`` of ``axis`` with ``X-Frame-*`` and ``X-Pixel-Spacing``."""
@@ -230,17 +230,13 @@ class SeriesService:
             entry, frame = self.slice_entry(stack, k)
             body, headers = await self.state.frames.raw(entry, frame)
             headers = {**headers, **_slice_headers(entry, frame)}
-            area = entry_pixel_area(entry)
-            if area is not None:
-                headers["X-Pixel-Spacing"] = _spacing_header(area.row_mm, area.column_mm)
         else:
             volume, hit = await self.volume(stack, axis, k)
             plane = volume.frame(axis, k)
             body = plane.samples.data.cast("B")
             headers = {"X-Cache": "HIT" if hit else "MISS", **raw_headers(plane)}
-            headers["X-Pixel-Spacing"] = _spacing_header(*volume.plane_spacing(axis))
         self.prefetch.after(cursor, k, RAW)
-        return body, headers
+        return body, {**headers, **_spacing_headers(stack, axis, k, self.state)}
 
     async def stats(
         self, stack: Stack, axis: int, k: int, shape: RegionShape, box: Box
@@ -357,6 +353,19 @@ class SeriesService:
 
         volume: Volume = await frames.computed(key, build, size=lambda v: v.nbytes + 4096)
         return volume, False
+
+
+def _spacing_headers(stack: Stack, axis: int, k: int, state: AppState) -> dict[str, str]:
+    """``X-Pixel-Spacing: <row_mm>\\<col_mm>`` of plane ``k`` of ``axis``, when known."""
+    if axis == 0:
+        entry = state.registry.get(stack.slices[k][0])
+        area = entry_pixel_area(entry) if entry is not None else None
+        spacing = None if area is None else (area.row_mm, area.column_mm)
+    else:
+        assert stack.volume is not None
+        s, r, c = stack.volume.spacing
+        spacing = (s, c) if axis == 1 else (s, r)
+    return {} if spacing is None else {"X-Pixel-Spacing": _spacing_header(*spacing)}
 
 
 def _slice_headers(entry: FileEntry, frame: int) -> dict[str, str]:
