@@ -427,3 +427,23 @@ def test_stacks_grow_in_place_while_the_scan_runs(tmp_path: Path) -> None:
     assert later["scan_complete"] is True
     assert [s["id"] for s in later["series"]] == ["s0"]
     assert later["series"][0]["slice_count"] == SLICES
+
+
+@needs_geometry
+def test_pydicoms_bundled_files_never_fail_the_server(make_srv: Any) -> None:
+    """Real files of every kind: every stack answers slice 0 on each of its axes, no 5xx."""
+    root = Path(str(get_testdata_file("CT_small.dcm"))).parent
+    server = make_srv((str(root),))
+    stacks = _series(server)["series"]
+    assert len(stacks) > 20
+    assert any(s["volume"] and s["volume"]["shape"][0] > 1 for s in stacks)
+    for stack in stacks:
+        axes = (0, 1, 2) if stack["volume"] else (0,)
+        for axis in axes:
+            for suffix in ("", "/raw"):
+                response = server.get(f"/api/series/{stack['id']}/slice/0{suffix}?axis={axis}")
+                assert response.status_code < 500, (stack["label"], axis, response.text)
+                if axis:
+                    assert response.status_code == 200, (stack["label"], axis, response.text)
+        stats = server.get(f"/api/series/{stack['id']}/slice/0/stats?y0=0&x0=0&y1=4&x1=4")
+        assert stats.status_code in (200, 422), (stack["label"], stats.text)
