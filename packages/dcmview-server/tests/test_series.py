@@ -199,6 +199,7 @@ def test_series_lists_the_stacks_in_discovery_order(
 ) -> None:
     _, order = series_dir
     body = _series(srv)
+    assert srv.get("/api/series").headers["content-encoding"] == "gzip"  # httpx accepts gzip
     assert body["scan_complete"] is True
     stacks = body["series"]
     assert [s["id"] for s in stacks] == ["s0", "s1", "s2", "s3"]
@@ -408,18 +409,19 @@ def test_stacks_grow_in_place_while_the_scan_runs(tmp_path: Path) -> None:
     state = AppState.build(ServerConfig(paths=(str(tmp_path),), token="t" * 43))
     try:
         service = SeriesService(state)
-        assert json.loads(service.listing()) == {"series": [], "scan_complete": False}
+        assert json.loads(service.listing()[0]) == {"series": [], "scan_complete": False}
         entries = []
         for i, path in enumerate(paths):
             entry = read_entry(str(path), index=i)
             assert isinstance(entry, FileEntry)
             entries.append(entry)
         state.registry.add(entries[0])
-        first = json.loads(service.listing())["series"]
+        first = json.loads(service.listing()[0])["series"]
         for entry in entries[1:]:
             state.registry.add(entry)
         state.registry.mark_complete()
-        later = json.loads(service.listing())
+        later = json.loads(service.listing()[0])
+        zipped, gzipped = service.listing(gzip_ok=True)
     finally:
         state.close()
     assert [s["id"] for s in first] == ["s0"]
@@ -427,6 +429,8 @@ def test_stacks_grow_in_place_while_the_scan_runs(tmp_path: Path) -> None:
     assert later["scan_complete"] is True
     assert [s["id"] for s in later["series"]] == ["s0"]
     assert later["series"][0]["slice_count"] == SLICES
+    assert not gzipped  # a body under 1 KiB is sent as it is
+    assert json.loads(zipped) == later
 
 
 @needs_geometry

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import gzip
 import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,7 @@ class SeriesService:
         self.prefetch = Prefetcher(
             frames.cache.budget_bytes, state.workers, self._fetch, self._is_cached, self._touch
         )
-        self._body: tuple[tuple[int, bool], bytes] | None = None
+        self._body: tuple[tuple[int, bool], bytes, bytes | None] | None = None
         self._cursors: dict[int, tuple[str, int]] = {}
         """Prefetch cursor number → (stack id, axis)."""
 
@@ -83,14 +84,21 @@ class SeriesService:
 
     # ---- the stack list ------------------------------------------------------------------------
 
-    def listing(self) -> bytes:
-        """The ``/api/series`` body (rebuilt only when a stack changed or the scan ended)."""
+    def listing(self, gzip_ok: bool = False) -> tuple[bytes, bool]:
+        """``(body, gzipped)`` of ``/api/series``; built again only when a stack changed or the
+        scan ended, gzipped (once) when the client accepts it and the body is over 1 KiB."""
         complete = self.state.registry.complete  # read first: a complete scan is all in the index
         key = (self.index.version, complete)
         if self._body is None or self._body[0] != key:
             stacks = [self._json(s) for s in self.index.stacks()]
-            self._body = (key, json_bytes({"series": stacks, "scan_complete": complete}))
-        return self._body[1]
+            self._body = (key, json_bytes({"series": stacks, "scan_complete": complete}), None)
+        _, plain, zipped = self._body
+        if not gzip_ok or len(plain) <= 1024:
+            return plain, False
+        if zipped is None:
+            zipped = gzip.compress(plain, compresslevel=1, mtime=0)
+            self._body = (key, plain, zipped)
+        return zipped, True
 
     def _json(self, stack: Stack) -> dict[str, Any]:
         body = stack.to_json()

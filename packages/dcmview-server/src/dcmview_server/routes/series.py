@@ -22,6 +22,7 @@ from dcmview_server.routes.base import (
     json_response,
     stream,
 )
+from dcmview_server.routes.files import accepts_gzip
 from dcmview_server.series import AXES, series_service
 
 
@@ -41,9 +42,14 @@ def _region(request: Request) -> tuple[RegionShape, Box]:
 
 
 async def series_list(request: Request) -> HTTPResponse:
-    """``GET /api/series``: every stack; answers during the scan (stacks grow)."""
-    body = series_service(app_state(request)).listing()
-    return raw(body, content_type=JSON)
+    """``GET /api/series``: every stack; answers during the scan (stacks grow; gzip when
+    accepted, as ``/api/files``)."""
+    gzip_ok = accepts_gzip(request.headers.get("accept-encoding", ""))
+    body, gzipped = series_service(app_state(request)).listing(gzip_ok)
+    headers = {"Vary": "Accept-Encoding"}
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    return raw(body, content_type=JSON, headers=headers)
 
 
 async def series_slice(request: Request, s: str, k: str) -> None:
