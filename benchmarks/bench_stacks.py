@@ -168,8 +168,18 @@ def server_ms(headers: dict[str, str]) -> float:
     return float(headers.get("server-timing", "app;dur=nan").split("dur=")[1])
 
 
+FIGURES: list[dict[str, Any]] = []
+"""Every printed figure, for ``--json`` (what `run.py` may fold into its results)."""
+
+
 def line(name: str, value: float, unit: str, target: str = "") -> None:
+    FIGURES.append(
+        {"variant": VARIANT[0], "name": name, "value": value, "unit": unit, "note": target}
+    )
     print(f"  {name:<52} {value:10.2f} {unit:<8} {target}", flush=True)
+
+
+VARIANT = [""]
 
 
 # --- measurements ------------------------------------------------------------------------------
@@ -297,9 +307,11 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="40 × 128×128 instead of 300 × 512×512"
     )
     parser.add_argument("--variants", default="native,j2k", help="native, j2k or both")
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
     slices, size = (40, 128) if args.quick else (300, 512)
     for variant in args.variants.split(","):
+        VARIANT[0] = variant
         path = series_dir(slices, size, variant)
         print(
             f"{variant}: {slices} × {size}×{size} single-frame CT files ({path.name})", flush=True
@@ -311,6 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         scroll_figures(path, files)
         reformat_figures(path, slices, size, variant)
         in_process_volume(path)
+    if args.json is not None:
+        shape = {"slices": slices, "rows": size, "columns": size}
+        args.json.write_text(json.dumps({"series": shape, "figures": FIGURES}, indent=1) + "\n")
     return 0
 
 
