@@ -382,8 +382,8 @@ def test_scrolling_a_stack_prefetches_the_next_files(make_srv: Any, tmp_path: Pa
 @needs_geometry
 def test_a_volume_over_budget_is_read_as_strips(make_srv: Any, tmp_path: Path) -> None:
     write_ct_series(tmp_path / "ct", syntax=RLELossless)
-    # the volume is 1440 bytes: over half of 2000, so strips of 250 // 120 = 2 rows
-    server = make_srv((str(tmp_path),), cache_budget=2000)
+    # the volume is 1440 bytes: over 3/4 of 1600, so strips of 200 // 120 = 1 row
+    server = make_srv((str(tmp_path),), cache_budget=1600)
     expected = voxels().astype(np.float64) - 1024
     for k in range(ROWS):
         values, _ = _raw(server, f"/api/series/s0/slice/{k}/raw?axis=1")

@@ -52,8 +52,9 @@ from dcmview_server.responses import json_bytes
 if TYPE_CHECKING:
     from dcmview_server.state import AppState
 
-VOLUME_SHARE = 0.5
-"""A whole volume may take at most this share of ``--cache-budget``."""
+VOLUME_SHARE = 0.75
+"""A whole volume may take at most this share of ``--cache-budget`` (a 600-slice 512×512 CT,
+315 MB, fits the default 512 MB)."""
 STRIP_SHARE = 0.125
 """A strip of a larger volume may take at most this share."""
 AXES = ("0", "1", "2")
