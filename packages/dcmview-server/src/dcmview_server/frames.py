@@ -215,11 +215,6 @@ class FrameService:
         """Cancel pending prefetches."""
         self.prefetch.close()
 
-    # Old private names, kept until routes/series.py uses the public ones (stacks helper).
-    _fetch = fetch
-    _is_cached = is_cached
-    _touch = touch
-
 
 def _num(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(float(value))
@@ -297,8 +292,3 @@ def _overlay_mask(frame: Frame) -> bytes:
         src = m[top - r0 : bottom - r0, left - c0 : right - c0]
         mask[top:bottom, left:right] |= src.astype(np.uint8)
     return mask.tobytes()
-
-
-# Old private names, kept until series.py imports the public ones (stacks helper).
-_raw_headers = raw_headers
-_render_png = render_png
