@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless, generate_uid
 
 from dcmview_core.discovery import read_entry
 from dcmview_core.errors import DecodeError, FrameOutOfRange, UsageError
-from dcmview_core.frames import Frame, read_frame
+from dcmview_core.frames import Frame, clear_layout_cache, read_frame
 from dcmview_core.model import FileEntry, Geometry
 from dcmview_core.present import render_display
 from dcmview_core.stacks import Stack, build_stack
@@ -291,3 +292,28 @@ def test_slices_of_another_shape_are_a_clear_error(tmp_path: Path) -> None:
         build_volume(frames.__getitem__, 2, (1.0, 1.0, 1.0))
     with pytest.raises(UsageError):
         build_volume(frames.__getitem__, 0, (1.0, 1.0, 1.0))
+
+
+def test_a_modality_lut_slice_makes_float_modality_values(tmp_path: Path) -> None:
+    voxels = known_voxels(3)
+    voxels -= voxels.min()  # the LUT maps stored values 0 .. 4095
+    entries = write_series(tmp_path, voxels)
+    table = (np.arange(4096) * 3 + 7).astype(np.uint16)
+    item = Dataset()
+    item.LUTDescriptor = [4096, 0, 16]
+    item.LUTData = table.astype("<u2").tobytes()
+    item["LUTData"].VR = "OW"
+    target = entries[0]
+    ds = dcmread(target.path)
+    del ds.RescaleSlope
+    del ds.RescaleIntercept
+    ds.ModalityLUTSequence = Sequence([item])
+    ds.save_as(target.path, enforce_file_format=True)
+    clear_layout_cache()
+    stack = build_stack("s0", entries)
+    volume = volume_of(stack, entries)
+    assert volume.voxels.dtype == np.float32
+    lut_slice = [f for f, _ in stack.slices].index(target.index)
+    expected = voxels.astype(np.float64) - 1024
+    expected[lut_slice] = table[voxels[lut_slice]]
+    _check_every_plane(volume, expected)
