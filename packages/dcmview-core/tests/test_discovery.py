@@ -23,8 +23,11 @@ from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from dcmview_core import _header
 from dcmview_core.discovery import Skipped, read_entry, scan, walk
+from dcmview_core.errors import DecodeError
 from dcmview_core.filters import parse_filter
+from dcmview_core.frames import clear_layout_cache, read_frame
 from dcmview_core.model import FileEntry, SupportState, Window
+from dcmview_core.source import LocalFile
 
 ImageWriter = Callable[..., Path]
 Bundled = Callable[[str], str]
@@ -156,7 +159,7 @@ def test_lean_reader_and_pydicom_agree_on_every_bundled_file(
     folder = Path(pydicom.__file__).parent / "data"
     paths = sorted(str(p) for p in folder.rglob("*") if p.is_file())
     lean = [read_entry(p) for p in paths]
-    monkeypatch.setattr(_header, "read_lean", lambda fd, size: None)
+    monkeypatch.setattr(_header, "read_lean", lambda source: None)
     fallback = [read_entry(p) for p in paths]
     assert lean == fallback
     assert len(entries(lean)) > 150
@@ -272,16 +275,37 @@ def test_truncated_native_file_lists_only_whole_frames(
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 1300])  # 6.5 of the 200-byte frames missing
     entry = only(read_entry(str(path)))
-    assert entry.frame_count == 3
+    assert entry.frame_count == 10  # the declared count: the missing frames answer an error
     assert entry.support_state is SupportState.RENDERABLE
+    assert present_frames(entry) == 3
+
+
+def present_frames(entry: FileEntry) -> int:
+    """Frames `read_frame` serves; every later frame must fail as truncated data."""
+    clear_layout_cache()
+    served = 0
+    messages = []
+    for index in range(entry.frame_count):
+        try:
+            read_frame(entry, index)
+        except DecodeError as error:
+            messages.append(str(error))
+            continue
+        assert served == index, f"frame {index} served after a missing one"
+        served += 1
+    assert all("truncated" in m or "missing" in m for m in messages), messages
+    return served
 
 
 def test_truncated_before_the_first_frame(testdata_path: Bundled) -> None:
     entry = only(read_entry(testdata_path("MR_truncated.dcm")))
     assert entry.has_pixels
-    assert entry.frame_count == 0
+    assert (entry.rows, entry.columns, entry.bits_allocated, entry.frame_count) == (64, 64, 16, 1)
     assert entry.support_state is SupportState.UNSUPPORTED
     assert entry.support_reason == "pixel_data.truncated"
+    assert entry.support_detail == "the pixel data is truncated: 7.9 of 8 KiB present"
+    with pytest.raises(DecodeError, match=r"^the pixel data is truncated: 7\.9 of 8 KiB present"):
+        read_frame(entry, 0)
 
 
 def _encapsulated_file(
@@ -313,10 +337,13 @@ def test_encapsulated_counts_complete_frames_present(
     # keep the offset table, 3 whole frames and 10 bytes of the 4th frame's first fragment
     whole = sum(8 + len(f) for f in fragments[: 3 * per_frame])
     path.write_bytes(data[: value_start + 8 + bot_length + whole + 8 + 10])
-    assert only(read_entry(str(path))).frame_count == 3
+    entry = only(read_entry(str(path)))
+    assert (entry.frame_count, present_frames(entry)) == (6, 3)
+    assert entry.support_state is SupportState.RENDERABLE
     if per_frame == 2:  # cut inside the 3rd frame's second fragment: 2 whole frames
         path.write_bytes(data[: value_start + 8 + bot_length + whole - 10])
-        assert only(read_entry(str(path))).frame_count == 2
+        entry = only(read_entry(str(path)))
+        assert (entry.frame_count, present_frames(entry)) == (6, 2)
 
 
 def test_rle_multiframe_without_offset_table(tmp_path: Path, image_dataset: Any) -> None:
@@ -432,7 +459,8 @@ def test_truncated_headers_never_crash(tmp_path: Path, testdata_path: Bundled) -
             assert isinstance(result, Skipped), cut
             assert result.reason == "not_dicom", cut
         elif isinstance(result, FileEntry):
-            assert result.frame_count == 0, cut
+            assert result.support_reason in ("pixel_data.truncated", "pixel_data.absent"), cut
+            assert result.support_detail, cut
         else:
             assert result.reason == "unparsable", cut
 
@@ -566,7 +594,8 @@ def test_float_pixel_data_and_one_bit_frames(
     assert (entry.has_pixels, entry.frame_count, entry.bits_allocated) == (True, 3, 32)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 81])  # 1 frame of 80 bytes and 1 byte more missing
-    assert only(read_entry(str(path))).frame_count == 1
+    entry = only(read_entry(str(path)))
+    assert (entry.frame_count, present_frames(entry)) == (3, 1)
 
     liver = only(read_entry(testdata_path("liver_1frame.dcm")))
     assert (liver.bits_allocated, liver.frame_count) == (1, 1)
@@ -579,7 +608,8 @@ def test_float_pixel_data_and_one_bit_frames(
     assert only(read_entry(str(path))).frame_count == 5
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 9])  # 31 bytes = 3 whole frames of 8 bytes
-    assert only(read_entry(str(path))).frame_count == 3
+    entry = only(read_entry(str(path)))
+    assert (entry.frame_count, present_frames(entry)) == (5, 3)
 
 
 def test_oversized_identifying_values_are_not_loaded(tmp_path: Path, image_dataset: Any) -> None:
@@ -650,9 +680,8 @@ def test_lean_reader_reads_past_its_first_window(tmp_path: Path, dicom_image: Im
         WindowCenter="40",
         WindowWidth="400",
     )
-    with open(path, "rb") as fp:
-        fd = fp.fileno()
-        header = _header.read_lean(fd, os.fstat(fd).st_size)
+    with LocalFile(str(path)) as source:
+        header = _header.read_lean(source)
     assert header is not None  # the lean path, not the pydicom fallback
     entry = only(read_entry(str(path), index=0))
     assert (entry.rows, entry.columns, entry.frame_count) == (5, 7, 2)

@@ -13,11 +13,10 @@ character sets, odd structure) and the caller falls back to pydicom, which decid
 from __future__ import annotations
 
 import contextlib
-import os
 import struct
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -25,9 +24,14 @@ from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from dcmview_core.decoders import DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE
+from dcmview_core.source import ByteSource
+from dcmview_core.voi import parse_windows
+
 CHUNK = 16384
 FIRST_CHUNK = 4096
 """The lean reader's first read: the meta group and typical headers fit."""
+DEFLATED_LE, EXPLICIT_BE, IMPLICIT_LE = DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 FUNCTIONAL_GROUPS = frozenset({0x52009229, 0x52009230})
@@ -41,12 +45,6 @@ _HEAD_EXPLICIT = struct.Struct("<HH2sH")
 _HEAD_IMPLICIT = struct.Struct("<HHL")
 _LENGTH = struct.Struct("<L")
 
-IMPLICIT_LE = "1.2.840.10008.1.2"
-EXPLICIT_LE = "1.2.840.10008.1.2.1"
-DEFLATED_LE = "1.2.840.10008.1.2.1.99"
-EXPLICIT_BE = "1.2.840.10008.1.2.2"
-NATIVE_SYNTAXES = frozenset({IMPLICIT_LE, EXPLICIT_LE, DEFLATED_LE, EXPLICIT_BE})
-
 # tag -> (keyword, kind); kinds are converted by `_convert`.
 WANTED: dict[int, tuple[str, str]] = {
     0x00080005: ("SpecificCharacterSet", "cs_multi"),
@@ -56,23 +54,45 @@ WANTED: dict[int, tuple[str, str]] = {
     0x00080060: ("Modality", "cs"),
     0x00081030: ("StudyDescription", "text"),
     0x0008103E: ("SeriesDescription", "text"),
+    0x00082144: ("RecommendedDisplayFrameRate", "is"),
     0x00100010: ("PatientName", "pn"),
     0x00100020: ("PatientID", "text"),
+    0x00180040: ("CineRate", "is"),
+    0x00180050: ("SliceThickness", "ds"),
+    0x00180088: ("SpacingBetweenSlices", "ds"),
+    0x00181063: ("FrameTime", "ds"),
+    0x00181065: ("FrameTimeVector", "bytes"),
+    0x00181114: ("EstimatedRadiographicMagnificationFactor", "ds"),
+    0x00181164: ("ImagerPixelSpacing", "bytes"),
+    0x00182010: ("NominalScannedPixelSpacing", "bytes"),
+    0x00185101: ("ViewPosition", "cs"),
     0x0020000D: ("StudyInstanceUID", "ui"),
     0x0020000E: ("SeriesInstanceUID", "ui"),
     0x00200011: ("SeriesNumber", "is"),
     0x00200013: ("InstanceNumber", "is"),
+    0x00200032: ("ImagePositionPatient", "bytes"),
+    0x00200037: ("ImageOrientationPatient", "bytes"),
+    0x00200052: ("FrameOfReferenceUID", "ui"),
+    0x00200060: ("Laterality", "cs"),
+    0x00200062: ("ImageLaterality", "cs"),
     0x00280002: ("SamplesPerPixel", "us"),
     0x00280004: ("PhotometricInterpretation", "cs"),
     0x00280008: ("NumberOfFrames", "is"),
     0x00280010: ("Rows", "us"),
     0x00280011: ("Columns", "us"),
+    0x00280030: ("PixelSpacing", "bytes"),
     0x00280100: ("BitsAllocated", "us"),
     0x00280101: ("BitsStored", "us"),
     0x00280103: ("PixelRepresentation", "us"),
-    0x00281050: ("WindowCenter", "ds"),
-    0x00281051: ("WindowWidth", "ds"),
+    0x00281050: ("WindowCenter", "bytes"),
+    0x00281051: ("WindowWidth", "bytes"),
+    0x00281054: ("RescaleType", "text"),
+    0x00281055: ("WindowCenterWidthExplanation", "text"),
+    **{(group << 16) | 0x3000: ("HasOverlay", "flag") for group in range(0x6000, 0x6020, 2)},
+    0x7FE00001: ("ExtendedOffsetTable", "bytes"),
 }
+"""The attributes discovery reads (kind ``bytes``: the raw value, parsed by the caller, so
+the lean reader and pydicom give it the same bytes; ``flag``: presence only, never read)."""
 _UPPER_PAIRS = frozenset(bytes((a, b)) for a in range(65, 91) for b in range(65, 91))
 """Two upper-case ASCII letters: the shape of an explicit VR."""
 _SIMPLE_CHARSETS = {None: "latin-1", "ISO_IR 100": "latin-1", "ISO_IR 192": "utf-8"}
@@ -92,6 +112,8 @@ class PixelElement:
     value_offset: int
     length: int
     """Declared length; ``UNDEFINED`` for encapsulated data."""
+    vr: bytes = b""
+    """As written (explicit VR), else ``OW`` for implicit Pixel Data, else empty."""
 
 
 @dataclass(slots=True)
@@ -102,7 +124,6 @@ class Header:
     little_endian: bool
     values: dict[str, Any] = field(default_factory=dict)
     pixel: PixelElement | None = None
-    window: tuple[float, float] | None = None
     start_offset: int = 0
     """Bytes before the dataset in a file without preamble (stray leading bytes)."""
 
@@ -165,6 +186,7 @@ _LE_CONVERTERS: dict[str, Callable[[bytes], Any]] = {
     "cs_multi": _cs_multi,
     "is": _is,
     "ds": _ds,
+    "bytes": bytes,
 }
 """One direct converter per value kind (little endian); text and pn are decoded later."""
 
@@ -202,27 +224,20 @@ def finish(values: dict[str, Any], raw_text: dict[str, tuple[str, bytes]]) -> No
         values[keyword] = text or None
 
 
-def window_from(values: dict[str, Any]) -> tuple[float, float] | None:
-    center, width = values.pop("WindowCenter", None), values.pop("WindowWidth", None)
-    if center is None or width is None or not width > 0:
-        return None
-    return (float(center), float(width))
-
-
 class _Reader:
-    """Random access to a file through a small moving window (element headers only)."""
+    """Random access to a source through a small moving window (element headers only)."""
 
-    __slots__ = ("base", "data", "fd", "size")
+    __slots__ = ("base", "data", "size", "source")
 
-    def __init__(self, fd: int, size: int, data: bytes) -> None:
-        self.fd, self.size, self.data, self.base = fd, size, data, 0
+    def __init__(self, source: ByteSource, data: bytes) -> None:
+        self.source, self.size, self.data, self.base = source, source.size, data, 0
 
     def get(self, pos: int, n: int) -> bytes:
         off = pos - self.base
         if off < 0 or off + n > len(self.data):
             if pos + n > self.size:
                 raise TruncatedError
-            self.data = os.pread(self.fd, max(n, CHUNK), pos)
+            self.data = self.source.read_at(pos, max(n, CHUNK))
             self.base, off = pos, 0
             if len(self.data) < n:
                 raise TruncatedError
@@ -286,12 +301,14 @@ def _walk_undefined(reader: _Reader, pos: int, explicit: bool) -> tuple[int, int
     return pos, depth
 
 
-def read_lean(fd: int, size: int) -> Header | None:
+def read_lean(source: ByteSource) -> Header | None:
     """Read the header of a preamble + DICM file in little endian; None means "use pydicom"."""
-    first = os.pread(fd, FIRST_CHUNK, 0)
+    size = source.size
+    read_at = source.read_at
+    first = read_at(0, FIRST_CHUNK)
     if len(first) < 144 or first[128:132] != b"DICM":
         return None
-    reader = _Reader(fd, size, first)
+    reader = _Reader(source, first)
     values: dict[str, Any] = {}
     raw_text: dict[str, tuple[str, bytes]] = {}
     pos = 132
@@ -330,7 +347,7 @@ def read_lean(fd: int, size: int) -> Header | None:
     while pos + 8 <= size:
         off = pos - base
         if off < 0 or off + 12 > dlen:
-            data = os.pread(fd, CHUNK, pos)
+            data = read_at(pos, CHUNK)
             base, off, dlen = pos, 0, len(data)
             if dlen < 8:
                 raise TruncatedError
@@ -371,16 +388,19 @@ def read_lean(fd: int, size: int) -> Header | None:
             continue
         found = wanted.get(tag)
         if found is not None:
-            if length > MAX_WANTED_LENGTH:
-                return None  # implausible for these attributes: let pydicom (deferring) decide
             keyword, kind, converter = found
-            voff = start - base
-            fits = voff + length <= dlen
-            raw = data[voff : voff + length] if fits else reader.get(start, length)
-            if converter is None:
-                raw_text[keyword] = (kind, raw)
+            if kind == "flag":
+                values[keyword] = True
+            elif length > MAX_WANTED_LENGTH:
+                return None  # implausible for these attributes: let pydicom (deferring) decide
             else:
-                values[keyword] = converter(raw)
+                voff = start - base
+                fits = voff + length <= dlen
+                raw = data[voff : voff + length] if fits else reader.get(start, length)
+                if converter is None:
+                    raw_text[keyword] = (kind, raw)
+                else:
+                    values[keyword] = converter(raw)
         pos = start + length
     else:
         if pos != size:
@@ -389,7 +409,6 @@ def read_lean(fd: int, size: int) -> Header | None:
     if charsets is not None and (len(charsets) != 1 or charsets[0] not in _SIMPLE_CHARSETS):
         return None
     finish(values, raw_text)
-    header.window = window_from(values)
     return header
 
 
@@ -403,12 +422,13 @@ class Layout:
     """(tag, start, end, sequence depth) of each top-level element before the pixel data."""
 
 
-def layout(fd: int, size: int) -> Layout | None:
+def layout(source: ByteSource) -> Layout | None:
     """The top-level element layout of a preamble + DICM little-endian file, else None."""
-    first = os.pread(fd, CHUNK, 0)
+    size = source.size
+    first = source.read_at(0, CHUNK)
     if len(first) < 144 or first[128:132] != b"DICM":
         return None
-    reader = _Reader(fd, size, first)
+    reader = _Reader(source, first)
     unpack = struct.unpack_from
     pos, ts = 132, None
     elements: list[tuple[int, int, int, int]] = []
@@ -492,34 +512,7 @@ def plausible_start(head: bytes) -> int | None:
     return None
 
 
-class OffsetFile:
-    """A read-only view of a binary file that starts *offset* bytes in (for stray lead bytes)."""
-
-    def __init__(self, fp: IO[bytes], offset: int, name: str) -> None:
-        self._fp, self._offset, self.name = fp, offset, name
-        fp.seek(offset)
-
-    def read(self, size: int = -1) -> bytes:
-        return self._fp.read(size)
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        if whence == 0:
-            return self._fp.seek(pos + self._offset) - self._offset
-        return self._fp.seek(pos, whence) - self._offset
-
-    def tell(self) -> int:
-        return self._fp.tell() - self._offset
-
-    @property
-    def offset(self) -> int:
-        """Where the view starts in the underlying file."""
-        return self._offset
-
-    def close(self) -> None:
-        """Closing is the owner's job."""
-
-
-def _raw_bytes(ds: Dataset, tag: int) -> bytes | None:
+def raw_bytes(ds: Dataset, tag: int) -> bytes | None:
     try:
         elem: Any = ds.get_item(tag, keep_deferred=True)
     except (KeyError, ValueError, TypeError):
@@ -530,27 +523,57 @@ def _raw_bytes(ds: Dataset, tag: int) -> bytes | None:
     return None
 
 
-def _functional_window(ds: Dataset) -> tuple[float, float] | None:
-    """First frame's window from per-frame, then shared functional groups (PS3.3 C.7.6.16)."""
-    for keyword in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
-        try:
-            groups = ds.get(keyword)
-            if not groups:
+def _first(item: Dataset | None, sequence: str) -> Dataset | None:
+    """The first item of *sequence* in *item*, if both exist."""
+    if item is None:
+        return None
+    found = item.get(sequence)
+    return found[0] if found else None
+
+
+def _functional_values(ds: Dataset, values: dict[str, Any]) -> None:
+    """Fill what an enhanced multi-frame file keeps in functional groups (PS3.3 C.7.6.16):
+    each frame's position, and the first frame's (else the shared) orientation, pixel
+    measures, window and laterality, where the top level has none."""
+    shared_seq = ds.get("SharedFunctionalGroupsSequence")
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+    if not shared_seq and not per_frame:
+        return
+    shared = shared_seq[0] if shared_seq else None
+    groups = [per_frame[0] if per_frame else None, shared]
+    if per_frame:
+        positions: list[Any] = []
+        for item in per_frame:
+            plane = _first(item, "PlanePositionSequence") or _first(shared, "PlanePositionSequence")
+            value = plane.get("ImagePositionPatient") if plane is not None else None
+            if value is None:
+                positions = []
+                break
+            positions.append(value)
+        values["FramePositions"] = positions or None
+    wanted = (
+        ("PlaneOrientationSequence", ("ImageOrientationPatient",)),
+        ("PixelMeasuresSequence", ("PixelSpacing", "SliceThickness", "SpacingBetweenSlices")),
+        ("FrameAnatomySequence", ("FrameLaterality",)),
+    )
+    for sequence, keywords in wanted:
+        for group in groups:
+            item = _first(group, sequence)
+            if item is None:
                 continue
-            voi = groups[0].get("FrameVOILUTSequence")
-            if not voi:
-                continue
-            item = voi[0]
-            center, width = item.get("WindowCenter"), item.get("WindowWidth")
-            if center is None or width is None:
-                continue
-            center = center[0] if isinstance(center, Sequence) else center
-            width = width[0] if isinstance(width, Sequence) else width
-            if float(width) > 0:
-                return (float(center), float(width))
-        except (AttributeError, TypeError, ValueError, IndexError, KeyError):
-            continue
-    return None
+            for keyword in keywords:
+                if values.get(keyword) is None and item.get(keyword) is not None:
+                    values[keyword] = item.get(keyword)
+            break
+    if parse_windows(values.get("WindowCenter"), values.get("WindowWidth")):
+        return
+    for group in groups:
+        voi = _first(group, "FrameVOILUTSequence")
+        if voi is not None and parse_windows(voi.get("WindowCenter"), voi.get("WindowWidth")):
+            values["WindowCenter"] = voi.get("WindowCenter")
+            values["WindowWidth"] = voi.get("WindowWidth")
+            values["WindowCenterWidthExplanation"] = voi.get("WindowCenterWidthExplanation")
+            return
 
 
 def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
@@ -558,12 +581,16 @@ def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
     values: dict[str, Any] = {}
     raw_text: dict[str, tuple[str, bytes]] = {}
     for tag, (keyword, kind) in WANTED.items():
-        raw = _raw_bytes(ds, tag)
+        raw = raw_bytes(ds, tag)
         if raw is None and tag == 0x00080005 and "SpecificCharacterSet" in ds:
             # pydicom converts the character set while reading; take its value
             charset = ds.SpecificCharacterSet
             parts = [charset] if isinstance(charset, str) else [str(c) for c in charset]
             raw = "\\".join(parts).encode("latin-1", errors="replace")
+        if kind == "flag":
+            if tag in ds:
+                values[keyword] = True
+            continue
         if raw is None:
             continue
         if kind in ("text", "pn"):
@@ -571,9 +598,9 @@ def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
         else:
             values[keyword] = convert(kind, raw, little)
     finish(values, raw_text)
-    header = Header(transfer_syntax_uid=ts, little_endian=little, values=values)
-    header.window = window_from(values) or _functional_window(ds)
-    return header
+    with contextlib.suppress(AttributeError, TypeError, ValueError, IndexError, KeyError):
+        _functional_values(ds, values)  # a malformed group leaves the top-level values
+    return Header(transfer_syntax_uid=ts, little_endian=little, values=values)
 
 
 def read_pixel_element(fp: IO[bytes], little: bool, explicit: bool) -> PixelElement | None:
@@ -588,9 +615,11 @@ def read_pixel_element(fp: IO[bytes], little: bool, explicit: bool) -> PixelElem
     if tag not in PIXEL_TAGS:
         return None
     if explicit:
-        if len(head) < 12:
-            return None
-        if head[4:6] in LONG_VRS:
-            return PixelElement(tag, start + 12, struct.unpack(order + "L", head[8:12])[0])
-        return PixelElement(tag, start + 8, struct.unpack(order + "H", head[6:8])[0])
-    return PixelElement(tag, start + 8, struct.unpack(order + "L", head[4:8])[0])
+        vr = head[4:6]
+        if vr in LONG_VRS:
+            if len(head) < 12:
+                return None
+            return PixelElement(tag, start + 12, struct.unpack(order + "L", head[8:12])[0], vr)
+        return PixelElement(tag, start + 8, struct.unpack(order + "H", head[6:8])[0], vr)
+    vr = b"OW" if tag == 0x7FE00010 else b""
+    return PixelElement(tag, start + 8, struct.unpack(order + "L", head[4:8])[0], vr)

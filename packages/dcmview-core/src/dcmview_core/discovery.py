@@ -14,40 +14,36 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import IO, Any, Literal
+from typing import Any, Literal, cast
 
-from pydicom import dcmread
 from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import Dataset
 
 from dcmview_core import _colour, _header
-from dcmview_core._header import (
-    DEFLATED_LE,
-    EXPLICIT_BE,
-    EXPLICIT_LE,
-    IMPLICIT_LE,
-    NATIVE_SYNTAXES,
-    UNDEFINED,
-    Header,
-    OffsetFile,
-    PixelElement,
-    TruncatedError,
-)
+from dcmview_core._header import DEFLATED_LE, UNDEFINED, Header, TruncatedError
+from dcmview_core.dataset import NotDicomError, open_dataset
+from dcmview_core.decoders import NATIVE_SYNTAXES, decoder_for
 from dcmview_core.decoders import support_reason as _syntax_support_reason
+from dcmview_core.errors import UnsupportedTransferSyntax, UsageError
 from dcmview_core.filters import Filter
-from dcmview_core.model import FileEntry, SupportState, Window
+from dcmview_core.model import FileEntry, Geometry, SupportState, Window, display_path
+from dcmview_core.pixelmap import (
+    default_bits_allocated,
+    frame_bits,
+    map_encapsulated,
+    truncation_message,
+)
+from dcmview_core.source import ByteSource, close_source, open_source, special_kind
+from dcmview_core.voi import float_values, named_windows
 
 SkipReason = Literal["not_dicom", "unreadable", "unparsable", "filtered"]
 PathInput = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _DEFER = 64 * 1024
-_MAX_FRAGMENTS = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +53,6 @@ class Skipped:
     path: str
     reason: SkipReason
     detail: str
-
-
-class _NotDicomError(Exception):
-    pass
 
 
 class _UnparsableError(Exception):
@@ -73,16 +65,6 @@ class _UnparsableError(Exception):
 
 def _normalize(path: PathInput) -> str:
     return os.path.abspath(os.fsdecode(os.fspath(path)))
-
-
-def _special(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
 
 
 def _os_detail(error: OSError) -> str:
@@ -116,7 +98,7 @@ def walk(
                 seen_files.add(path)
                 yield path
         else:
-            yield Skipped(path, "unreadable", _special(st.st_mode))
+            yield Skipped(path, "unreadable", special_kind(st.st_mode))
 
 
 def _walk_dir(
@@ -173,7 +155,7 @@ def _walk_dir(
                 detail = "broken symbolic link" if entry.is_symlink() else _os_detail(error)
                 yield Skipped(path, "unreadable", detail)
                 continue
-            yield Skipped(path, "unreadable", _special(mode))
+            yield Skipped(path, "unreadable", special_kind(mode))
 
 
 def _list_dir(path: str) -> list[os.DirEntry[str]] | Skipped:
@@ -190,233 +172,230 @@ def _list_dir(path: str) -> list[os.DirEntry[str]] | Skipped:
 # reading one file
 
 
-def _encoding(ds: Dataset) -> tuple[str, bool, bool]:
-    """Transfer syntax UID, little endian, explicit VR of a dataset pydicom read.
-
-    The syntax comes from the File Meta Information when present; the byte order and VR
-    explicitness from what pydicom found in the data (some files contradict their meta).
-    """
-    meta = getattr(ds, "file_meta", None)
-    ts: str | None = None
-    if meta is not None:
-        value = meta.get("TransferSyntaxUID")
-        ts = str(value).strip(" \x00") or None if value else None
-    implicit, little = ds.original_encoding
-    if ts is None:
-        ts = IMPLICIT_LE if implicit else (EXPLICIT_LE if little else EXPLICIT_BE)
-    return ts, bool(little), not implicit
-
-
-def _plausible(ds: Dataset) -> bool:
-    """A preamble-less parse is accepted only when it looks like a real dataset."""
-    tags = list(ds.keys())
-    if len(tags) < 3:
-        return False
-    unknown = sum(1 for t in tags if not (t.group % 2 or dictionary_has_tag(t)))
-    if unknown * 4 > len(tags):
-        return False
-    uid = _header._raw_bytes(ds, 0x00080016) or _header._raw_bytes(ds, 0x0020000D)
-    if uid is None:
-        return False
-    text = uid.rstrip(b" \x00")
-    return bool(text) and all(c in b"0123456789." for c in text)
-
-
-def _read_pydicom(fp: IO[bytes], path: str) -> tuple[Header, int | None]:
+def _read_pydicom(source: ByteSource) -> tuple[Header, int | None]:
     """Header via pydicom; also the pixel length for deflated files (read inflated)."""
-    fp.seek(0)
-    head = fp.read(132)
-    preamble = len(head) == 132 and head[128:132] == b"DICM"
-    source: Any = fp
-    if not preamble:
-        offset = _header.plausible_start(head)
-        if offset is None:
-            raise _NotDicomError("no DICM magic and no plausible DICOM dataset at the start")
-        source = OffsetFile(fp, offset, path) if offset else fp
-        source.seek(0)
-    else:
-        fp.seek(0)
     try:
+        opened = open_dataset(source, defer_size=_DEFER)
+        ds = opened.dataset
         with _header.quiet_pydicom():
-            ds = dcmread(source, force=not preamble, stop_before_pixels=True, defer_size=_DEFER)
-            ts, little, explicit = _encoding(ds)
+            if not _has_content(ds):
+                raise _UnparsableError("the DICOM dataset after the file meta information is empty")
             inline: int | None = None
-            pixel: PixelElement | None = None
-            if ts == DEFLATED_LE:
-                source.seek(0)
-                full = dcmread(source, defer_size=None)
+            if opened.transfer_syntax_uid == DEFLATED_LE:
+                full = open_dataset(source, stop_before_pixels=False).dataset
                 data = full.get("PixelData") or full.get("FloatPixelData")
                 data = data or full.get("DoubleFloatPixelData")
                 inline = len(data) if data else None
-            else:
-                pixel = _header.read_pixel_element(source, little, explicit)
-            if not preamble and not _plausible(ds):
-                raise _NotDicomError("no DICM magic and the data does not parse as a DICOM dataset")
+            ts, little = opened.transfer_syntax_uid, opened.little_endian
             header = _header.header_from_dataset(ds, ts, little)
-    except _NotDicomError:
+    except (NotDicomError, _UnparsableError):
         raise
     except Exception as error:  # hostile input: pydicom raises many kinds (RecursionError too)
-        if not preamble:
-            raise _NotDicomError(
-                f"no DICM magic and not parsable ({type(error).__name__})"
-            ) from None
-        raise _UnparsableError(f"{type(error).__name__}: {error}") from None
-    if pixel is not None and _offset_of(source) != 0:
-        pixel = PixelElement(pixel.tag, pixel.value_offset + _offset_of(source), pixel.length)
-    header.pixel = pixel
-    header.start_offset = _offset_of(source)
+        raise _UnparsableError(_one_line(f"{type(error).__name__}: {error}")) from None
+    header.pixel = opened.pixel
+    header.start_offset = opened.start
     return header, inline
 
 
-def _offset_of(source: Any) -> int:
-    return source.offset if isinstance(source, OffsetFile) else 0
+def _has_content(ds: Dataset) -> bool:
+    """A dataset pydicom read from a DICM file holds something beyond its File Meta
+    Information: at least one element past the command and meta groups (0000, 0002), and
+    not mostly tags no dictionary knows (junk read as elements)."""
+    tags = [t for t in ds.keys() if t.group not in (0x0000, 0x0002)]  # noqa: SIM118
+    if not tags:
+        return False
+    unknown = sum(1 for t in tags if not (t.group % 2 or dictionary_has_tag(t)))
+    return unknown * 2 <= len(tags)
 
 
-def _frame_bits(values: dict[str, Any], tag: int) -> int:
-    rows, columns = values.get("Rows") or 0, values.get("Columns") or 0
-    spp = values.get("SamplesPerPixel") or 1
-    bits = values.get("BitsAllocated") or {0x7FE00008: 32, 0x7FE00009: 64}.get(tag, 0)
-    if values.get("PhotometricInterpretation") in _colour.SUBSAMPLED_422 and spp == 3:
-        return rows * columns * 2 * bits
-    return rows * columns * spp * bits
+def _one_line(text: str, limit: int = 200) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-@dataclass(slots=True)
-class _Fragments:
-    bot_length: int
-    complete: list[tuple[int, int]]
-    """(value offset, length) of each fragment wholly present, the offset table excluded."""
-    partial: int | None
-    """Value offset of a fragment cut short by the end of the file."""
+@dataclass(frozen=True, slots=True)
+class _Pixels:
+    has_pixels: bool
+    declared: int
+    present: int
+    detail: str | None
+    """Why fewer frames are present than declared (a sentence), else None."""
 
 
-def _fragments(fd: int, start: int, size: int) -> _Fragments:
-    """Walk the encapsulated items (item headers only; values are skipped, never read)."""
-    pos = start
-    found = _Fragments(-1, [], None)
-    while pos + 8 <= size and len(found.complete) < _MAX_FRAGMENTS:
-        head = os.pread(fd, 8, pos)
-        if len(head) < 8:
-            break
-        group, elem, length = struct.unpack("<HHL", head)
-        if (group, elem) != (0xFFFE, 0xE000) or length == UNDEFINED:
-            break
-        if pos + 8 + length > size:
-            found.partial = pos + 8
-            break
-        if found.bot_length < 0:
-            found.bot_length = length
-        else:
-            found.complete.append((pos + 8, length))
-        pos += 8 + length
-    return found
-
-
-_CODESTREAM_STARTS = (b"\xff\xd8\xff", b"\xff\x4f\xff\x51", b"\x00\x00\x00\x0cjP")
-
-
-def _starts_frame(fd: int, offset: int) -> bool:
-    return os.pread(fd, 6, offset).startswith(_CODESTREAM_STARTS)
-
-
-def _encapsulated_frames(fd: int, pixel: PixelElement, size: int, declared: int) -> int:
-    """Whole frames present in encapsulated pixel data (PS3.5 A.4).
-
-    With a Basic Offset Table, a frame counts when its fragments are all present. Without
-    one, frame starts are found from the codestream markers (JPEG SOI, J2K SOC, JP2
-    signature) when there are more fragments than frames or the data is cut short;
-    otherwise (RLE, one fragment per frame) each fragment is a frame.
-    """
-    walk = _fragments(fd, pixel.value_offset, size)
-    fragments = walk.complete
-    if not fragments:
-        return 0
-    if declared <= 1:
-        return 1 if walk.partial is None else 0
-    cut = walk.partial is not None
-    if walk.bot_length > 0 and walk.bot_length % 4 == 0:
-        bot = os.pread(fd, walk.bot_length, pixel.value_offset + 8)
-        offsets = struct.unpack(f"<{walk.bot_length // 4}L", bot)
-        first = fragments[0][0] - 8
-        starts = {off - 8 - first for off, _ in fragments}
-        end = fragments[-1][0] + fragments[-1][1] - first
-        count = 0
-        for k, off in enumerate(offsets[:declared]):
-            following = offsets[k + 1] if k + 1 < len(offsets) else None
-            if off not in starts or (following is not None and following > end):
-                break
-            if following is None and cut:
-                break  # the last frame's fragments may continue past the end of the file
-            count += 1
-        return count
-    if len(fragments) == declared and not cut:
-        return declared
-    starts_found = [_starts_frame(fd, off) for off, _ in fragments]
-    marked = sum(starts_found)
-    if not marked:
-        return min(declared, len(fragments))
-    if cut and walk.partial is not None and not _starts_frame(fd, walk.partial):
-        marked -= 1  # the last frame continues in the fragment cut short
-    return min(declared, marked)
-
-
-def _frame_count(header: Header, fd: int, size: int, inline: int | None) -> tuple[bool, int]:
-    """``(has_pixels, frames present)``; native data is bounded by the bytes in the file."""
+def _pixels(header: Header, source: ByteSource, inline: int | None) -> _Pixels:
+    """What the pixel data holds; native data is bounded by the bytes in the file."""
     values = header.values
     declared = values.get("NumberOfFrames")
     declared = declared if isinstance(declared, int) and declared > 0 else 1
     pixel = header.pixel
+    size = source.size
     if inline is not None:
         available, tag = inline, 0x7FE00010
     elif pixel is None or pixel.length == 0:
-        return False, 0
+        return _Pixels(False, 0, 0, None)
     elif header.transfer_syntax_uid not in NATIVE_SYNTAXES:
         end = size if pixel.length == UNDEFINED else min(size, pixel.value_offset + pixel.length)
-        return True, _encapsulated_frames(fd, pixel, end, declared)
+        found = map_encapsulated(
+            source, pixel.value_offset, end, declared, values.get("ExtendedOffsetTable")
+        )
+        present = min(found.frames_present, declared)
+        detail = None
+        if present < declared:
+            detail = found.error or (
+                f"the pixel data is truncated: {present} of {declared} frame(s) present"
+                if found.truncated is not None
+                else f"the encapsulated pixel data holds {len(found.fragments)} fragment(s) "
+                f"for {declared} frame(s)"
+            )
+        return _Pixels(True, declared, present, detail)
     elif pixel.length == UNDEFINED:
-        return True, 0
+        return _Pixels(True, 0, 0, None)
     else:
         available, tag = min(pixel.length, max(0, size - pixel.value_offset)), pixel.tag
-    bits = _frame_bits(values, tag)
+    bits = frame_bits(
+        values.get("Rows") or 0,
+        values.get("Columns") or 0,
+        values.get("SamplesPerPixel") or 1,
+        default_bits_allocated(tag, values.get("BitsAllocated")),
+        values.get("PhotometricInterpretation"),
+    )
     if bits <= 0:
-        return True, 0
-    return True, min(declared, available * 8 // bits)
+        return _Pixels(True, 0, 0, None)
+    present = min(declared, available * 8 // bits)
+    needed = -(-declared * bits // 8)
+    detail = truncation_message(available, needed) if present < declared else None
+    return _Pixels(True, declared, present, detail)
 
 
-def _support(header: Header, has_pixels: bool, frames: int) -> tuple[SupportState, str | None]:
-    if not has_pixels:
-        return SupportState.METADATA_ONLY, "pixel_data.absent"
+_DETAILS = {
+    "pixel_data.absent": "the file has no pixel data",
+    "pixel_data.encoding_mismatch": (
+        "the pixel data has an undefined length in an uncompressed transfer syntax"
+    ),
+    "pixel_data.missing_attributes": "Rows, Columns or Bits Allocated is missing",
+}
+
+
+def _support(header: Header, pixels: _Pixels) -> tuple[SupportState, str | None, str | None]:
+    """``(state, stable reason, human sentence)``."""
+    if not pixels.has_pixels:
+        return SupportState.METADATA_ONLY, "pixel_data.absent", _DETAILS["pixel_data.absent"]
     ts = header.transfer_syntax_uid
     pixel = header.pixel
     if pixel is not None and pixel.length == UNDEFINED and ts in NATIVE_SYNTAXES:
-        return SupportState.UNSUPPORTED, "pixel_data.encoding_mismatch"
-    reason = _syntax_support_reason(ts)
-    if reason is not None:
-        return SupportState.UNSUPPORTED, reason
+        code = "pixel_data.encoding_mismatch"
+        return SupportState.UNSUPPORTED, code, _DETAILS[code]
+    syntax_reason = _syntax_support_reason(ts)
+    if syntax_reason is not None:
+        try:
+            decoder_for(ts)
+            detail = syntax_reason
+        except UnsupportedTransferSyntax as error:
+            detail = str(error)
+        return SupportState.UNSUPPORTED, syntax_reason, detail
     values = header.values
     if not values.get("Rows") or not values.get("Columns") or not values.get("BitsAllocated"):
-        return SupportState.UNSUPPORTED, "pixel_data.missing_attributes"
+        code = "pixel_data.missing_attributes"
+        return SupportState.UNSUPPORTED, code, _DETAILS[code]
     photometric = str(values.get("PhotometricInterpretation") or "").upper()
     if (values.get("SamplesPerPixel") == 3 and photometric) and (
         photometric not in _colour.COLOUR_PHOTOMETRICS
         or (photometric in _colour.COMPRESSED_ONLY and ts in NATIVE_SYNTAXES)
     ):
-        return SupportState.UNSUPPORTED, "photometric.not_supported"
-    if frames == 0:
-        return SupportState.UNSUPPORTED, "pixel_data.truncated"
-    return SupportState.RENDERABLE, None
+        detail = f"Photometric Interpretation {photometric} is not supported for colour images"
+        return SupportState.UNSUPPORTED, "photometric.not_supported", detail
+    if pixels.present == 0:
+        detail = pixels.detail or "no frame of the pixel data is present"
+        return SupportState.UNSUPPORTED, "pixel_data.truncated", detail
+    return SupportState.RENDERABLE, None, None
 
 
 def _label(path: str, values: dict[str, Any]) -> str:
     parts = [values.get("PatientID"), values.get("Modality"), values.get("StudyDate")]
     present = [p for p in parts if p]
-    return " · ".join(present) if present else os.path.basename(path)
+    return " · ".join(present) if present else os.path.basename(display_path(path))
 
 
-def _build(path: str, header: Header, has_pixels: bool, frames: int, index: int) -> FileEntry:
+def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
+    """Exactly *count* finite numbers, else None."""
+    if value is None:
+        return None
+    numbers = float_values(value)
+    if len(numbers) != count or None in numbers:
+        return None
+    return tuple(n for n in numbers if n is not None)
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    numbers = float_values(value)
+    return numbers[0] if numbers else None
+
+
+def _geometry(v: dict[str, Any], frames: int) -> Geometry | None:
+    """The header's patient-space geometry; positions only when every frame has one."""
+    positions: tuple[tuple[float, float, float], ...] | None = None
+    per_frame = v.get("FramePositions")
+    if per_frame is not None:
+        found = [_numbers(p, 3) for p in per_frame]
+        if None not in found and found:
+            positions = tuple(cast(tuple[float, float, float], p) for p in found)
+    elif frames == 1:
+        single = _numbers(v.get("ImagePositionPatient"), 3)
+        positions = None if single is None else (cast(tuple[float, float, float], single),)
+    if positions is not None and len(positions) != frames:
+        positions = positions[:frames] if len(positions) > frames else None
+    geometry = Geometry(
+        frame_of_reference_uid=_text(v.get("FrameOfReferenceUID")),
+        orientation=cast(Any, _numbers(v.get("ImageOrientationPatient"), 6)),
+        positions=positions,
+        pixel_spacing=cast(Any, _numbers(v.get("PixelSpacing"), 2)),
+        imager_pixel_spacing=cast(Any, _numbers(v.get("ImagerPixelSpacing"), 2)),
+        magnification=_number(v.get("EstimatedRadiographicMagnificationFactor")),
+        slice_thickness=_number(v.get("SliceThickness")),
+        spacing_between_slices=_number(v.get("SpacingBetweenSlices")),
+    )
+    return None if geometry == _NO_GEOMETRY else geometry
+
+
+_NO_GEOMETRY = Geometry(None, None, None, None, None, None, None, None)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip(" \x00")
+    return text or None
+
+
+def _frame_time(v: dict[str, Any]) -> float | None:
+    """FrameTime, else the mean step of FrameTimeVector, else 1000 / a frame rate (ms)."""
+    frame_time = _number(v.get("FrameTime"))
+    if frame_time is not None and frame_time > 0:
+        return frame_time
+    steps = [t for t in float_values(v.get("FrameTimeVector"))[1:] if t is not None and t > 0]
+    if steps:
+        return sum(steps) / len(steps)
+    for keyword in ("CineRate", "RecommendedDisplayFrameRate"):
+        rate = _number(v.get(keyword))
+        if rate is not None and rate > 0:
+            return 1000.0 / rate
+    return None
+
+
+def _build(path: str, header: Header, pixels: _Pixels, index: int) -> FileEntry:
     v = header.values
-    state, reason = _support(header, has_pixels, frames)
-    window = Window(*header.window) if header.window else None
+    state, reason, detail = _support(header, pixels)
+    presets = named_windows(
+        v.get("WindowCenter"), v.get("WindowWidth"), v.get("WindowCenterWidthExplanation")
+    )
+    window = Window(presets[0].center, presets[0].width) if presets else None
+    geometry = _geometry(v, pixels.declared or 1)
+    spacing = None
+    if geometry is not None:
+        spacing = geometry.pixel_spacing or geometry.imager_pixel_spacing
+    spacing = spacing or cast(Any, _numbers(v.get("NominalScannedPixelSpacing"), 2))
     return FileEntry(
         index=index,
         path=path,
@@ -437,83 +416,93 @@ def _build(path: str, header: Header, has_pixels: bool, frames: int, index: int)
         photometric_interpretation=v.get("PhotometricInterpretation"),
         rows=v.get("Rows") or 0,
         columns=v.get("Columns") or 0,
-        frame_count=frames,
+        frame_count=pixels.declared,
         bits_allocated=v.get("BitsAllocated"),
         bits_stored=v.get("BitsStored"),
         pixel_representation=v.get("PixelRepresentation"),
         samples_per_pixel=v.get("SamplesPerPixel"),
-        has_pixels=has_pixels,
+        has_pixels=pixels.has_pixels,
         default_window=window,
         support_state=state,
         support_reason=reason,
+        geometry=geometry,
+        view_position=_text(v.get("ViewPosition")),
+        laterality=_text(v.get("ImageLaterality"))
+        or _text(v.get("Laterality"))
+        or _text(v.get("FrameLaterality")),
+        rescale_type=_text(v.get("RescaleType")),
+        frame_time_ms=_frame_time(v),
+        has_overlay=bool(v.get("HasOverlay")),
+        window_presets=presets,
+        shown_pixel_spacing=spacing,
+        support_detail=detail,
     )
 
 
 def read_entry(path: str, filters: Sequence[Filter] = (), index: int = -1) -> FileEntry | Skipped:
     """Read one file's header into a `FileEntry` with *index*, or say why it was skipped.
 
-    *path* should be absolute and normalized (as `walk` yields it); it is stored as given.
+    *path* should be absolute and normalized (as `walk` yields it), or a ``scheme://`` name a
+    registered byte source opens (`dcmview_core.source.open_source`); it is stored as given.
     """
     try:
-        fd = os.open(path, _OPEN_FLAGS)
+        source = open_source(path)
     except OSError as error:
         return Skipped(path, "unreadable", _os_detail(error))
+    except UsageError as error:
+        return Skipped(path, "unreadable", str(error))
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return Skipped(path, "unreadable", _special(st.st_mode))
-        size = st.st_size
-        if size == 0:
+        return read_source_entry(source, filters, index)
+    finally:
+        close_source(source)
+
+
+def read_source_entry(
+    source: ByteSource, filters: Sequence[Filter] = (), index: int = -1
+) -> FileEntry | Skipped:
+    """`read_entry` for an open `ByteSource` (the entry's path is ``source.name``)."""
+    path = source.name
+    try:
+        if source.size == 0:
             return Skipped(path, "not_dicom", "empty file")
         header: Header | None
         try:
-            header = _header.read_lean(fd, size)
+            header = _header.read_lean(source)
         except TruncatedError:
             header = None
         inline: int | None = None
         if header is None:
-            with open(fd, "rb", closefd=False) as fp:
-                header, inline = _read_pydicom(fp, path)
-        has_pixels, frames = _frame_count(header, fd, size, inline)
-        entry = _build(path, header, has_pixels, frames, index)
+            header, inline = _read_pydicom(source)
+        entry = _build(path, header, _pixels(header, source, inline), index)
         if filters:
             cached: list[Dataset] = []
 
             def dataset() -> Dataset:
                 if not cached:
-                    cached.append(_dataset(fd, path))
+                    cached.append(_dataset(source))
                 return cached[0]
 
             for flt in filters:
                 if not flt.matches(entry, dataset):
                     return Skipped(path, "filtered", f"does not match {flt}")
         return entry
-    except _NotDicomError as error:
+    except NotDicomError as error:
         return Skipped(path, "not_dicom", str(error))
     except _UnparsableError as error:
         return Skipped(path, "unparsable", str(error))
     except OSError as error:
         return Skipped(path, "unreadable", _os_detail(error))
-    finally:
-        os.close(fd)
 
 
-def _dataset(fd: int, path: str) -> Dataset:
+def _dataset(source: ByteSource) -> Dataset:
     """The header as a pydicom Dataset, for filters on arbitrary keywords."""
-    with open(fd, "rb", closefd=False) as fp:
-        fp.seek(0)
-        head = fp.read(132)
-        preamble = len(head) == 132 and head[128:132] == b"DICM"
-        offset = 0 if preamble else (_header.plausible_start(head) or 0)
-        source: Any = OffsetFile(fp, offset, path) if offset else fp
-        source.seek(0)
-        with _header.quiet_pydicom():
-            try:
-                ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=_DEFER)
-                for elem in ds:  # convert every value now, while warnings are silenced
-                    _ = elem.value
-            except Exception:  # an unreadable value cannot match a keyword filter
-                return Dataset()
+    with _header.quiet_pydicom():
+        try:
+            ds = open_dataset(source, defer_size=_DEFER).dataset
+            for elem in ds:  # convert every value now, while warnings are silenced
+                _ = elem.value
+        except Exception:  # an unreadable value cannot match a keyword filter
+            return Dataset()
     return ds
 
 

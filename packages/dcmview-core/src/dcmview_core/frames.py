@@ -10,39 +10,47 @@ and Double Float Pixel Data become ``float32``/``float64``); MONOCHROME1 is left
 Colour is always full-resolution interleaved 8-bit RGB: YBR converted, 4:2:2 upsampled, planar
 interleaved, palette applied.
 
-The per-file header and pixel layout (offsets, fragments) is parsed once and kept in a small
-LRU keyed by path, modification time and size, so further frames of a file cost one ``open``,
-one ``seek`` and one ``read``.
+Bytes are read through a `ByteSource` (`dcmview_core.source`): a native frame is one read of
+its byte range, an encapsulated frame one read per fragment, so a remote object works like a
+local file. The dataset is opened by `dcmview_core.dataset.open_dataset` and the frames are
+mapped by `dcmview_core.pixelmap` (the rules discovery uses). The per-file layout is parsed
+once and kept in a small LRU keyed by name, size and version (a local file's modification
+time), so further frames of a file cost one ``open`` and one read.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import stat
-import struct
 import threading
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dcmview_core import _colour, _header, decoders
+from dcmview_core.dataset import NotDicomError, open_dataset
 from dcmview_core.decoders import CodecParams
-from dcmview_core.errors import DecodeError, FrameOutOfRange, NoPixelData, PixelError
-from dcmview_core.model import FileEntry, Window
+from dcmview_core.errors import DcmviewError, DecodeError, FrameOutOfRange, NoPixelData, PixelError
+from dcmview_core.model import FileEntry, Window, display_path
+from dcmview_core.pixelmap import PixelMap, frame_bits, map_encapsulated, truncation_message
+from dcmview_core.source import ByteSource, close_source, open_source, source_version
+from dcmview_core.voi import float_values, parse_windows
 
-__all__ = ["Frame", "FrameMeta", "Lut", "Overlay", "clear_layout_cache", "read_frame"]
+__all__ = [
+    "Frame",
+    "FrameMeta",
+    "Lut",
+    "Overlay",
+    "clear_layout_cache",
+    "overlay_mask",
+    "read_frame",
+]
 
 _PIXEL_DATA = 0x7FE00010
 _FLOAT_PIXEL_DATA = 0x7FE00008
 _DOUBLE_PIXEL_DATA = 0x7FE00009
-_ITEM = 0xFFFEE000
-_SEQ_DELIMITER = 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _LAYOUT_CACHE_SIZE = 32
 
@@ -139,7 +147,9 @@ class _FrameValues:
 @dataclass(slots=True)
 class _Layout:
     path: str
-    stamp: tuple[int, int]
+    stamp: object
+    """`source_version` of the source parsed (size and version)."""
+    size: int
     transfer_syntax_uid: str
     little_endian: bool
     tag: int
@@ -160,13 +170,8 @@ class _Layout:
     per_frame: tuple[_FrameValues, ...]
     overlays: tuple[_OverlayPlane, ...]
     palette: np.ndarray | None
-    fragments: list[tuple[int, int]] = field(default_factory=list)
-    """(value offset, length) of each fragment after the Basic Offset Table."""
-    frame_fragments: list[tuple[int, int]] | None = None
-    """Per frame: (first fragment index, fragment count)."""
-    fragment_error: str | None = None
-    truncated_fragment: int | None = None
-    """Index of a fragment the end of the file cuts short."""
+    pixel_map: PixelMap | None = None
+    """Fragments and frames of encapsulated pixel data."""
     swap_words: bool = False
     dataset_start: int = 0
     """Stray bytes before the dataset (a file without preamble); 0 for regular files."""
@@ -195,20 +200,15 @@ def clear_layout_cache() -> None:
         _inflated.clear()
 
 
-def _layout(path: str) -> _Layout:
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise DecodeError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(st.st_mode):  # never open a FIFO or device: open() could block
-        raise DecodeError(f"cannot read {path}: not a regular file")
-    stamp = (st.st_mtime_ns, st.st_size)
+def _layout(source: ByteSource) -> _Layout:
+    stamp = source_version(source)
+    path = source.name
     with _layouts_lock:
         cached = _layouts.get(path)
         if cached is not None and cached.stamp == stamp:
             _layouts.move_to_end(path)
             return cached
-    layout = _parse_layout(path, stamp)
+    layout = _parse_layout(source, stamp)
     with _layouts_lock:
         _layouts[path] = layout
         _layouts.move_to_end(path)
@@ -217,90 +217,44 @@ def _layout(path: str) -> _Layout:
     return layout
 
 
-def _parse_layout(path: str, stamp: tuple[int, int]) -> _Layout:
+def _parse_layout(source: ByteSource, stamp: object) -> _Layout:
+    name = display_path(source.name)
     try:
         with _header.quiet_pydicom():
             # pydicom warns about every odd value; the frame either decodes or raises
-            return _parse_layout_quietly(path, stamp)
+            return _parse_layout_quietly(source, stamp)
     except (PixelError, OSError) as exc:
         if isinstance(exc, OSError):
-            raise DecodeError(f"cannot read {path}: {exc.strerror or exc}") from exc
+            raise DecodeError(f"cannot read {name}: {exc.strerror or exc}") from exc
         raise
+    except NotDicomError as exc:
+        raise DecodeError(f"cannot read {name}: {exc}") from exc
     except Exception as exc:  # pydicom raises many types on malformed headers
-        raise DecodeError(f"cannot parse the DICOM header of {path}: {exc}") from exc
+        raise DecodeError(f"cannot parse the DICOM header of {name}: {exc}") from exc
 
 
-def _syntax_of(ds: Dataset) -> str:
-    ts = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
-    if ts:
-        return str(ts)
-    implicit, little = getattr(ds, "original_encoding", (True, True))
-    if not little:
-        return decoders.EXPLICIT_VR_BE
-    return decoders.IMPLICIT_VR_LE if implicit else decoders.EXPLICIT_VR_LE
-
-
-def _dataset_start(f: BinaryIO) -> int:
-    """Where the dataset starts: 0, or past stray bytes in a file without preamble (the
-    rule discovery applies, `_header.plausible_start`)."""
-    f.seek(0)
-    head = f.read(132)
-    if len(head) == 132 and head[128:132] == b"DICM":
-        return 0
-    return _header.plausible_start(head) or 0
-
-
-def _parse_layout_quietly(path: str, stamp: tuple[int, int]) -> _Layout:
-    with open(path, "rb") as f:
-        start = _dataset_start(f)
-        source: Any = _header.OffsetFile(f, start, path) if start else f
-        source.seek(0)
-        ds = dcmread(source, stop_before_pixels=True, force=True)
-        pixel_pos = f.tell()  # the underlying file: an absolute offset
-        ts = _syntax_of(ds)
-        if ts == decoders.DEFLATED_EXPLICIT_VR_LE:
-            tag, value_offset, value_length, vr = _deflated_pixel_element(ds)
-            little = True
-        else:
-            little = ts != decoders.EXPLICIT_VR_BE
-            implicit = ts == decoders.IMPLICIT_VR_LE
-            tag, value_offset, value_length, vr = _pixel_element(f, pixel_pos, little, implicit)
-        layout = _build_layout(ds, path, stamp, ts, little, tag, value_offset, value_length)
-        layout.dataset_start = start
-        layout.swap_words = not little and vr == b"OW" and layout.params.bits_allocated <= 8
-        if not decoders.is_native(ts) and tag == _PIXEL_DATA:
-            _scan_fragments(f, layout, stamp[1], ds)
+def _parse_layout_quietly(source: ByteSource, stamp: object) -> _Layout:
+    opened = open_dataset(source)
+    ds, ts, little = opened.dataset, opened.transfer_syntax_uid, opened.little_endian
+    pixel = opened.pixel
+    if ts == decoders.DEFLATED_EXPLICIT_VR_LE:
+        # a deflate stream cannot be entered in the middle: frames are sliced once inflated
+        tag, value_offset, value_length, vr = _PIXEL_DATA, -1, -1, b""
+    elif pixel is None:
+        raise NoPixelData("the file has no Pixel Data")
+    else:
+        tag, value_offset, value_length, vr = pixel.tag, pixel.value_offset, pixel.length, pixel.vr
+    layout = _build_layout(ds, source, stamp, ts, little, tag, value_offset, value_length)
+    layout.dataset_start = opened.start
+    layout.swap_words = not little and vr == b"OW" and layout.params.bits_allocated <= 8
+    if not decoders.is_native(ts) and tag == _PIXEL_DATA:
+        size = source.size
+        end = size if value_length == _UNDEFINED else min(size, value_offset + value_length)
+        eot = ds.get("ExtendedOffsetTable")
+        layout.pixel_map = map_encapsulated(
+            source, value_offset, end, layout.number_of_frames, bytes(eot) if eot else None
+        )
     return layout
-
-
-def _pixel_element(
-    f: BinaryIO, pos: int, little: bool, implicit: bool
-) -> tuple[int, int, int, bytes]:
-    f.seek(pos)
-    head = f.read(12)
-    if len(head) < 8:
-        raise NoPixelData("the file has no Pixel Data")
-    group, elem = struct.unpack("<HH" if little else ">HH", head[:4])
-    tag = (group << 16) | elem
-    if tag not in (_PIXEL_DATA, _FLOAT_PIXEL_DATA, _DOUBLE_PIXEL_DATA):
-        raise NoPixelData("the file has no Pixel Data")
-    u32 = "<L" if little else ">L"
-    if implicit:
-        (length,) = struct.unpack(u32, head[4:8])
-        return tag, pos + 8, length, b"OW" if tag == _PIXEL_DATA else b""
-    vr = head[4:6]
-    if vr in (b"OB", b"OW", b"OF", b"OD", b"OL", b"OV", b"UN"):
-        if len(head) < 12:
-            raise DecodeError("the Pixel Data element header is truncated")
-        (length,) = struct.unpack(u32, head[8:12])
-        return tag, pos + 12, length, vr
-    (length,) = struct.unpack("<H" if little else ">H", head[6:8])
-    return tag, pos + 8, length, vr
-
-
-def _deflated_pixel_element(ds: Dataset) -> tuple[int, int, int, bytes]:
-    # Deflated files cannot be seeked; frames are sliced from the inflated stream instead.
-    return _PIXEL_DATA, -1, -1, b""
 
 
 def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
@@ -317,43 +271,24 @@ def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
         return default
 
 
-def _floats(value: Any) -> list[float]:
-    if value is None or value == "":
-        return []
-    items = value if isinstance(value, list | tuple) or hasattr(value, "__iter__") else [value]
-    if isinstance(items, str | bytes):
-        items = [items]
-    out: list[float] = []
-    for v in items:
-        try:
-            f = float(v)
-        except (TypeError, ValueError):
-            return []
-        out.append(f)
-    return out
-
-
 def _windows(item: Dataset) -> tuple[Window, ...] | None:
-    if "WindowCenter" not in item or "WindowWidth" not in item:
-        return None
-    centers = _floats(item.get("WindowCenter"))
-    widths = _floats(item.get("WindowWidth"))
-    windows = tuple(
-        Window(c, w)
-        for c, w in zip(centers, widths, strict=False)
-        if math.isfinite(c) and math.isfinite(w) and w > 0
-    )
-    return windows or None
+    return parse_windows(item.get("WindowCenter"), item.get("WindowWidth")) or None
+
+
+def _first_number(item: Dataset, keyword: str, default: float) -> float:
+    values = float_values(item.get(keyword))
+    first = values[0] if values else None
+    return default if first is None else first
 
 
 def _rescale(item: Dataset) -> tuple[float, float] | None:
     if "RescaleSlope" not in item and "RescaleIntercept" not in item:
         return None
-    slope = _floats(item.get("RescaleSlope")) or [1.0]
-    intercept = _floats(item.get("RescaleIntercept")) or [0.0]
-    if not (math.isfinite(slope[0]) and math.isfinite(intercept[0])) or slope[0] == 0:
+    slope = _first_number(item, "RescaleSlope", 1.0)
+    intercept = _first_number(item, "RescaleIntercept", 0.0)
+    if slope == 0:
         return None
-    return slope[0], intercept[0]
+    return slope, intercept
 
 
 def _voi_function(item: Dataset) -> str | None:
@@ -474,8 +409,8 @@ def _overlay_planes(ds: Dataset, little: bool) -> tuple[_OverlayPlane, ...]:
 
 def _build_layout(
     ds: Dataset,
-    path: str,
-    stamp: tuple[int, int],
+    source: ByteSource,
+    stamp: object,
     ts: str,
     little: bool,
     tag: int,
@@ -531,8 +466,9 @@ def _build_layout(
     if photometric == "PALETTE COLOR" and tag == _PIXEL_DATA:
         palette = _palette(ds, little, bits_stored)
     return _Layout(
-        path=path,
+        path=source.name,
         stamp=stamp,
+        size=source.size,
         transfer_syntax_uid=ts,
         little_endian=little,
         tag=tag,
@@ -555,118 +491,31 @@ def _build_layout(
     )
 
 
-# --- encapsulated pixel data (PS3.5 A.4) -----------------------------------------------------
+# --- encapsulated pixel data (PS3.5 A.4) ---------------------------------------------------
 
 
-def _scan_fragments(f: BinaryIO, layout: _Layout, file_size: int, ds: Dataset) -> None:
-    """Record every fragment's position by reading item headers only, then map frames."""
-    pos = layout.value_offset
-    f.seek(pos)
-    head = f.read(8)
-    if len(head) < 8:
-        layout.fragment_error = "the encapsulated Pixel Data ends before its offset table"
-        return
-    tag, length = _item_header(head)
-    if tag != _ITEM:
-        layout.fragment_error = "the encapsulated Pixel Data does not start with an item"
-        return
-    bot_bytes = f.read(length) if length else b""
-    bot = list(struct.unpack(f"<{len(bot_bytes) // 4}L", bot_bytes[: len(bot_bytes) // 4 * 4]))
-    pos += 8 + length
-    first_item = pos
-    item_positions: list[int] = []
-    while True:
-        f.seek(pos)
-        head = f.read(8)
-        if len(head) < 8:
-            break
-        tag, length = _item_header(head)
-        if tag == _SEQ_DELIMITER or tag != _ITEM:
-            break
-        if length == _UNDEFINED:
-            layout.fragment_error = "a fragment has an undefined length"
-            break
-        available = max(min(length, file_size - pos - 8), 0)
-        item_positions.append(pos)
-        layout.fragments.append((pos + 8, available))
-        if available < length:
-            layout.truncated_fragment = len(layout.fragments) - 1
-            break
-        pos += 8 + length
-    n = layout.number_of_frames
-    frags = layout.fragments
-    eot = ds.get("ExtendedOffsetTable")
-    if eot is not None and n > 1:
-        offsets = np.frombuffer(bytes(eot), "<u8")
-        index_of = {p - first_item: i for i, p in enumerate(item_positions)}
-        starts = [index_of.get(int(o), -1) for o in offsets[:n]]
-        if -1 not in starts:
-            layout.frame_fragments = _spans(starts, len(frags))
-            return
-    if n == 1:
-        layout.frame_fragments = [(0, len(frags))]
-    elif bot and len(bot) >= 1 and bot[0] == 0:
-        index_of = {p - first_item: i for i, p in enumerate(item_positions)}
-        starts = [index_of.get(o, -1) for o in bot[:n]]
-        if -1 in starts:
-            # Offsets past the fragments that are present: the data is truncated there.
-            starts = [s for s in starts if s != -1]
-        layout.frame_fragments = _spans(starts, len(frags))
-    elif len(frags) == n:
-        layout.frame_fragments = [(i, 1) for i in range(n)]
-    else:
-        starts = []
-        for i, (offset, length) in enumerate(frags):
-            f.seek(offset)
-            if _starts_codestream(f.read(min(length, 12))):
-                starts.append(i)
-        if len(starts) >= n or len(starts) == 0:
-            starts = starts[:n]
-        layout.frame_fragments = _spans(starts, len(frags))
-
-
-def _spans(starts: list[int], n_fragments: int) -> list[tuple[int, int]]:
-    ends = [*starts[1:], n_fragments]
-    return [(s, max(e - s, 0)) for s, e in zip(starts, ends, strict=True)]
-
-
-def _item_header(head: bytes) -> tuple[int, int]:
-    group, elem, length = struct.unpack("<HHL", head)
-    return (group << 16) | elem, length
-
-
-def _starts_codestream(head: bytes) -> bool:
-    return (
-        # JPEG SOI, JPEG 2000 SOC + SIZ, or the JP2 signature box
-        head.startswith((b"\xff\xd8\xff", b"\xffO\xffQ")) or head[4:8] == b"jP  "
-    )
-
-
-def _read_exact(f: BinaryIO, offset: int, length: int) -> bytes:
-    f.seek(offset)
-    return f.read(length)
-
-
-def _encapsulated_bytes(layout: _Layout, index: int) -> bytes:
-    if layout.fragment_error is not None:
-        raise DecodeError(layout.fragment_error)
-    spans = layout.frame_fragments or []
-    if index >= len(spans) or spans[index][1] == 0:
+def _encapsulated_bytes(layout: _Layout, source: ByteSource, index: int) -> bytes:
+    found = layout.pixel_map
+    if found is None:  # pragma: no cover - mapped with the layout
+        raise DecodeError("the encapsulated Pixel Data was not mapped")
+    if found.error is not None:
+        raise DecodeError(found.error)
+    fragments = found.frame_fragments(index)
+    if fragments is None:
         raise DecodeError(
             f"frame {index} is missing: the encapsulated Pixel Data holds "
-            f"{len(layout.fragments)} fragment(s) for {layout.number_of_frames} frame(s)"
+            f"{len(found.fragments)} fragment(s) for {layout.number_of_frames} frame(s)"
         )
-    first, count = spans[index]
-    cut = layout.truncated_fragment
-    if cut is not None and first <= cut < first + count:
-        raise DecodeError(f"frame {index} is truncated: the file ends inside its data")
+    if found.frame_truncated(index):
+        raise DecodeError(f"the pixel data is truncated: the file ends inside frame {index}'s data")
     parts = []
-    with open(layout.path, "rb") as f:
-        for offset, length in layout.fragments[first : first + count]:
-            data = _read_exact(f, offset, length)
-            if len(data) < length:
-                raise DecodeError(f"frame {index} is truncated: the file ends inside its data")
-            parts.append(data)
+    for offset, length in fragments:
+        data = source.read_at(offset, length)
+        if len(data) < length:
+            raise DecodeError(
+                f"the pixel data is truncated: the file ends inside frame {index}'s data"
+            )
+        parts.append(data)
     return b"".join(parts)
 
 
@@ -675,36 +524,45 @@ def _encapsulated_bytes(layout: _Layout, index: int) -> bytes:
 
 def _frame_bits(layout: _Layout) -> int:
     p = layout.params
-    if p.photometric_interpretation in _colour.SUBSAMPLED_422 and p.samples_per_pixel == 3:
-        return p.rows * p.columns * 2 * p.bits_allocated
-    return p.rows * p.columns * p.samples_per_pixel * p.bits_allocated
+    return frame_bits(
+        p.rows, p.columns, p.samples_per_pixel, p.bits_allocated, p.photometric_interpretation
+    )
 
 
-def _native_bytes(layout: _Layout, index: int) -> tuple[np.ndarray, int]:
+def _read_into(source: ByteSource, offset: int, chunk: np.ndarray) -> int:
+    """Fill *chunk* from *offset*: without a copy when the source can, else one read."""
+    read_into = getattr(source, "read_into", None)
+    if read_into is not None:
+        return int(read_into(offset, memoryview(chunk)))  # type: ignore[arg-type]
+    data = source.read_at(offset, chunk.size)
+    chunk[: len(data)] = np.frombuffer(data, np.uint8)
+    return len(data)
+
+
+def _native_bytes(layout: _Layout, source: ByteSource, index: int) -> tuple[np.ndarray, int]:
     """The bytes holding frame ``index`` and the bit offset of its first sample in them."""
-    frame_bits = _frame_bits(layout)
-    start_bit = index * frame_bits
+    bits = _frame_bits(layout)
+    start_bit = index * bits
     start = start_bit // 8
-    stop = -(-(start_bit + frame_bits) // 8)
+    stop = -(-(start_bit + bits) // 8)
     # Big-endian OW holds 8- and 1-bit samples in byte-swapped 16-bit words (PS3.5 7.1.2):
     # read whole words and swap them back.
     lo, hi = (start & ~1, stop + (stop & 1)) if layout.swap_words else (start, stop)
     if layout.value_offset < 0:  # deflated: inflate and slice
-        pixel = _inflated_pixel_data(layout)
+        pixel = _inflated_pixel_data(layout, source)
         available = len(pixel)
         chunk = np.frombuffer(pixel, np.uint8)[lo:hi]
     else:
-        available = max(min(layout.value_length, layout.stamp[1] - layout.value_offset), 0)
+        available = max(min(layout.value_length, layout.size - layout.value_offset), 0)
         chunk = np.empty(max(min(hi, available) - lo, 0), dtype=np.uint8)
         if chunk.size:
-            with open(layout.path, "rb", buffering=0) as f:
-                f.seek(layout.value_offset + lo)
-                got = f.readinto(memoryview(chunk))  # type: ignore[arg-type]
-            chunk = chunk[: got or 0]
+            got = _read_into(source, layout.value_offset + lo, chunk)
+            chunk = chunk[:got]
     if len(chunk) < stop - lo:
+        needed = -(-layout.number_of_frames * bits // 8)
         raise DecodeError(
-            f"frame {index} is truncated: the Pixel Data holds {available} bytes, "
-            f"frame {index} needs bytes {start} to {stop}"
+            f"{truncation_message(available, needed)} (frame {index} needs bytes "
+            f"{start} to {stop} of the pixel data)"
         )
     if layout.swap_words:
         chunk = chunk[: len(chunk) // 2 * 2].reshape(-1, 2)[:, ::-1].ravel()
@@ -712,11 +570,11 @@ def _native_bytes(layout: _Layout, index: int) -> tuple[np.ndarray, int]:
 
 
 _INFLATED_KEEP_BYTES = 128 * 2**20
-_inflated: dict[tuple[str, tuple[int, int]], bytes] = {}
+_inflated: dict[tuple[str, object], bytes] = {}
 _inflated_lock = threading.Lock()
 
 
-def _inflated_pixel_data(layout: _Layout) -> bytes:
+def _inflated_pixel_data(layout: _Layout, source: ByteSource) -> bytes:
     """The Pixel Data of a deflated file; the last one (up to 128 MB) is kept for its next
     frames, since a deflate stream cannot be entered in the middle."""
     key = (layout.path, layout.stamp)
@@ -726,12 +584,7 @@ def _inflated_pixel_data(layout: _Layout) -> bytes:
         return kept
     with _header.quiet_pydicom():
         try:
-            with open(layout.path, "rb") as f:
-                start = layout.dataset_start
-                source: Any = _header.OffsetFile(f, start, layout.path) if start else f
-                source.seek(0)
-                ds = dcmread(source, force=True)
-                element = ds.get(layout.tag)
+            element = open_dataset(source, stop_before_pixels=False).dataset.get(layout.tag)
         except (zlib.error, Exception) as exc:
             raise DecodeError(f"cannot inflate the deflated dataset: {exc}") from exc
     if element is None:
@@ -744,9 +597,9 @@ def _inflated_pixel_data(layout: _Layout) -> bytes:
     return value
 
 
-def _native_samples(layout: _Layout, index: int) -> np.ndarray:
+def _native_samples(layout: _Layout, source: ByteSource, index: int) -> np.ndarray:
     p = layout.params
-    chunk, bit_offset = _native_bytes(layout, index)
+    chunk, bit_offset = _native_bytes(layout, source, index)
     buf = chunk
     count = p.rows * p.columns * p.samples_per_pixel
     if p.bits_allocated == 1:
@@ -848,13 +701,45 @@ def _overlays_for(layout: _Layout, index: int) -> tuple[Overlay, ...]:
     return tuple(out)
 
 
+def overlay_mask(frame: Frame) -> np.ndarray:
+    """The frame's overlay planes merged into one ``(rows, columns)`` uint8 mask of 0/1
+    (each plane placed at its origin and clipped to the image)."""
+    rows, columns = frame.meta.rows, frame.meta.columns
+    mask = np.zeros((rows, columns), dtype=np.uint8)
+    for plane in frame.meta.overlays:
+        r0, c0 = plane.origin
+        m = np.asarray(plane.mask).astype(bool)
+        top, left = max(r0, 0), max(c0, 0)
+        bottom, right = min(r0 + m.shape[0], rows), min(c0 + m.shape[1], columns)
+        if bottom <= top or right <= left:
+            continue
+        mask[top:bottom, left:right] |= m[top - r0 : bottom - r0, left - c0 : right - c0]
+    return mask
+
+
 def read_frame(entry: FileEntry, index: int) -> Frame:
     """Decode frame ``index`` (0-based) of ``entry``, reading only that frame's bytes.
 
+    ``entry.path`` is opened with `open_source` (a local path or a registered remote name).
     Raises `NoPixelData`, `FrameOutOfRange`, `UnsupportedTransferSyntax` (naming the syntax
-    and the package that would decode it) or `DecodeError` (corrupt or truncated data).
+    and the package that would decode it) or `DecodeError` (corrupt or truncated data, or a
+    file that can no longer be read).
     """
-    layout = _layout(entry.path)
+    try:
+        source = open_source(entry.path)
+    except OSError as exc:
+        raise DecodeError(f"cannot read {display_path(entry.path)}: {exc.strerror or exc}") from exc
+    except DcmviewError as exc:
+        raise DecodeError(str(exc)) from exc
+    try:
+        return read_source_frame(source, index)
+    finally:
+        close_source(source)
+
+
+def read_source_frame(source: ByteSource, index: int) -> Frame:
+    """`read_frame` for an open `ByteSource`."""
+    layout = _layout(source)
     if not 0 <= index < layout.number_of_frames:
         raise FrameOutOfRange(
             f"frame {index} is out of range: the file has {layout.number_of_frames} frame(s)"
@@ -869,10 +754,16 @@ def read_frame(entry: FileEntry, index: int) -> Frame:
                 f"{photometric} is defined for compressed transfer syntaxes only "
                 f"(PS3.3 C.7.6.3.1.2); this file stores it uncompressed"
             )
-        arr = _native_samples(layout, index)
+        try:
+            arr = _native_samples(layout, source, index)
+        except OSError as exc:
+            raise DecodeError(f"cannot read {display_path(layout.path)}: {exc}") from exc
     else:
         decoder = decoders.decoder_for(ts)
-        data = _encapsulated_bytes(layout, index)
+        try:
+            data = _encapsulated_bytes(layout, source, index)
+        except OSError as exc:
+            raise DecodeError(f"cannot read {display_path(layout.path)}: {exc}") from exc
         try:
             arr, photometric = decoder.decode(data, p)
         except DecodeError:

@@ -3,18 +3,45 @@
 A `FileEntry` carries everything the API's `FilesResponse` and `/info` need, read from the
 header only. Its `index` is assigned in discovery order and never changes; it keys caches and
 annotations.
+
+Paths (the one rule): `FileEntry.path` is the real path as Python names it, so it always
+opens the file again; a name that is not valid UTF-8 holds surrogate escapes
+(``os.fsdecode``) that JSON and UTF-8 cannot encode. Every output meant for people or other
+programs (JSON responses, CSV export, error messages, the CLI) shows `display_path(path)`
+instead (also `FileEntry.display_path`): the bytes decoded as UTF-8 with ``backslashreplace``
+(``caf\\xe9.dcm``). Valid UTF-8 names are unchanged. To match an exported path against the
+files again, compare it with `display_path` of each entry's path, never with the path itself.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+def display_path(path: str) -> str:
+    """*path* as people and JSON see it: undecodable bytes as ``\\xNN`` (see the module rule)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
     """A linear VOI window (PS3.3 C.11.2.1.2): centre and width in modality units."""
 
+    center: float
+    width: float
+
+
+@dataclass(frozen=True, slots=True)
+class NamedWindow:
+    """A window the file declares, named by its Window Center & Width Explanation."""
+
+    name: str
     center: float
     width: float
 
@@ -75,7 +102,8 @@ class FileEntry:
     rows: int
     columns: int
     frame_count: int
-    """Frames actually present in the file (a truncated file lists only whole frames)."""
+    """Frames the header declares (NumberOfFrames, 1 when absent); 0 without pixel data. A
+    truncated file keeps its count: reading a frame not wholly present raises `DecodeError`."""
     bits_allocated: int | None
     bits_stored: int | None
     pixel_representation: int | None
@@ -94,4 +122,21 @@ class FileEntry:
     rescale_type: str | None = None
     """RescaleType (the unit of modality values when not HU)."""
     frame_time_ms: float | None = None
-    """FrameTime, else the mean of FrameTimeVector (cine)."""
+    """Milliseconds per frame (cine): FrameTime, else the mean FrameTimeVector step, else
+    1000 / CineRate or RecommendedDisplayFrameRate."""
+    has_overlay: bool = False
+    """Whether the header holds Overlay Data (groups 6000–601E)."""
+    window_presets: tuple[NamedWindow, ...] = ()
+    """Every valid Window Center/Width pair of the file (top level, else the first frame's
+    functional groups), named by its explanation; the first is `default_window`."""
+    shown_pixel_spacing: tuple[float, float] | None = None
+    """The spacing ``/info`` shows: PixelSpacing (top level or functional groups), else
+    ImagerPixelSpacing, else NominalScannedPixelSpacing."""
+    support_detail: str | None = None
+    """One human sentence behind `support_reason` (for example ``the pixel data is
+    truncated: 7.9 of 8 KiB present``); None when renderable."""
+
+    @property
+    def display_path(self) -> str:
+        """`display_path` of `path`: what every response and export shows."""
+        return display_path(self.path)

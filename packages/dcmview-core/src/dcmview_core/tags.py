@@ -16,19 +16,21 @@ import math
 import os
 import re
 from collections.abc import Iterable
-from typing import IO, Any, BinaryIO, cast
+from typing import Any
 
-from pydicom import dcmread
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.filereader import read_dataset, read_file_meta_info
+from pydicom.filereader import _read_file_meta_info, read_dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 
 from dcmview_core import _header
-from dcmview_core._header import UNDEFINED, OffsetFile
+from dcmview_core._header import UNDEFINED
+from dcmview_core.dataset import open_dataset
 from dcmview_core.errors import DcmviewError, UsageError
+from dcmview_core.model import display_path
+from dcmview_core.source import ByteSource, as_file, close_source, open_source
 
 TagNode = dict[str, Any]
 
@@ -68,37 +70,38 @@ def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
     """The header dataset and the pixel data node (read from the element header only)."""
     name = os.fspath(path)
     try:
-        with open(name, "rb") as fp, _header.quiet_pydicom():
+        source = open_source(name)
+    except (OSError, UsageError) as error:
+        detail = getattr(error, "strerror", None) or str(error)
+        raise TagReadError(f"cannot read the header of {display_path(name)}: {detail}") from None
+    try:
+        with _header.quiet_pydicom():
             try:
-                return _read_open(fp, name)
+                return _read_open(source)
             except RecursionError:
-                return _read_in_pieces(fp, name)
+                return _read_in_pieces(source)
     except TagReadError:
         raise
     except RecursionError:
-        raise TagReadError(f"cannot read the header of {name}: nested too deeply") from None
+        raise TagReadError(
+            f"cannot read the header of {display_path(name)}: nested too deeply"
+        ) from None
     except Exception as error:  # hostile input: pydicom raises many kinds
         raise TagReadError(
-            f"cannot read the header of {name}: {type(error).__name__}: {error}"
+            f"cannot read the header of {display_path(name)}: {type(error).__name__}: {error}"
         ) from None
+    finally:
+        close_source(source)
 
 
-def _read_open(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
-    head = fp.read(132)
-    preamble = len(head) == 132 and head[128:132] == b"DICM"
-    offset = 0 if preamble else (_header.plausible_start(head) or 0)
-    source: Any = OffsetFile(fp, offset, name) if offset else fp
-    source.seek(0)
-    ds = dcmread(source, force=True, stop_before_pixels=True, defer_size=MAX_VALUE_BYTES)
-    implicit, little = ds.original_encoding
-    pixel = _header.read_pixel_element(source, bool(little), not implicit)
+def _read_open(source: ByteSource) -> tuple[Dataset, TagNode | None]:
+    opened = open_dataset(source, defer_size=MAX_VALUE_BYTES)
+    pixel = opened.pixel
     if pixel is None:
-        return ds, None
-    size = os.fstat(fp.fileno()).st_size
-    start = pixel.value_offset + offset
-    length = pixel.length
-    if length == UNDEFINED or start + length > size:
-        length = max(0, size - start)
+        return opened.dataset, None
+    start, length = pixel.value_offset, pixel.length
+    if length == UNDEFINED or start + length > source.size:
+        length = max(0, source.size - start)
     vr = "OB" if pixel.tag == 0x7FE00010 else ("OF" if pixel.tag == 0x7FE00008 else "OD")
     node = {
         "tag": _tag_text(pixel.tag),
@@ -106,24 +109,26 @@ def _read_open(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
         "keyword": PIXEL_KEYWORDS[pixel.tag],
         "value": {"type": "binary", "length": length},
     }
-    return ds, node
+    return opened.dataset, node
 
 
 DEEP_SEQUENCE = 64
 """Top-level sequences nested deeper than this are not parsed when pydicom cannot recurse."""
 
 
-def _read_in_pieces(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
+def _read_in_pieces(source: ByteSource) -> tuple[Dataset, TagNode | None]:
     """Read a file whose sequences nest too deeply for pydicom's recursive reader.
 
     The top-level layout is found iteratively; elements around the deep sequences are read
     by pydicom piece by piece, and each deep sequence becomes an ``error`` node.
     """
-    found = _header.layout(fp.fileno(), os.fstat(fp.fileno()).st_size)
+    found = _header.layout(source)
     if found is None:
         raise RecursionError
+    fp = as_file(source)
+    fp.seek(128 + 4)
     ds = Dataset()
-    ds.file_meta = read_file_meta_info(name)
+    ds.file_meta = _read_file_meta_info(fp)
     ds.set_original_encoding(not found.explicit, True)
     deep: list[TagNode] = []
     encoding: Any = None
@@ -149,7 +154,7 @@ def _read_in_pieces(fp: IO[bytes], name: str) -> tuple[Dataset, TagNode | None]:
     for begin, end in pieces:
         fp.seek(begin)
         part = read_dataset(
-            cast(BinaryIO, fp),
+            fp,
             not found.explicit,
             True,
             bytelength=end - begin,
