@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -352,17 +351,6 @@ def _write_slice(path: Path, z: float, number: int, series: str = SERIES) -> Non
     ds.save_as(path, enforce_file_format=True)
 
 
-def _discovery_fills_geometry() -> bool:
-    path = get_testdata_file("CT_small.dcm")  # bundled with pydicom: never downloaded
-    entry = read_entry(str(path))
-    return isinstance(entry, FileEntry) and entry.geometry is not None
-
-
-@pytest.mark.xfail(
-    not _discovery_fills_geometry(),
-    strict=True,
-    reason="discovery does not fill FileEntry.geometry yet (core-structure helper, next)",
-)
 def test_discovered_files_form_the_stack(tmp_path: Path) -> None:
     heights = [10.0, 0.0, 5.0, 15.0]
     for k, z in enumerate(heights):  # file names sort in another order than the heights

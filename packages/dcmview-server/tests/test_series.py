@@ -164,19 +164,6 @@ def make_srv() -> Iterator[Any]:
 LOCALIZER, RGB, CINE = SLICES, SLICES + 1, SLICES + 2
 
 
-def _discovery_fills_geometry() -> bool:
-    path = get_testdata_file("CT_small.dcm")  # bundled with pydicom: never downloaded
-    entry = read_entry(str(path))
-    return isinstance(entry, FileEntry) and entry.geometry is not None
-
-
-needs_geometry = pytest.mark.xfail(
-    not _discovery_fills_geometry(),
-    strict=True,
-    reason="discovery does not fill FileEntry.geometry yet (core-structure helper, next)",
-)
-
-
 def error_of(response: Any, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()
@@ -193,7 +180,6 @@ def _series(srv: _Server) -> dict[str, Any]:
     return body
 
 
-@needs_geometry
 def test_series_lists_the_stacks_in_discovery_order(
     srv: _Server, series_dir: tuple[Path, list[int]]
 ) -> None:
@@ -239,7 +225,6 @@ def _raw(srv: _Server, path: str) -> tuple[np.ndarray, Any]:
     return modality, h
 
 
-@needs_geometry
 def test_axis_0_is_the_slices_in_position_order(
     srv: _Server, series_dir: tuple[Path, list[int]]
 ) -> None:
@@ -255,7 +240,6 @@ def test_axis_0_is_the_slices_in_position_order(
     np.testing.assert_array_equal(values, expected[2])
 
 
-@needs_geometry
 def test_reformats_are_exact_for_every_plane(srv: _Server) -> None:
     expected = voxels().astype(np.float64) - 1024
     first, h = _raw(srv, "/api/series/s0/slice/0/raw?axis=1")
@@ -272,7 +256,6 @@ def test_reformats_are_exact_for_every_plane(srv: _Server) -> None:
     assert first.shape == (SLICES, COLS)
 
 
-@needs_geometry
 def test_display_pngs_of_every_axis(srv: _Server) -> None:
     sizes = {0: (COLS, ROWS), 1: (COLS, SLICES), 2: (ROWS, SLICES)}
     for axis, size in sizes.items():
@@ -290,7 +273,6 @@ def test_display_pngs_of_every_axis(srv: _Server) -> None:
     assert windowed.headers["X-Cache"] == "MISS"
 
 
-@needs_geometry
 def test_slice_stats_on_every_axis(srv: _Server) -> None:
     expected = voxels().astype(np.float64) - 1024
     body = srv.get("/api/series/s0/slice/3/stats?shape=rect&y0=2&x0=1&y1=7&x1=6").json()
@@ -330,7 +312,6 @@ def test_frame_stats_of_a_file(srv: _Server, series_dir: tuple[Path, list[int]])
     assert cine["sum"] == float(np.arange(90, 120).sum())
 
 
-@needs_geometry
 def test_bad_requests_get_the_envelope(srv: _Server) -> None:
     error_of(srv.get("/api/series/s9/slice/0"), 404, "not_found")
     error_of(srv.get("/api/series/zz/slice/0/raw"), 404, "not_found")
@@ -379,7 +360,6 @@ def test_scrolling_a_stack_prefetches_the_next_files(make_srv: Any, tmp_path: Pa
     assert response.headers["X-Cache"] == "HIT"  # the next file's frame, decoded ahead
 
 
-@needs_geometry
 def test_a_volume_over_budget_is_read_as_strips(make_srv: Any, tmp_path: Path) -> None:
     write_ct_series(tmp_path / "ct", syntax=RLELossless)
     # the volume is 1440 bytes: over 3/4 of 1600, so strips of 200 // 120 = 1 row
@@ -433,7 +413,6 @@ def test_stacks_grow_in_place_while_the_scan_runs(tmp_path: Path) -> None:
     assert json.loads(zipped) == later
 
 
-@needs_geometry
 def test_pydicoms_bundled_files_never_fail_the_server(make_srv: Any) -> None:
     """Real files of every kind: every stack answers slice 0 on each of its axes, no 5xx."""
     root = Path(str(get_testdata_file("CT_small.dcm"))).parent
