@@ -80,7 +80,7 @@ def test_any_dicom_keyword_matches_the_dataset(ct: FileEntry, testdata_path: Bun
 
 def test_binary_and_sequence_values_never_match(testdata_path: Bundled) -> None:
     ds = pydicom.dcmread(testdata_path("rtplan.dcm"))
-    assert not parse_filter("BeamSequence=").matches_dataset(ds)
+    assert not parse_filter("BeamSequence=Beam").matches_dataset(ds)
     assert parse_filter("BeamSequence==").matches_dataset(pydicom.Dataset())
 
 
@@ -92,6 +92,31 @@ def test_unknown_field_lists_the_valid_ones() -> None:
     for field in FIELDS:
         assert field in message
     assert "any DICOM keyword" in message
+
+
+def test_an_empty_substring_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="the value is empty"):
+        parse_filter("modality=")
+    assert parse_filter("modality==").value == ""  # exact empty: files without a modality
+
+
+@pytest.mark.parametrize(
+    ("text", "nearest"),
+    [
+        ("modalty=CT", "modality"),
+        ("patient_idd=1", "patient_id"),
+        ("Manufactuer=GE", "Manufacturer"),
+    ],
+)
+def test_a_mistyped_field_suggests_the_nearest(text: str, nearest: str) -> None:
+    with pytest.raises(UsageError, match=f"did you mean {nearest}\\?"):
+        parse_filter(text)
+
+
+def test_an_unrelated_field_suggests_nothing() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_filter("xyzzy=1")
+    assert "did you mean" not in str(caught.value)
 
 
 @pytest.mark.parametrize("text", ["modality", "", "=CT", "  ==CT"])

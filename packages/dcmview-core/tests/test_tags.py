@@ -266,16 +266,11 @@ def test_select_walks_items_at_full_depth(testdata_path: Bundled) -> None:
         "tag": "(300A,0134)",
         "vr": "DS",
         "keyword": "CumulativeMetersetWeight",
-        "value": {
-            "type": "numbers",
-            "value": [float(expected)],
-            "offset": 0,
-            "total": 1,
-            "truncated": False,
-        },
+        "value": {"type": "number", "value": float(expected)},
     }
     beam = select_tag(path, "(300A,00B0)/0/(300A,0111)")["value"]
-    assert beam["total"] == len(ds.BeamSequence[0].ControlPointSequence)
+    assert len(beam["items"]) == len(ds.BeamSequence[0].ControlPointSequence)
+    assert "total" not in beam  # shown whole: no paging fields, as in the preview
 
 
 def test_select_pages_sequence_items(tmp_path: Path, image_dataset: Any) -> None:

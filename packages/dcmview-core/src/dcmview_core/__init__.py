@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dcmview_core._header import quiet_pydicom
 from dcmview_core.cache import ByteBudgetCache, CacheView
-from dcmview_core.decoders import can_decode, support_reason
-from dcmview_core.discovery import Skipped, read_entry, scan, walk
+from dcmview_core.dataset import open_dataset
+from dcmview_core.decoders import can_decode, support_reason, syntax_name
+from dcmview_core.discovery import (
+    SKIP_KIND_NAMES,
+    Skipped,
+    read_entry,
+    read_source_entry,
+    scan,
+    skipped_summary,
+    walk,
+)
 from dcmview_core.encode import encode_png, encode_thumbnail_jpeg
 from dcmview_core.errors import (
     DcmviewError,
@@ -17,10 +26,27 @@ from dcmview_core.errors import (
     UsageError,
 )
 from dcmview_core.filters import Filter, parse_filter, parse_filters
-from dcmview_core.frames import Frame, FrameMeta, read_frame
-from dcmview_core.model import FileEntry, Geometry, SupportState, Window
+from dcmview_core.frames import (
+    Frame,
+    FrameMeta,
+    Lut,
+    Overlay,
+    overlay_mask,
+    read_frame,
+    read_source_frame,
+)
+from dcmview_core.model import (
+    FileEntry,
+    Geometry,
+    NamedWindow,
+    SupportState,
+    Window,
+    display_path,
+)
+from dcmview_core.pixelmap import frame_nbytes
 from dcmview_core.present import Display, render_display
 from dcmview_core.presets import PRESETS, Preset
+from dcmview_core.source import ByteSource, LocalFile, open_source, register_scheme
 from dcmview_core.stacks import (
     Stack,
     StackIndex,
@@ -44,14 +70,17 @@ from dcmview_core.stats import (
     stats_unit,
 )
 from dcmview_core.tags import TagNotFound, TagReadError, select_tag, tag_tree
+from dcmview_core.voi import named_windows, parse_windows
 from dcmview_core.volume import Volume, build_volume, voxel_bytes
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PRESETS",
+    "SKIP_KIND_NAMES",
     "Box",
     "ByteBudgetCache",
+    "ByteSource",
     "CacheView",
     "DcmviewError",
     "DecodeError",
@@ -62,8 +91,12 @@ __all__ = [
     "FrameMeta",
     "FrameOutOfRange",
     "Geometry",
+    "LocalFile",
+    "Lut",
+    "NamedWindow",
     "NoPixelData",
     "NotMonochrome",
+    "Overlay",
     "PixelArea",
     "PixelError",
     "Preset",
@@ -85,25 +118,37 @@ __all__ = [
     "build_stack",
     "build_volume",
     "can_decode",
+    "display_path",
     "encode_png",
     "encode_thumbnail_jpeg",
     "entry_pixel_area",
+    "frame_nbytes",
     "modality_values",
+    "named_windows",
+    "open_dataset",
+    "open_source",
+    "overlay_mask",
     "parse_filter",
     "parse_filters",
+    "parse_windows",
     "pixel_area",
     "plane_label",
     "quiet_pydicom",
     "read_entry",
     "read_frame",
+    "read_source_entry",
+    "read_source_frame",
     "region_stats",
+    "register_scheme",
     "render_display",
     "scan",
     "select_tag",
+    "skipped_summary",
     "stack_label",
     "stackable",
     "stats_unit",
     "support_reason",
+    "syntax_name",
     "tag_tree",
     "voxel_bytes",
     "walk",

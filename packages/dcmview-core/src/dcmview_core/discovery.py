@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -46,13 +46,47 @@ PathInput = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 _DEFER = 64 * 1024
 
 
+SKIP_KIND_NAMES: dict[str, str] = {
+    "not_dicom": "not DICOM",
+    "unreadable": "unreadable",
+    "unparsable": "unparsable DICOM",
+    "filtered": "filtered out",
+}
+"""Each stable skip kind in words, for summaries (``7 not DICOM, 2 unreadable``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A path discovery left out, and why (``reason`` is stable, ``detail`` is for people)."""
+    """A path discovery left out, and why.
+
+    ``reason`` is the stable kind (`SkipReason`: ``not_dicom``, ``unreadable``,
+    ``unparsable``, ``filtered``); ``detail`` one line for people (``no DICM magic and …``).
+    """
 
     path: str
     reason: SkipReason
     detail: str
+
+    @property
+    def kind(self) -> SkipReason:
+        """The stable kind (same as ``reason``)."""
+        return self.reason
+
+    @property
+    def message(self) -> str:
+        """One line: ``not DICOM (no DICM magic and no plausible DICOM dataset at the start)``."""
+        name = SKIP_KIND_NAMES.get(self.reason, self.reason)
+        return f"{name} ({self.detail})" if self.detail else name
+
+
+def skipped_summary(skipped: Iterable[Skipped]) -> str:
+    """``9 skipped: 7 not DICOM, 2 unreadable`` (kinds by count, most first); ``0 skipped``."""
+    counts = Counter(s.reason for s in skipped)
+    total = sum(counts.values())
+    if not total:
+        return "0 skipped"
+    kinds = ", ".join(f"{n} {SKIP_KIND_NAMES.get(k, k)}" for k, n in counts.most_common())
+    return f"{total} skipped: {kinds}"
 
 
 class _UnparsableError(Exception):
@@ -68,7 +102,7 @@ def _normalize(path: PathInput) -> str:
 
 
 def _os_detail(error: OSError) -> str:
-    return error.strerror or type(error).__name__
+    return _one_line(error.strerror or type(error).__name__)
 
 
 def walk(
@@ -450,7 +484,7 @@ def read_entry(path: str, filters: Sequence[Filter] = (), index: int = -1) -> Fi
     except OSError as error:
         return Skipped(path, "unreadable", _os_detail(error))
     except UsageError as error:
-        return Skipped(path, "unreadable", str(error))
+        return Skipped(path, "unreadable", _one_line(str(error)))
     try:
         return read_source_entry(source, filters, index)
     finally:
@@ -487,7 +521,7 @@ def read_source_entry(
                     return Skipped(path, "filtered", f"does not match {flt}")
         return entry
     except NotDicomError as error:
-        return Skipped(path, "not_dicom", str(error))
+        return Skipped(path, "not_dicom", _one_line(str(error)))
     except _UnparsableError as error:
         return Skipped(path, "unparsable", str(error))
     except OSError as error:

@@ -8,6 +8,7 @@ dataset, which is read only when such a filter exists.
 
 from __future__ import annotations
 
+import difflib
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -123,7 +124,9 @@ def _texts(ds: Dataset, keyword: str) -> list[str]:
 
 
 def parse_filter(text: str) -> Filter:
-    """Parse ``FIELD=VALUE`` or ``FIELD==VALUE``; an unknown field raises `UsageError`."""
+    """Parse ``FIELD=VALUE`` or ``FIELD==VALUE``; `UsageError` for an unknown field (naming
+    the nearest one) or an empty ``FIELD=`` (it would match everything; ``FIELD==`` matches
+    files where the value is missing or empty)."""
     field, sep, value = text.partition("=")
     if not sep:
         raise UsageError(f"invalid filter {text!r}: expected FIELD=VALUE or FIELD==VALUE")
@@ -133,14 +136,33 @@ def parse_filter(text: str) -> Filter:
     field = field.strip()
     if not field:
         raise UsageError(f"invalid filter {text!r}: the field name is empty")
+    if not value and not exact:
+        raise UsageError(
+            f"invalid filter {text!r}: the value is empty (use {field}=TEXT, or {field}== "
+            "for files where it is missing or empty)"
+        )
     attribute = FIELDS.get(field.lower())
     if attribute is not None:
         return Filter(field.lower(), value, exact, attribute, None)
     keyword = field if field in keyword_dict else _keywords_by_casefold().get(field.casefold())
     if keyword is None:
-        raise UsageError(f"unknown filter field {field!r}: valid fields are {_valid_fields_text()}")
+        hint = _nearest(field)
+        hint = f"did you mean {hint}? " if hint else ""
+        raise UsageError(
+            f"unknown filter field {field!r}: {hint}valid fields are {_valid_fields_text()}"
+        )
     attribute = _KEYWORD_FIELDS.get(keyword)
     return Filter(keyword, value, exact, attribute, None if attribute else keyword)
+
+
+def _nearest(field: str) -> str | None:
+    """The named field, else the DICOM keyword, closest to a mistyped *field*."""
+    named = difflib.get_close_matches(field.lower(), list(FIELDS), n=1, cutoff=0.7)
+    if named:
+        return named[0]
+    keywords = _keywords_by_casefold()
+    close = difflib.get_close_matches(field.casefold(), list(keywords), n=1, cutoff=0.8)
+    return keywords[close[0]] if close else None
 
 
 def parse_filters(texts: Iterable[str]) -> list[Filter]:

@@ -15,11 +15,13 @@ import struct
 from dataclasses import dataclass, field
 
 from dcmview_core import _colour
+from dcmview_core.model import FileEntry
 from dcmview_core.source import ByteSource
 
 __all__ = [
     "PixelMap",
     "frame_bits",
+    "frame_nbytes",
     "map_encapsulated",
     "starts_codestream",
     "truncation_message",
@@ -203,3 +205,13 @@ def _frame_spans(
 
 def _head(source: ByteSource, offset: int, length: int) -> bytes:
     return source.read_at(offset, min(length, 8))
+
+
+def frame_nbytes(entry: FileEntry) -> int:
+    """Bytes of one frame as `read_frame` returns it (colour: 8-bit RGB; 1-bit: one byte per
+    pixel), the size caches and prefetch budgets count."""
+    pixels = max(entry.rows * entry.columns, 1)
+    photometric = (entry.photometric_interpretation or "").upper()
+    if (entry.samples_per_pixel or 1) == 3 or photometric == "PALETTE COLOR":
+        return pixels * 3
+    return pixels * max(1, (entry.bits_allocated or 8) // 8)

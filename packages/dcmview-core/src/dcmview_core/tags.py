@@ -143,7 +143,7 @@ def _read_in_pieces(source: ByteSource) -> tuple[Dataset, TagNode | None]:
                 {
                     "tag": _tag_text(tag),
                     "vr": "SQ",
-                    "keyword": keyword_for_tag(tag) or "",
+                    "keyword": _keyword(BaseTag(tag)),
                     "value": _error(f"sequence nested {depth} levels deep: not shown"),
                 }
             )
@@ -189,20 +189,22 @@ def _error(message: str) -> dict[str, Any]:
     return {"type": "error", "message": message}
 
 
-def _numbers(values: list[Any], offset: int, limit: int, paged: bool) -> dict[str, Any]:
-    total = len(values)
-    if not paged and total == 1 and offset == 0:
-        return {"type": "number", "value": values[0]}
-    page = values[offset : offset + limit]
-    out: dict[str, Any] = {"type": "numbers", "value": page}
-    if paged:
+def _paged(out: dict[str, Any], offset: int, shown: int, total: int) -> dict[str, Any]:
+    """Add the paging fields: ``offset`` past the start, ``truncated``/``total`` when a part
+    is left out (a value shown whole carries none, in the preview and in a select alike)."""
+    if offset:
         out["offset"] = offset
-        out["total"] = total
-        out["truncated"] = offset + len(page) < total
-    elif total > len(page):
-        out["truncated"] = True
+    if offset or offset + shown < total:
+        out["truncated"] = offset + shown < total
         out["total"] = total
     return out
+
+
+def _numbers(values: list[Any], offset: int, limit: int) -> dict[str, Any]:
+    if len(values) == 1 and offset == 0:
+        return {"type": "number", "value": values[0]}
+    page = values[offset : offset + limit]
+    return _paged({"type": "numbers", "value": page}, offset, len(page), len(values))
 
 
 def _as_number(value: Any, vr: str) -> int | float | None:
@@ -218,13 +220,12 @@ def _value_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _render_value(
-    elem: DataElement, depth: int, offset: int, limit: int, paged: bool
-) -> dict[str, Any]:
+def _render_value(elem: DataElement, depth: int, offset: int, limit: int | None) -> dict[str, Any]:
+    """One element's value; *limit* None is the preview (64 numbers, 16 items)."""
     vr = elem.VR
     value = elem.value
     if vr == "SQ":
-        return _sequence(value, depth, offset, limit, paged)
+        return _sequence(value, depth, offset, MAX_ITEMS if limit is None else limit)
     if vr in BINARY_VRS or isinstance(value, bytes | bytearray):
         return {"type": "binary", "length": len(value) if value is not None else 0}
     if value is None or value == "":
@@ -235,8 +236,7 @@ def _render_value(
         except (TypeError, ValueError, OverflowError):
             numbers = [None]
         if None not in numbers:
-            limit_used = limit if paged else MAX_NUMBERS
-            return _numbers(numbers, offset if paged else 0, limit_used, paged)
+            return _numbers(numbers, offset, MAX_NUMBERS if limit is None else limit)
     if vr == "AT":
         return {
             "type": "string",
@@ -245,25 +245,12 @@ def _render_value(
     return {"type": "string", "value": "\\".join(str(v) for v in _value_list(value))}
 
 
-def _sequence(items: Any, depth: int, offset: int, limit: int, paged: bool) -> dict[str, Any]:
+def _sequence(items: Any, depth: int, offset: int, limit: int) -> dict[str, Any]:
     if depth >= MAX_DEPTH:
         return _error(f"sequence nested deeper than {MAX_DEPTH} levels; select it by path")
-    total = len(items)
-    start = offset if paged else 0
-    count = limit if paged else MAX_ITEMS
-    page = items[start : start + count]
-    out: dict[str, Any] = {
-        "type": "sequence",
-        "items": [_nodes(item, depth + 1) for item in page],
-    }
-    if paged:
-        out["offset"] = start
-        out["total"] = total
-        out["truncated"] = start + len(page) < total
-    elif total > len(page):
-        out["truncated"] = True
-        out["total"] = total
-    return out
+    page = items[offset : offset + limit]
+    out = {"type": "sequence", "items": [_nodes(item, depth + 1) for item in page]}
+    return _paged(out, offset, len(page), len(items))
 
 
 def _raw_length(raw: Any) -> int | None:
@@ -274,20 +261,20 @@ def _raw_length(raw: Any) -> int | None:
     return None
 
 
-def _node(
-    ds: Dataset,
-    raw: Any,
-    depth: int,
-    offset: int = 0,
-    limit: int = MAX_NUMBERS,
-    paged: bool = False,
-) -> TagNode:
-    tag = BaseTag(raw.tag)
-    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR, tag), "keyword": ""}
+def _keyword(tag: BaseTag) -> str:
+    """The element's keyword; ``GenericGroupLength`` for a group length the dictionary does
+    not name (``(0008,0000)``), ``Private`` for other private elements."""
+    if tag.element == 0x0000:
+        return keyword_for_tag(tag) or "GenericGroupLength"
     if tag.is_private:
-        node["keyword"] = "Private"
-    else:
-        node["keyword"] = keyword_for_tag(tag) or ""
+        return "Private"
+    return keyword_for_tag(tag) or ""
+
+
+def _node(ds: Dataset, raw: Any, depth: int, offset: int = 0, limit: int | None = None) -> TagNode:
+    """The one serializer: the preview (``limit`` None) and `select_tag` (paged) alike."""
+    tag = BaseTag(raw.tag)
+    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR, tag), "keyword": _keyword(tag)}
     deferred = _raw_length(raw)
     if deferred is not None:
         node["value"] = {"type": "binary", "length": deferred}
@@ -303,7 +290,7 @@ def _node(
         if isinstance(length, int) and length != UNDEFINED and length > MAX_VALUE_BYTES:
             node["value"] = {"type": "binary", "length": length}
         else:
-            node["value"] = _render_value(elem, depth, offset, limit, paged)
+            node["value"] = _render_value(elem, depth, offset, limit)
     except RecursionError:
         node["value"] = _error("sequence nested too deeply to decode")
     except Exception as error:  # one bad value must not fail the tree
@@ -407,7 +394,7 @@ def select_tag(
             if raw is None:
                 raise TagNotFound(f"no element {_tag_text(tag)} at {tag_path}")
             if last:
-                return _node(container, raw, 0, offset, limit, paged=True)
+                return _node(container, raw, 0, offset, limit)
             try:
                 items = container[tag].value
             except Exception as error:
