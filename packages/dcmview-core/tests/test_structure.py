@@ -176,7 +176,7 @@ def test_enhanced_multi_frame_geometry_comes_from_the_functional_groups(
         dtype=float,
     )
     np.testing.assert_array_equal(np.array(g.positions), expected)
-    assert g.orientation == (1, 0, 0, 0, 0.8, -0.6)
+    assert g.orientation == (1.0, 0.0, 0.0, 0.0, 0.8, -0.6)
     assert (g.pixel_spacing, g.slice_thickness) == ((0.5, 0.25), 2.5)
     assert g.frame_of_reference_uid == "1.2.3.4"
     assert entry.laterality == "L"
