@@ -30,6 +30,7 @@ from dcmview_core.overlays import (
     label_map,
     place_array,
     place_nifti,
+    seg_dataset,
     segment_counts,
     segment_mask,
 )
@@ -570,3 +571,21 @@ def test_nifti_without_nibabel_says_how_to_install(
     monkeypatch.setitem(sys.modules, "nibabel", None)
     with pytest.raises(UsageError, match=r"dcmview-core\[nifti\]"):
         load_mask_file(str(tmp_path / "x.nii.gz"))
+
+
+def test_our_seg_writer_reads_back_in_highdicom_and_here(tmp_path: Path) -> None:
+    sources = _series(tmp_path / "ct", 5)
+    mask = _known_mask(5, 3, seed=9)
+    colors = [(250, 40, 40), (40, 200, 90), (60, 90, 250)]
+    ds = seg_dataset(sources, mask, ["a", "b", "c"], colors=colors, series_description="Ours")
+    path = tmp_path / "ours.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    reference = hd.seg.segread(path)
+    uids = [s.SOPInstanceUID for k, s in enumerate(sources) if mask[k].any()]
+    back = reference.get_pixels_by_source_instance(uids, combine_segments=False)
+    expected = np.stack([mask[k] for k in range(5) if mask[k].any()])
+    np.testing.assert_array_equal(back > 0, expected)
+    entries = _entries(tmp_path / "ct", path)
+    [overlay] = OverlayCatalog().overlays(entries)
+    assert [s.color for s in overlay.segments] == colors  # through CIELab and back
+    _check_binary(overlay, entries, sources, mask)

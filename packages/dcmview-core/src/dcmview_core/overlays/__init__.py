@@ -5,6 +5,7 @@
   `segment_counts` — drawing one target frame, lazily (a SEG frame is unpacked when drawn).
 - `place_seg` / `place_rtstruct` / `place_array` / `place_nifti` — the placing rules, pure.
 - `fill_polygons` (even-odd at pixel centres), `cielab_to_srgb`, `palette_colour`.
+- `seg_dataset` — a BINARY SEG written with pydicom (demo, benchmarks, tests).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dcmview_core.overlays.catalog import (
     check_overlay_path,
     parse_segment_labels,
 )
-from dcmview_core.overlays.colour import PALETTE, cielab_to_srgb, palette_colour
+from dcmview_core.overlays.colour import PALETTE, cielab_to_srgb, palette_colour, srgb_to_cielab
 from dcmview_core.overlays.model import (
     Grid,
     Overlay,
@@ -49,6 +50,7 @@ from dcmview_core.overlays.placement import (
 from dcmview_core.overlays.raster import fill_polygons
 from dcmview_core.overlays.rtstruct import place_rtstruct, read_rtstruct_header
 from dcmview_core.overlays.seg import place_seg, read_seg_header
+from dcmview_core.overlays.writer import seg_dataset
 
 __all__ = [
     "LABEL_MAP_SEG_STORAGE",
@@ -85,6 +87,8 @@ __all__ = [
     "place_seg",
     "read_rtstruct_header",
     "read_seg_header",
+    "seg_dataset",
     "segment_counts",
     "segment_mask",
+    "srgb_to_cielab",
 ]

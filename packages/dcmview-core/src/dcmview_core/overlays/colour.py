@@ -59,3 +59,29 @@ def cielab_to_srgb(value: Sequence[int]) -> RGB:
 
     r, g, b = (encode(c) for c in linear)
     return (r, g, b)
+
+
+def srgb_to_cielab(rgb: Sequence[int]) -> tuple[int, int, int]:
+    """8-bit sRGB to a RecommendedDisplayCIELabValue (the inverse of `cielab_to_srgb`)."""
+
+    def decode(v: int) -> float:
+        c = v / 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (decode(v) for v in rgb)
+    xyz = (
+        0.4124 * r + 0.3576 * g + 0.1805 * b,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        0.0193 * r + 0.1192 * g + 0.9505 * b,
+    )
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16.0 / 116.0
+
+    fx, fy, fz = (f(c / (w / 100.0)) for c, w in zip(xyz, _WHITE, strict=True))
+    l_star, a_star, b_star = 116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)
+
+    def scale(v: float, lo: float, span: float) -> int:
+        return min(max(round((v - lo) / span * 0xFFFF), 0), 0xFFFF)
+
+    return (scale(l_star, 0.0, 100.0), scale(a_star, -128.0, 255.0), scale(b_star, -128.0, 255.0))

@@ -93,9 +93,12 @@ def places_of(entry: FileEntry) -> list[FramePlace]:
 
 def to_pixels(place: FramePlace, points: NDArray[np.float64]) -> NDArray[np.float64]:
     """Patient points ``(n, 3)`` → ``(n, 2)`` pixel coordinates ``(column, row)`` on ``place``
-    (pixel centres at integers; the component along the normal is dropped)."""
+    (pixel centres at integers; the component along the normal is dropped). Rounded to
+    1e-6 pixel, so a vertex meant to sit on a pixel centre stays on it despite float noise
+    (3 × 0.8 mm / 0.8 mm is 3.0000000000000004)."""
     d = np.asarray(points, dtype=np.float64).reshape(-1, 3) - place.origin
-    return np.stack([d @ place.row_dir / place.col_mm, d @ place.col_dir / place.row_mm], axis=1)
+    pixels = np.stack([d @ place.row_dir / place.col_mm, d @ place.col_dir / place.row_mm], axis=1)
+    return np.round(pixels, 6)
 
 
 class PlaceIndex:
