@@ -301,10 +301,15 @@ class SeriesService:
 
     async def _reformat_png(self, stack: Stack, axis: int, k: int, display: Kind) -> Rendered:
         assert isinstance(display, DisplayKey)
+        key = self._reformat_png_key(stack, axis, k, display)
+        cached = self.state.frames.encoded.get(key)
+        if cached is not None:  # no volume needed (it may have been evicted meanwhile)
+            hit: Rendered = cached
+            return hit
         volume, _ = await self.volume(stack, axis, k)
         plane = volume.frame(axis, k)
         rendered: Rendered = await self.state.frames.computed(
-            self._reformat_png_key(stack, axis, k, display),
+            key,
             render_png,
             plane,
             display,
