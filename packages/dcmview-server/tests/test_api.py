@@ -275,7 +275,6 @@ def test_tags(server: Any) -> None:
     )
 
 
-@pytest.mark.xfail(reason="dcmview-core's tag serializers are being unified (issue 12 §5)")
 def test_tags_select_returns_the_preview_node_for_top_level_elements(server: Any) -> None:
     """Issue 12 §5: one serializer — a top-level element is the same node in both endpoints."""
     for index in (MF, CT_SMALL):
@@ -374,7 +373,6 @@ def test_vanished_file_is_a_clean_error(make_server: Any, study: Path, tmp_path:
     assert srv.get(f"/api/file/{SINGLE}/frame/0/raw").status_code == 200
 
 
-@pytest.mark.xfail(reason="dcmview-core reports truncated pixel data (issue 12 §4, core-structure)")
 def test_a_truncated_file_answers_its_frames_with_422(make_server: Any, tmp_path: Path) -> None:
     """Issue 12 §4: the real frame count, and ``422 pixel_decode_failed`` naming the cause."""
     import shutil
@@ -395,7 +393,6 @@ def test_a_truncated_file_answers_its_frames_with_422(make_server: Any, tmp_path
     assert "pixel_data." not in body["error"]  # a sentence, not a stable code
 
 
-@pytest.mark.xfail(reason="dcmview-core skips a DICM file it cannot parse (issue 12 §4)")
 def test_a_dicm_file_that_cannot_be_parsed_is_skipped(make_server: Any, tmp_path: Path) -> None:
     """Issue 12 §4: listed in ``skipped_files`` with its reason, never as a loaded file."""
     import shutil

@@ -216,13 +216,10 @@ def test_request_timeout(study: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_internal_errors_hide_the_traceback(
     study: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from dcmview_server import header
-
     def explode(entry: Any) -> dict[str, Any]:
         raise RuntimeError("boom at /secret/path")
 
-    monkeypatch.setattr("dcmview_server.frames.header_extras", explode)
-    assert header.header_extras is not explode
+    monkeypatch.setattr("dcmview_server.serialize.info", explode)
     with ServerHandle.start(ServerConfig(paths=(str(study),), token=TOKEN)) as handle:
         response = httpx.get(f"{handle.base_url}/api/file/0/info", headers=AUTH)
         check_shape(response, "internal")

@@ -17,11 +17,10 @@ from dcmview_annotations import (
     Geometry,
     RoiSet,
     RoiValidationError,
-    display_path,
     export_csv,
     read_csv,
 )
-from dcmview_core import FileEntry
+from dcmview_core import FileEntry, display_path
 
 from dcmview_server.config import ConfigError
 from dcmview_server.errors import ApiError

@@ -12,13 +12,13 @@ import asyncio
 import logging
 from typing import Any
 
-from dcmview_annotations import display_path
 from dcmview_core import (
     DecodeError,
     FrameOutOfRange,
     NoPixelData,
     PixelError,
     UnsupportedTransferSyntax,
+    display_path,
 )
 from sanic import Request
 from sanic.exceptions import (

@@ -28,6 +28,7 @@ from dcmview_core import (
     UsageError,
     encode_png,
     encode_thumbnail_jpeg,
+    overlay_mask,
     read_frame,
     render_display,
     select_tag,
@@ -35,7 +36,6 @@ from dcmview_core import (
 )
 
 from dcmview_server.errors import ApiError
-from dcmview_server.header import header_extras
 from dcmview_server.inflight import SharedWork
 from dcmview_server.keys import RAW, DisplayKey, Kind, frame_key, png_key
 from dcmview_server.prefetch import PROTECTED_FRACTION, Prefetcher
@@ -55,7 +55,6 @@ class FrameService:
         self.frames: CacheView[Frame] = self.cache.view("frame")
         self.encoded: CacheView[Any] = self.cache.view("encoded")
         self.prefetch = Prefetcher(budget, workers, self.fetch, self.is_cached, self.touch)
-        self._extras: dict[int, dict[str, Any]] = {}
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called by `AppState.start` with the server's loop (the service needs none stored)."""
@@ -174,18 +173,10 @@ class FrameService:
         if not frame.meta.overlays:
             raise ApiError("no_overlay", f"frame {index} of file {entry.index} has no overlay")
         body: bytes = await self.work.run(
-            ("overlay", entry.index, index), lambda: _overlay_mask(frame)
+            ("overlay", entry.index, index), lambda: overlay_mask(frame).tobytes()
         )
         headers = {"X-Frame-Rows": str(frame.meta.rows), "X-Frame-Columns": str(frame.meta.columns)}
         return body, headers
-
-    async def header_info(self, entry: FileEntry) -> dict[str, Any]:
-        """The ``/info`` extensions read from the header (kept per file)."""
-        extras = self._extras.get(entry.index)
-        if extras is None:
-            extras = await self.work.run(("info", entry.index), lambda: header_extras(entry))
-            self._extras[entry.index] = extras
-        return extras
 
     async def tags(self, entry: FileEntry) -> list[dict[str, Any]]:
         """The file's ``TagNode[]`` preview tree."""
@@ -277,18 +268,3 @@ def render_png(frame: Frame, display: DisplayKey, pool: Executor | None = None) 
 def _render_thumbnail(frame: Frame, size: int) -> bytes:
     display = render_display(frame, center=None, width=None, mode="default")
     return encode_thumbnail_jpeg(display.image, size)
-
-
-def _overlay_mask(frame: Frame) -> bytes:
-    rows, columns = frame.meta.rows, frame.meta.columns
-    mask = np.zeros((rows, columns), dtype=np.uint8)
-    for plane in frame.meta.overlays:
-        r0, c0 = plane.origin
-        m = np.asarray(plane.mask).astype(bool)
-        top, left = max(r0, 0), max(c0, 0)
-        bottom, right = min(r0 + m.shape[0], rows), min(c0 + m.shape[1], columns)
-        if bottom <= top or right <= left:
-            continue
-        src = m[top - r0 : bottom - r0, left - c0 : right - c0]
-        mask[top:bottom, left:right] |= src.astype(np.uint8)
-    return mask.tobytes()

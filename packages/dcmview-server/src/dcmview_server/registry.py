@@ -13,8 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dcmview_annotations import display_path
-from dcmview_core import FileEntry
+from dcmview_core import FileEntry, display_path
 
 SKIPPED_LIMIT = 10_000
 """Skipped paths kept for ``/api/files?skipped=1`` (the count goes on past it)."""

@@ -10,12 +10,6 @@ from dcmview_core import FileEntry, Filter, Skipped, UsageError, parse_filter, s
 from dcmview_server.config import ConfigError, ServerConfig
 from dcmview_server.registry import Registry, SkippedFile
 
-_REASONS = {
-    "not_dicom": "not DICOM",
-    "unreadable": "unreadable",
-    "unparsable": "unparsable DICOM",
-}
-
 
 def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
     """Parse ``FIELD=VALUE`` / ``FIELD==VALUE`` strings; a bad one is a `ConfigError`."""
@@ -30,10 +24,7 @@ def parse_filters(texts: Sequence[str]) -> tuple[Filter, ...]:
 
 def skipped_file(skipped: Skipped) -> SkippedFile:
     """The registry's record of a skipped path: reason ``not DICOM (no DICM magic)``."""
-    reason = _REASONS.get(skipped.reason, skipped.reason)
-    if skipped.detail:
-        reason += f" ({skipped.detail})"
-    return SkippedFile(skipped.path, skipped.reason, reason)
+    return SkippedFile(skipped.path, skipped.kind, skipped.message)
 
 
 def run_scan(

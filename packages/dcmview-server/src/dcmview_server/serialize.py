@@ -11,9 +11,7 @@ import gzip
 import os
 from typing import TYPE_CHECKING, Any
 
-from dcmview_annotations import display_path
-from dcmview_core import PRESETS, FileEntry, Window
-from dcmview_core.decoders import syntax_name  # until dcmview_core exports it
+from dcmview_core import PRESETS, FileEntry, Window, display_path, syntax_name
 
 from dcmview_server.registry import RegistrySnapshot
 from dcmview_server.responses import json_bytes
@@ -156,8 +154,10 @@ def _files_body(
     return b'{"files":[' + b",".join(parts) + b"]," + tail[1:]
 
 
-def info(entry: FileEntry, extra: dict[str, Any]) -> dict[str, Any]:
-    """The ``/api/file/{i}/info`` body: api.md keys plus the documented extensions."""
+def info(entry: FileEntry) -> dict[str, Any]:
+    """The ``/api/file/{i}/info`` body: api.md keys plus the documented extensions (all read
+    by discovery into the `FileEntry`: no second read of the file)."""
+    spacing = entry.shown_pixel_spacing
     body: dict[str, Any] = {
         "frame_count": entry.frame_count,
         "rows": entry.rows,
@@ -174,10 +174,13 @@ def info(entry: FileEntry, extra: dict[str, Any]) -> dict[str, Any]:
         "bits_allocated": entry.bits_allocated,
         "bits_stored": entry.bits_stored,
         "pixel_representation": entry.pixel_representation,
+        "has_overlay": entry.has_overlay,
+        "frame_time_ms": entry.frame_time_ms,
+        "pixel_spacing": list(spacing) if spacing is not None else None,
+        "window_presets": [
+            {"name": w.name, "center": w.center, "width": w.width} for w in entry.window_presets
+        ],
     }
-    body.update(extra)
-    if "header_error" in body:
-        body["header_error"] = display_path(body["header_error"])
     return body
 
 

@@ -69,10 +69,7 @@ async def presets(request: Request) -> HTTPResponse:
 
 async def info(request: Request, i: str) -> HTTPResponse:
     """``GET /api/file/{i}/info``."""
-    state = app_state(request)
-    entry = entry_for(state, i)
-    extra = await state.frames.header_info(entry)
-    return json_response(serialize.info(entry, extra))
+    return json_response(serialize.info(entry_for(app_state(request), i)))
 
 
 ROUTES = (
