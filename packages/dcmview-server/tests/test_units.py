@@ -351,3 +351,30 @@ def test_json_bytes_never_fails_on_a_lone_surrogate() -> None:
     value = {"value": "caf\udce9", "plain": "é"}
     assert json.loads(json_bytes(value)) == value
     assert json_bytes({"plain": "é"}) == '{"plain":"é"}'.encode()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"/d/plain.dcm",
+        b"/d/caf\xe9.dcm",
+        b"/d/\xc3\xa9t\xe9\xff\x80.dcm",
+        b"/d/a\\xe9b",
+        b"/d/\xed\xa0",
+    ],
+)
+def test_one_display_rule_in_core_and_annotations(raw: bytes) -> None:
+    """dcmview-annotations (which may import no sibling) keeps its own copy of core's
+    `display_path`: they must agree, and `path_from_display` must undo it for real names."""
+    import os
+
+    from dcmview_annotations import display_path as annotations_display_path
+    from dcmview_annotations import path_from_display
+    from dcmview_core import display_path
+
+    path = os.fsdecode(raw)
+    assert annotations_display_path(path) == display_path(path)
+    shown = display_path(path)
+    shown.encode("utf-8")  # always valid UTF-8 text
+    if b"\\x" not in raw:
+        assert path_from_display(shown) == path
