@@ -12,6 +12,7 @@ Directory symlinks are followed once (a loop is walked once).
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from collections import Counter, deque
@@ -354,6 +355,13 @@ def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
     """Exactly *count* finite numbers, else None."""
     if value is None:
         return None
+    if type(value) is bytes:  # the lean reader's raw value: one pass in the common case
+        try:
+            fast = tuple(map(float, value.split(b"\\")))
+        except ValueError:
+            pass
+        else:
+            return fast if len(fast) == count and math.isfinite(sum(fast)) else None
     numbers = float_values(value)
     if len(numbers) != count or None in numbers:
         return None
@@ -361,14 +369,16 @@ def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
 
 
 def _number(value: Any) -> float | None:
-    if value is None:
-        return None
+    if value is None or type(value) is float:  # the lean reader converts DS values itself
+        return value
     numbers = float_values(value)
     return numbers[0] if numbers else None
 
 
 def _geometry(v: dict[str, Any], frames: int) -> Geometry | None:
     """The header's patient-space geometry; positions only when every frame has one."""
+    if _GEOMETRY_KEYS.isdisjoint(v):
+        return None
     positions: tuple[tuple[float, float, float], ...] | None = None
     per_frame = v.get("FramePositions")
     if per_frame is not None:
@@ -380,31 +390,50 @@ def _geometry(v: dict[str, Any], frames: int) -> Geometry | None:
         positions = None if single is None else (cast(tuple[float, float, float], single),)
     if positions is not None and len(positions) != frames:
         positions = positions[:frames] if len(positions) > frames else None
-    geometry = Geometry(
-        frame_of_reference_uid=_text(v.get("FrameOfReferenceUID")),
-        orientation=cast(Any, _numbers(v.get("ImageOrientationPatient"), 6)),
-        positions=positions,
-        pixel_spacing=cast(Any, _numbers(v.get("PixelSpacing"), 2)),
-        imager_pixel_spacing=cast(Any, _numbers(v.get("ImagerPixelSpacing"), 2)),
-        magnification=_number(v.get("EstimatedRadiographicMagnificationFactor")),
-        slice_thickness=_number(v.get("SliceThickness")),
-        spacing_between_slices=_number(v.get("SpacingBetweenSlices")),
+    fields = (
+        _text(v.get("FrameOfReferenceUID")),
+        _numbers(v.get("ImageOrientationPatient"), 6),
+        positions,
+        _numbers(v.get("PixelSpacing"), 2),
+        _numbers(v.get("ImagerPixelSpacing"), 2),
+        _number(v.get("EstimatedRadiographicMagnificationFactor")),
+        _number(v.get("SliceThickness")),
+        _number(v.get("SpacingBetweenSlices")),
     )
-    return None if geometry == _NO_GEOMETRY else geometry
-
-
-_NO_GEOMETRY = Geometry(None, None, None, None, None, None, None, None)
+    if fields.count(None) == len(fields):
+        return None
+    return Geometry(*cast(Any, fields))
 
 
 def _text(value: Any) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:  # lean values are stripped already
+        return value or None
     text = str(value).strip(" \x00")
     return text or None
 
 
+_FRAME_TIME_KEYS = frozenset(
+    {"FrameTime", "FrameTimeVector", "CineRate", "RecommendedDisplayFrameRate"}
+)
+_GEOMETRY_KEYS = frozenset(
+    {
+        "FrameOfReferenceUID",
+        "ImageOrientationPatient",
+        "ImagePositionPatient",
+        "FramePositions",
+        "PixelSpacing",
+        "ImagerPixelSpacing",
+        "EstimatedRadiographicMagnificationFactor",
+        "SliceThickness",
+        "SpacingBetweenSlices",
+    }
+)
+
+
 def _frame_time(v: dict[str, Any]) -> float | None:
     """FrameTime, else the mean step of FrameTimeVector, else 1000 / a frame rate (ms)."""
+    if _FRAME_TIME_KEYS.isdisjoint(v):
+        return None
     frame_time = _number(v.get("FrameTime"))
     if frame_time is not None and frame_time > 0:
         return frame_time

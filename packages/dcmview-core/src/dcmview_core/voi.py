@@ -24,11 +24,18 @@ def float_values(value: Any) -> list[float | None]:
     if value is None:
         return []
     if isinstance(value, bytes | bytearray):
-        value = bytes(value).decode("latin-1")
+        try:  # the common case: every value a plain number (float() takes bytes, spaces)
+            numbers = [float(v) for v in value.split(b"\\")]
+        except ValueError:
+            value = bytes(value).decode("latin-1")
+        else:
+            if all(map(math.isfinite, numbers)):
+                return list(numbers)
+            return [n if math.isfinite(n) else None for n in numbers]
     if isinstance(value, str):
-        items: Iterable[Any] = value.split("\\")
         if not value.strip(" \x00"):
             return []
+        items: Iterable[Any] = value.split("\\")
     elif isinstance(value, int | float):
         items = [value]
     else:
@@ -58,6 +65,21 @@ def parse_windows(centers: Any, widths: Any) -> tuple[Window, ...]:
 
 def named_windows(centers: Any, widths: Any, explanations: Any = None) -> tuple[NamedWindow, ...]:
     """The valid pairs with their explanation (``File window N``, 1-based, when absent)."""
+    if centers is None or widths is None:
+        return ()
+    if type(centers) is bytes and type(widths) is bytes and b"\\" not in centers + widths:
+        # one pair, the common case: no lists to build
+        try:
+            c, w = float(centers), float(widths)
+        except ValueError:
+            pass
+        else:
+            if not (math.isfinite(c) and w > 0 and math.isfinite(w)):
+                return ()
+            name = (
+                (explanations or "").split("\\")[0].strip() if isinstance(explanations, str) else ""
+            )
+            return (NamedWindow(name or "File window 1", c, w),)
     if explanations is None:
         names: list[str] = []
     elif isinstance(explanations, str | bytes):
