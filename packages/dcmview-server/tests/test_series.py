@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import random
@@ -430,3 +431,29 @@ def test_pydicoms_bundled_files_never_fail_the_server(make_srv: Any) -> None:
                     assert response.status_code == 200, (stack["label"], axis, response.text)
         stats = server.get(f"/api/series/{stack['id']}/slice/0/stats?y0=0&x0=0&y1=4&x1=4")
         assert stats.status_code in (200, 422), (stack["label"], stats.text)
+
+
+def test_the_volume_is_one_cache_entry_of_its_real_size(tmp_path: Path) -> None:
+    write_ct_series(tmp_path / "ct")
+    state = AppState.build(ServerConfig(paths=(str(tmp_path),), token="t" * 43))
+    try:
+        for i, path in enumerate(sorted((tmp_path / "ct").glob("*.dcm"))):
+            entry = read_entry(str(path), index=i)
+            assert isinstance(entry, FileEntry)
+            state.registry.add(entry)
+        state.registry.mark_complete()
+        service = SeriesService(state)
+        stack = service.stack("s0")
+
+        async def reformat() -> tuple[int, bool, bool]:
+            before = state.frames.cache.stats().used_bytes
+            _, first = await service.volume(stack, 1, 3)
+            _, again = await service.volume(stack, 2, 0)
+            return state.frames.cache.stats().used_bytes - before, first, again
+
+        grown, first_hit, second_hit = asyncio.run(reformat())
+    finally:
+        state.close()
+    voxels = SLICES * ROWS * COLS * 2
+    assert (first_hit, second_hit) == (False, True)
+    assert voxels <= grown <= voxels * 1.1 + 4096
