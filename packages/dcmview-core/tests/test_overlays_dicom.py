@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels.utils import pack_bits
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, generate_uid
 
 from dcmview_core import FileEntry, scan
 from dcmview_core.errors import UsageError
@@ -113,6 +113,7 @@ def _write_seg(
     *,
     fractional: bool = False,
     lab: Sequence[int] | None = None,
+    transfer_syntax: str = ExplicitVRLittleEndian,
 ) -> Path:
     """A highdicom SEG of ``mask`` (slices, rows, cols, segments) over ``sources``."""
     seg = hd.seg.Segmentation(
@@ -131,6 +132,7 @@ def _write_seg(
         software_versions="1",
         device_serial_number="1",
         series_description="Nodules (AI)",
+        transfer_syntax_uid=transfer_syntax,
     )
     seg.save_as(path)
     return path
@@ -245,15 +247,24 @@ def test_seg_placed_by_frame_of_reference_and_position_only(tmp_path: Path) -> N
     _check_binary(overlay, entries, sources, mask)
 
 
-def test_fractional_seg_values_and_coverage(tmp_path: Path) -> None:
-    sources = _series(tmp_path / "ct", 3)
+@pytest.mark.parametrize(
+    "syntax", [ExplicitVRLittleEndian, JPEG2000Lossless], ids=["native", "j2k"]
+)
+def test_fractional_seg_values_and_coverage(tmp_path: Path, syntax: str) -> None:
+    native = syntax == ExplicitVRLittleEndian
+    rows, cols = (ROWS, COLS) if native else (33, 35)  # J2K needs 32 pixels or more
+    sources = _series(tmp_path / "ct", 3, rows=rows, columns=cols)
     rng = np.random.default_rng(11)
-    values = rng.integers(0, 256, (3, ROWS, COLS, 2)).astype(np.float32) / 255.0
+    values = rng.integers(0, 256, (3, rows, cols, 2)).astype(np.float32) / 255.0
     values[0, :, :, 1] = 0.0
-    seg_path = _write_seg(tmp_path / "seg.dcm", sources, values, fractional=True)
+    seg_path = _write_seg(
+        tmp_path / "seg.dcm", sources, values, fractional=True, transfer_syntax=syntax
+    )
     entries = _entries(tmp_path / "ct", seg_path)
     [overlay] = OverlayCatalog().overlays(entries)
     assert overlay.fractional
+    some = next(iter(overlay.planes.values()))[0].source
+    assert (getattr(some, "native", None) is None) == (syntax == JPEG2000Lossless)
     reference = hd.seg.segread(seg_path)
     files = _by_uid(entries)
     for k, src in enumerate(sources):
@@ -261,7 +272,7 @@ def test_fractional_seg_values_and_coverage(tmp_path: Path) -> None:
         stored = reference.get_pixels_by_source_instance(
             [src.SOPInstanceUID], combine_segments=False, rescale_fractional=False
         )[0]
-        expected = np.zeros((ROWS, COLS), np.uint8)
+        expected = np.zeros((rows, cols), np.uint8)
         for s in range(2):
             got = segment_mask(overlay, file, 0, s + 1)
             np.testing.assert_array_equal(got, np.rint(values[k, :, :, s] * 255).astype(np.uint8))

@@ -12,6 +12,7 @@ overlay's target frames (stack order) prefetch the next ones, with the frames' o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from dcmview_core import FileEntry
 from dcmview_core.overlays import (
+    OVERLAY_SOP_CLASSES,
     Overlay,
     OverlayCatalog,
     OverlaySource,
@@ -75,6 +77,15 @@ class OverlayService:
         self._cursors: dict[tuple[str, int], int] = {}
         self._sequences: dict[int, tuple[str, int, tuple[tuple[int, int], ...]]] = {}
         """Prefetch cursor number → (overlay id, what, target frames in order)."""
+        # read overlay sources in the background: the given ones now, discovered ones as the
+        # scan finds them (headers are read once; placing waits for a request)
+        state.pool.submit(self.catalog.prepare, state.registry.entries())
+        state.registry.add_listener(self._added)
+
+    def _added(self, entry: FileEntry) -> None:
+        if entry.sop_class_uid in OVERLAY_SOP_CLASSES:
+            with contextlib.suppress(RuntimeError):  # the pool is shut down: server stopping
+                self.state.pool.submit(self.catalog.prepare, [entry])
 
     # ---- placing -------------------------------------------------------------------------------
 

@@ -156,6 +156,14 @@ class OverlayCatalog:
                     self._of_file[entry.index] = slot
             return list(self._slots)
 
+    def prepare(self, entries: Sequence[FileEntry] = ()) -> None:
+        """Read every source not yet read (SEG/RTSTRUCT headers, mask files) without placing
+        them: lets a server read them in the background while the scan goes on."""
+        for slot in self._discover(entries):
+            with slot.lock:
+                if slot.loaded is None:
+                    slot.loaded = self._load(slot)
+
     def overlays(self, entries: Sequence[FileEntry], stacks: Sequence[Stack] = ()) -> list[Overlay]:
         """Every overlay, placed on ``entries`` (all loaded files, by index) and ``stacks``."""
         slots = self._discover(entries)

@@ -24,10 +24,11 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from dcmview_core.errors import DcmviewError
+from dcmview_core.errors import DcmviewError, DecodeError
 from dcmview_core.frames import read_frame
 from dcmview_core.model import FileEntry
 from dcmview_core.overlays.raster import fill_polygons
+from dcmview_core.source import close_source, open_source
 from dcmview_core.stats import pixel_area
 
 OverlayKind = Literal["segmentation", "contours", "mask"]
@@ -75,10 +76,15 @@ class Grid:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class SegFrame:
-    """Stored frame ``frame`` (0-based) of the DICOM SEG file ``entry``."""
+    """Stored frame ``frame`` (0-based) of the DICOM SEG file ``entry``.
+
+    With ``native`` (uncompressed little-endian Pixel Data: value offset in the file and bits
+    per sample) the frame's bytes are read directly — no per-file layout to parse or keep;
+    otherwise it goes through `read_frame` (any transfer syntax)."""
 
     entry: FileEntry
     frame: int
+    native: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -178,7 +184,10 @@ def plane_values(plane: Plane, grid: Grid) -> NDArray[Any]:
     """The plane's raw values on the target grid (``rows × columns``)."""
     src = plane.source
     if isinstance(src, SegFrame):
-        values = read_frame(src.entry, src.frame).samples
+        if src.native is not None:
+            values = native_seg_frame(src.entry.path, *src.native, src.frame, grid)
+        else:
+            values = read_frame(src.entry, src.frame).samples
     elif isinstance(src, Polygons):
         values = fill_polygons(src.polygons, grid.rows, grid.columns)
     else:
@@ -189,6 +198,32 @@ def plane_values(plane: Plane, grid: Grid) -> NDArray[Any]:
             f"the target frame is {grid.rows}×{grid.columns}"
         )
     return values
+
+
+def native_seg_frame(path: str, offset: int, bits: int, frame: int, grid: Grid) -> NDArray[Any]:
+    """Frame ``frame`` of native little-endian Pixel Data at ``offset``: 1-bit frames are
+    unpacked from the bytes that hold them (frames need not start on a byte), 8/16-bit read
+    as they are."""
+    count = grid.rows * grid.columns
+    first_bit = frame * count * bits
+    start, stop = first_bit // 8, -(-(first_bit + count * bits) // 8)
+    source = open_source(path)
+    try:
+        data = source.read_at(offset + start, stop - start)
+    finally:
+        close_source(source)
+    if len(data) < stop - start:
+        raise DecodeError(f"SEG frame {frame} is truncated: its bytes end past the end of {path}")
+    if bits == 1:
+        unpacked = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+        shift = first_bit % 8
+        return unpacked[shift : shift + count].reshape(grid.rows, grid.columns)
+    dtype = np.dtype("<u2") if bits == 16 else np.dtype(np.uint8)
+    return (
+        np.frombuffer(data, dtype)
+        .astype(dtype.newbyteorder("="), copy=False)
+        .reshape(grid.rows, grid.columns)
+    )
 
 
 def _as_mask(values: NDArray[Any], plane: Plane, number: int) -> NDArray[np.uint8]:

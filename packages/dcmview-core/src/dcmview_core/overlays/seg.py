@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydicom.dataset import Dataset
 
 from dcmview_core.dataset import open_dataset
+from dcmview_core.decoders import EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmview_core.model import FileEntry
 from dcmview_core.overlays.colour import cielab_to_srgb, palette_colour
 from dcmview_core.overlays.model import (
@@ -77,6 +78,8 @@ class SegHeader:
     frames: tuple[SegFrameInfo, ...]
     referenced_count: int
     """Source instances the SEG says it was made from (ReferencedSeriesSequence), for reasons."""
+    native: tuple[int, int] | None = None
+    """(Pixel Data value offset, bits per sample) when frames can be read directly."""
 
 
 def _first(item: Dataset | None, keyword: str) -> Dataset | None:
@@ -194,14 +197,30 @@ def seg_header_from_dataset(ds: Dataset, name: str, frame_count: int) -> SegHead
     )
 
 
+_NATIVE_LE = frozenset({EXPLICIT_VR_LE, IMPLICIT_VR_LE})
+
+
 def read_seg_header(entry: FileEntry) -> SegHeader:
     """Read the SEG header of a discovered SEG file (never its pixel data)."""
     source = open_source(entry.path)
     try:
-        ds = open_dataset(source, stop_before_pixels=True).dataset
+        opened = open_dataset(source, stop_before_pixels=True)
     finally:
         close_source(source)
-    return seg_header_from_dataset(ds, entry.path, entry.frame_count)
+    header = seg_header_from_dataset(opened.dataset, entry.path, entry.frame_count)
+    bits = int(opened.dataset.get("BitsAllocated") or 0)
+    pixel = opened.pixel
+    if (
+        opened.transfer_syntax_uid in _NATIVE_LE
+        and opened.little_endian
+        and pixel is not None
+        and pixel.tag == 0x7FE00010
+        and pixel.length != 0xFFFFFFFF
+        and bits in (1, 8, 16)
+        and int(opened.dataset.get("SamplesPerPixel") or 1) == 1
+    ):
+        header = replace(header, native=(pixel.value_offset, bits))
+    return header
 
 
 def _resolve(
@@ -267,7 +286,9 @@ def place_seg(
         if key is None:
             unmatched += 1
             continue
-        plane = Plane(info.segment, header.encoding, SegFrame(seg, k), header.maximum)
+        plane = Plane(
+            info.segment, header.encoding, SegFrame(seg, k, header.native), header.maximum
+        )
         planes.setdefault(key, []).append(plane)
     covered = {file for file, _ in planes}
     grids: dict[int, Grid] = {e.index: grid_of(e) for e in images if e.index in covered}

@@ -8,7 +8,7 @@ bit-packed across frame boundaries, each frame referencing its source by SOP Ins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,20 +49,32 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
 
 def seg_dataset(
     sources: Sequence[Dataset],
-    masks: NDArray[Any],
+    masks: NDArray[Any] | Iterable[tuple[int, int, NDArray[Any]]],
     labels: Sequence[str],
     *,
     colors: Sequence[tuple[int, int, int]] | None = None,
     series_description: str = "Segmentation",
 ) -> Dataset:
-    """A BINARY SEG of ``masks`` (``slices × rows × cols × segments``, bool) over the source
-    headers (one per slice: UIDs, ImagePositionPatient, orientation, PixelSpacing)."""
-    masks = np.asarray(masks, dtype=bool)
-    if masks.ndim != 4 or masks.shape[0] != len(sources) or masks.shape[3] != len(labels):
-        raise ValueError(
-            f"masks are slices×rows×cols×segments ({len(sources)} slices, {len(labels)} "
-            f"segments), not {'×'.join(map(str, masks.shape))}"
+    """A BINARY SEG over the source headers (one per slice: UIDs, ImagePositionPatient,
+    orientation, PixelSpacing) of ``masks``: a ``slices × rows × cols × segments`` bool array,
+    or ``(slice index, segment number, rows × cols plane)`` triples (frames in that order, for
+    SEGs too large to hold unpacked)."""
+    if isinstance(masks, np.ndarray):
+        if masks.ndim != 4 or masks.shape[0] != len(sources) or masks.shape[3] != len(labels):
+            raise ValueError(
+                f"masks are slices×rows×cols×segments ({len(sources)} slices, {len(labels)} "
+                f"segments), not {'×'.join(map(str, masks.shape))}"
+            )
+        array = masks.astype(bool, copy=False)
+        planes: Iterable[tuple[int, int, NDArray[Any]]] = (
+            (k, n + 1, array[k, :, :, n])
+            for n in range(array.shape[3])
+            for k in range(array.shape[0])
         )
+        shape = (int(array.shape[1]), int(array.shape[2]))
+    else:
+        planes = masks
+        shape = (int(sources[0].Rows), int(sources[0].Columns))
     first = sources[0]
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -81,7 +93,7 @@ def seg_dataset(
     ds.ImageType = ["DERIVED", "PRIMARY"]
     ds.SegmentationType = "BINARY"
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.Rows, ds.Columns = int(masks.shape[1]), int(masks.shape[2])
+    ds.Rows, ds.Columns = shape
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
     ds.LossyImageCompression = "00"
     segments = []
@@ -141,40 +153,47 @@ def seg_dataset(
         for uid, items in series.items()
     ]
     frames: list[Dataset] = []
-    kept: list[NDArray[np.bool_]] = []
-    for n in range(len(labels)):
-        for k, source in enumerate(sources):
-            plane = masks[k, :, :, n]
-            if not plane.any():
-                continue
-            reference = _item(
-                ReferencedSOPClassUID=source.SOPClassUID,
-                ReferencedSOPInstanceUID=source.SOPInstanceUID,
-                SpatialLocationsPreserved="YES",
-                PurposeOfReferenceCodeSequence=[
-                    _code("121322", "DCM", "Source image for image processing operation")
+    packed: list[bytes] = []
+    carry = np.zeros(0, dtype=bool)  # bits of the last frame not yet filling a byte
+    for k, n, plane in planes:
+        bits = np.asarray(plane, dtype=bool)
+        if bits.shape != shape:
+            raise ValueError(f"plane of slice {k} is {bits.shape}, the images are {shape}")
+        if not bits.any():
+            continue  # empty frames are left out
+        source = sources[k]
+        reference = _item(
+            ReferencedSOPClassUID=source.SOPClassUID,
+            ReferencedSOPInstanceUID=source.SOPInstanceUID,
+            SpatialLocationsPreserved="YES",
+            PurposeOfReferenceCodeSequence=[
+                _code("121322", "DCM", "Source image for image processing operation")
+            ],
+        )
+        frames.append(
+            _item(
+                DerivationImageSequence=[
+                    _item(
+                        SourceImageSequence=[reference],
+                        DerivationCodeSequence=[_code("113076", "DCM", "Segmentation")],
+                    )
                 ],
+                FrameContentSequence=[_item(DimensionIndexValues=[n, k + 1])],
+                PlanePositionSequence=[
+                    _item(ImagePositionPatient=list(source.ImagePositionPatient))
+                ],
+                SegmentIdentificationSequence=[_item(ReferencedSegmentNumber=n)],
             )
-            frames.append(
-                _item(
-                    DerivationImageSequence=[
-                        _item(
-                            SourceImageSequence=[reference],
-                            DerivationCodeSequence=[_code("113076", "DCM", "Segmentation")],
-                        )
-                    ],
-                    FrameContentSequence=[_item(DimensionIndexValues=[n + 1, k + 1])],
-                    PlanePositionSequence=[
-                        _item(ImagePositionPatient=list(source.ImagePositionPatient))
-                    ],
-                    SegmentIdentificationSequence=[_item(ReferencedSegmentNumber=n + 1)],
-                )
-            )
-            kept.append(plane)
+        )
+        stream = np.concatenate([carry, bits.ravel()])
+        whole = len(stream) // 8 * 8
+        packed.append(np.packbits(stream[:whole], bitorder="little").tobytes())
+        carry = stream[whole:]
+    if carry.size:
+        packed.append(np.packbits(carry, bitorder="little").tobytes())
     ds.PerFrameFunctionalGroupsSequence = frames
     ds.NumberOfFrames = len(frames)
-    bits = np.concatenate([p.ravel() for p in kept]) if kept else np.zeros(8, bool)
-    packed = np.packbits(bits, bitorder="little")
-    ds.PixelData = packed.tobytes() + (b"\x00" if len(packed) % 2 else b"")
+    data = b"".join(packed)
+    ds.PixelData = data + (b"\x00" if len(data) % 2 else b"")
     ds["PixelData"].VR = "OB"
     return ds
