@@ -372,7 +372,11 @@ def console() -> ConsoleErrors:
 
 
 @pytest.fixture
-def page(browser: Browser, console: ConsoleErrors) -> Iterator[Page]:
+def page(
+    browser: Browser, console: ConsoleErrors, start_dcmview: Callable[..., Server]
+) -> Iterator[Page]:
+    # (start_dcmview: a test's private servers stop only after its page is closed, so no poll
+    # of the page meets a stopped server)
     context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
     pg = context.new_page()
     pg.on("console", console.record)
@@ -476,3 +480,29 @@ def write_enhanced(path: Path, frames: int) -> None:
 def make_enhanced() -> Callable[[Path, int], None]:
     """`write_enhanced`, for tests that need a big header."""
     return write_enhanced
+
+
+BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+
+
+def write_sr(path: Path, patient: str = "P004", series: str | None = None) -> None:
+    """A Basic Text SR document: a DICOM file without pixel data."""
+    ds = _dataset(
+        BASIC_TEXT_SR,
+        PatientID=patient,
+        StudyInstanceUID=generate_uid(),
+        StudyDate="20210101",
+        SeriesInstanceUID=series or generate_uid(),
+        SeriesNumber=1,
+        SeriesDescription="Report",
+        Modality="SR",
+        ValueType="CONTAINER",
+        ContinuityOfContent="SEPARATE",
+    )
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.fixture
+def make_sr() -> Callable[..., None]:
+    """`write_sr`, for tests that need files without pixels."""
+    return write_sr

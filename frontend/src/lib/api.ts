@@ -64,8 +64,11 @@ export interface FileInfo {
   frame_count: number;
   rows: number;
   columns: number;
+  /** The transfer syntax UID (servers before the UID/name split sent the name here). */
   transfer_syntax: string;
   transfer_syntax_uid: string;
+  /** The transfer syntax's readable name, e.g. "Explicit VR Little Endian". */
+  transfer_syntax_name?: string | null;
   has_pixels: boolean;
   default_window: Window | null;
   support_state: SupportState;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHEET, TOOLS, actionForKey, roiGrow, roiNudge } from './keys';
+import { SHEET, TOOLS, actionForKey, keyBelongsToControl, roiGrow, roiNudge, type Control } from './keys';
 
 describe('shortcuts', () => {
   it('maps the tool letters of viewer-ux.md', () => {
@@ -53,5 +53,47 @@ describe('roiGrow', () => {
   });
   it('is on the shortcut sheet', () => {
     expect(JSON.stringify(SHEET)).toContain('Ctrl + Alt + arrows');
+  });
+});
+
+describe('keymap', () => {
+  it('derives tool letters (either case) and layout digits from their tables', () => {
+    for (const t of TOOLS) expect(actionForKey(t.key.toUpperCase())).toEqual({ kind: 'tool', tool: t.id });
+    expect(actionForKey('4')).toEqual({ kind: 'layout', layout: '2x2' });
+    expect(actionForKey('1')).toEqual({ kind: 'layout', layout: '1x1' });
+    expect(JSON.stringify(SHEET)).toContain('2×2');
+  });
+});
+
+describe('keyBelongsToControl', () => {
+  const c = (over: Partial<Control>): Control => ({ tag: 'DIV', type: '', role: null, editable: false, expandable: false, byPointer: false, ...over });
+  it('keeps every key while typing in a text field', () => {
+    for (const key of ['a', ' ', '[', 'ArrowLeft']) {
+      expect(keyBelongsToControl(c({ tag: 'INPUT', type: 'search' }), key)).toBe(true);
+      expect(keyBelongsToControl(c({ tag: 'INPUT', type: 'search', byPointer: true }), key)).toBe(true);
+    }
+    expect(keyBelongsToControl(c({ tag: 'TEXTAREA' }), 'w')).toBe(true);
+  });
+  it('gives ← → to the viewer on a file row of the tree, to the tree on a group row', () => {
+    const file = c({ role: 'treeitem', byPointer: true });
+    expect(keyBelongsToControl(file, 'ArrowRight')).toBe(false);
+    expect(keyBelongsToControl(file, 'ArrowLeft')).toBe(false);
+    expect(keyBelongsToControl(file, 'ArrowDown')).toBe(true);
+    expect(keyBelongsToControl(file, 'Enter')).toBe(true);
+    expect(keyBelongsToControl(file, ' ')).toBe(false);
+    expect(keyBelongsToControl(file, 'w')).toBe(false);
+    expect(keyBelongsToControl(c({ role: 'treeitem', expandable: true }), 'ArrowRight')).toBe(true);
+  });
+  it('gives Space, [ ] and letters to the viewer after a click, Space to a button reached by keyboard', () => {
+    expect(keyBelongsToControl(c({ tag: 'BUTTON', byPointer: true }), ' ')).toBe(false);
+    expect(keyBelongsToControl(c({ tag: 'BUTTON' }), ' ')).toBe(true);
+    expect(keyBelongsToControl(c({ tag: 'BUTTON' }), ']')).toBe(false);
+    expect(keyBelongsToControl(c({ tag: 'INPUT', type: 'checkbox', byPointer: true }), ' ')).toBe(false);
+    expect(keyBelongsToControl(c({ tag: 'SELECT', byPointer: true }), 'w')).toBe(false);
+    expect(keyBelongsToControl(c({ tag: 'SELECT' }), 'w')).toBe(true);
+    expect(keyBelongsToControl(c({ tag: 'INPUT', type: 'range', byPointer: true }), 'ArrowLeft')).toBe(true);
+    expect(keyBelongsToControl(c({ tag: 'INPUT', type: 'range', byPointer: true }), ' ')).toBe(false);
+    expect(keyBelongsToControl(c({ role: 'separator' }), 'ArrowLeft')).toBe(true);
+    expect(keyBelongsToControl(null, ' ')).toBe(false);
   });
 });

@@ -3,6 +3,8 @@
  * so they cannot disagree. Names follow docs/viewer-ux.md.
  */
 
+import { LAYOUTS, type LayoutId } from './layouts';
+
 export type Tool = 'pan' | 'zoom' | 'scroll' | 'window' | 'roi';
 
 export const TOOLS: readonly { id: Tool; name: string; key: string }[] = [
@@ -15,6 +17,7 @@ export const TOOLS: readonly { id: Tool; name: string; key: string }[] = [
 
 export type Action =
   | { kind: 'tool'; tool: Tool }
+  | { kind: 'layout'; layout: LayoutId }
   | { kind: 'frame'; delta: number }
   | { kind: 'cine' }
   | { kind: 'fit' }
@@ -25,58 +28,41 @@ export type Action =
   | { kind: 'delete-roi' }
   | { kind: 'escape' };
 
+/** Keys that are not tool letters, each written once (letters match either case). */
+const BINDINGS: readonly [readonly string[], Action][] = [
+  [['ArrowLeft', '['], { kind: 'frame', delta: -1 }],
+  [['ArrowRight', ']'], { kind: 'frame', delta: 1 }],
+  [[' '], { kind: 'cine' }],
+  [['f'], { kind: 'fit' }],
+  [['i'], { kind: 'invert' }],
+  [['h'], { kind: 'flip', axis: 'h' }],
+  [['v'], { kind: 'flip', axis: 'v' }],
+  [[','], { kind: 'rotate', turns: -1 }],
+  [['.'], { kind: 'rotate', turns: 1 }],
+  [['?'], { kind: 'help' }],
+  [['Delete', 'Backspace'], { kind: 'delete-roi' }],
+  [['Escape'], { kind: 'escape' }],
+];
+
+const normal = (key: string): string => (key.length === 1 ? key.toLowerCase() : key);
+
+/** Every key → its action; tool letters and layout digits come from `TOOLS` and `LAYOUTS`, so each is written once. */
+const KEYMAP: ReadonlyMap<string, Action> = (() => {
+  const m = new Map<string, Action>();
+  const add = (key: string, a: Action): void => {
+    const k = normal(key);
+    if (m.has(k)) throw new Error(`key ${key} is bound twice`);
+    m.set(k, a);
+  };
+  for (const t of TOOLS) add(t.key, { kind: 'tool', tool: t.id });
+  for (const l of LAYOUTS) add(l.key, { kind: 'layout', layout: l.id });
+  for (const [keys, a] of BINDINGS) for (const k of keys) add(k, a);
+  return m;
+})();
+
 /** The action for a key press, or null. `key` is `KeyboardEvent.key`. */
 export function actionForKey(key: string): Action | null {
-  switch (key) {
-    case 'p':
-    case 'P':
-      return { kind: 'tool', tool: 'pan' };
-    case 'z':
-    case 'Z':
-      return { kind: 'tool', tool: 'zoom' };
-    case 's':
-    case 'S':
-      return { kind: 'tool', tool: 'scroll' };
-    case 'w':
-    case 'W':
-      return { kind: 'tool', tool: 'window' };
-    case 'r':
-    case 'R':
-      return { kind: 'tool', tool: 'roi' };
-    case 'ArrowLeft':
-    case '[':
-      return { kind: 'frame', delta: -1 };
-    case 'ArrowRight':
-    case ']':
-      return { kind: 'frame', delta: 1 };
-    case ' ':
-      return { kind: 'cine' };
-    case 'f':
-    case 'F':
-      return { kind: 'fit' };
-    case 'i':
-    case 'I':
-      return { kind: 'invert' };
-    case 'h':
-    case 'H':
-      return { kind: 'flip', axis: 'h' };
-    case 'v':
-    case 'V':
-      return { kind: 'flip', axis: 'v' };
-    case ',':
-      return { kind: 'rotate', turns: -1 };
-    case '.':
-      return { kind: 'rotate', turns: 1 };
-    case '?':
-      return { kind: 'help' };
-    case 'Delete':
-    case 'Backspace':
-      return { kind: 'delete-roi' };
-    case 'Escape':
-      return { kind: 'escape' };
-    default:
-      return null;
-  }
+  return KEYMAP.get(normal(key)) ?? null;
 }
 
 /** The shortcut sheet, grouped; each row: what, keys. */
@@ -84,6 +70,10 @@ export const SHEET: readonly { group: string; rows: readonly [string, string][] 
   {
     group: 'Tools',
     rows: TOOLS.map((t) => [t.name, t.key] as [string, string]),
+  },
+  {
+    group: 'Layout',
+    rows: LAYOUTS.map((l) => [l.name, l.key] as [string, string]),
   },
   {
     group: 'Frames',
@@ -125,25 +115,98 @@ export const SHEET: readonly { group: string; rows: readonly [string, string][] 
   { group: 'Help', rows: [['Keyboard shortcuts', '?']] },
 ];
 
-/** Whether a key event aimed at `target` belongs to that control rather than the viewer. */
-export function keyBelongsToControl(target: EventTarget | null, key: string): boolean {
-  if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable) return true;
-  const tag = target.tagName;
-  if (tag === 'TEXTAREA' || tag === 'SELECT') return true;
-  if (tag === 'INPUT') {
-    const type = (target as HTMLInputElement).type;
-    if (type === 'range') return key.startsWith('Arrow') || key === 'Home' || key === 'End' || key === 'PageUp' || key === 'PageDown';
-    if (type === 'checkbox' || type === 'radio') return key === ' ';
-    return true;
+/** What the key rules need to know of the focused element (see `controlOf`). */
+export interface Control {
+  tag: string;
+  type: string;
+  role: string | null;
+  editable: boolean;
+  /** A tree row that can be expanded or collapsed (it has `aria-expanded`). */
+  expandable: boolean;
+  /** It got focus from a pointer press (a click), not from the keyboard. */
+  byPointer: boolean;
+}
+
+/** The `Control` of an event target, or null when it is not an element. */
+export function controlOf(target: EventTarget | null, byPointer: boolean): Control | null {
+  if (typeof HTMLElement === 'undefined' || !(target instanceof HTMLElement)) return null;
+  return {
+    tag: target.tagName,
+    type: target instanceof HTMLInputElement ? target.type : '',
+    role: target.getAttribute('role'),
+    editable: target.isContentEditable,
+    expandable: target.hasAttribute('aria-expanded'),
+    byPointer,
+  };
+}
+
+const ARROWS_AND_ENDS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown']);
+
+/**
+ * Whether a key belongs to the focused control rather than to the viewer's shortcuts.
+ * Typing in a text field keeps every key. Otherwise a control keeps only the keys it needs to
+ * be operated from the keyboard (a slider its arrows, a tree row ↑ ↓ Home End Enter and, on a
+ * group row, ← →); Space on a button or checkbox stays the control's only when the keyboard
+ * put the focus there, so after a click Space, [ ] and the tool letters work whatever panel
+ * was clicked last.
+ */
+export function keyBelongsToControl(c: Control | null, key: string): boolean {
+  if (!c) return false;
+  if (c.editable || c.tag === 'TEXTAREA') return true;
+  const arrow = ARROWS_AND_ENDS.has(key);
+  if (c.tag === 'INPUT') {
+    if (c.type === 'range') return arrow;
+    if (c.type === 'checkbox' || c.type === 'radio') return key === ' ' && !c.byPointer;
+    if (c.type === 'button' || c.type === 'submit' || c.type === 'reset') return key === 'Enter' || (key === ' ' && !c.byPointer);
+    return true; // text, search, number…: typing
   }
-  if (tag === 'BUTTON' || target.getAttribute('role') === 'radio' || target.getAttribute('role') === 'tab') {
-    return key === ' ' || key === 'Enter' || (target.getAttribute('role') !== null && key.startsWith('Arrow'));
+  if (c.tag === 'SELECT') return c.byPointer ? key === 'ArrowUp' || key === 'ArrowDown' || key === 'Enter' : true;
+  if (c.role === 'treeitem') {
+    if (key === 'ArrowLeft' || key === 'ArrowRight') return c.expandable;
+    return key === 'ArrowUp' || key === 'ArrowDown' || key === 'Home' || key === 'End' || key === 'Enter';
   }
-  if (target.getAttribute('role') === 'treeitem' || target.getAttribute('role') === 'separator') {
-    return key.startsWith('Arrow') || key === 'Enter' || key === ' ' || key === 'Home' || key === 'End';
+  if (c.role === 'separator') return arrow;
+  if (c.tag === 'BUTTON' || c.role === 'radio' || c.role === 'tab' || c.role === 'option' || c.role === 'listbox') {
+    if (key === 'Enter') return c.tag === 'BUTTON' || c.role !== null;
+    if (key === ' ') return !c.byPointer;
+    return c.role !== null && key.startsWith('Arrow');
   }
   return false;
+}
+
+/**
+ * Remembers whether the focused element got its focus from a pointer press: install once on
+ * the document; `byPointer(el)` answers for the element a key event is aimed at.
+ */
+export class PointerFocus {
+  private pressing = false;
+  private focused: EventTarget | null = null;
+
+  install(doc: Document): () => void {
+    const down = (): void => {
+      this.pressing = true;
+    };
+    const up = (): void => {
+      this.pressing = false;
+    };
+    const focus = (e: FocusEvent): void => {
+      this.focused = this.pressing ? e.target : null;
+    };
+    doc.addEventListener('pointerdown', down, true);
+    doc.addEventListener('pointerup', up, true);
+    doc.addEventListener('pointercancel', up, true);
+    doc.addEventListener('focusin', focus, true);
+    return () => {
+      doc.removeEventListener('pointerdown', down, true);
+      doc.removeEventListener('pointerup', up, true);
+      doc.removeEventListener('pointercancel', up, true);
+      doc.removeEventListener('focusin', focus, true);
+    };
+  }
+
+  byPointer(target: EventTarget | null): boolean {
+    return target !== null && target === this.focused;
+  }
 }
 
 /** The pixel step of Alt+arrow on the selected ROI (Shift: 10 px), or null for other keys. */

@@ -126,6 +126,12 @@ export function mergePage(tree: TagNode[], path: string, page: TagNode): TagNode
   });
 }
 
+/** Default width of the Tag column: `(gggg,eeee)` in the monospace face plus the cell padding. */
+export const TAG_COLUMN = 94;
+
+/** The Value column never gets narrower than this (the other columns fit beside it at the default panel width). */
+export const VALUE_MIN = 60;
+
 /** Height of one row of the tags table, in CSS pixels (every row kind has it: the list is virtualised). */
 export const TAG_ROW_HEIGHT = 22;
 

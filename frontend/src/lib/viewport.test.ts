@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  UPRIGHT,
   fitView,
+  mirror,
+  turn,
   flip,
   imageToScreen,
   pan,
@@ -83,5 +86,13 @@ describe('pixelAt', () => {
     expect(pixelAt({ x: 3.9, y: 0.1 }, image)).toEqual({ row: 0, column: 3 });
     expect(pixelAt({ x: 400, y: 5 }, image)).toBeNull();
     expect(pixelAt({ x: -0.01, y: 5 }, image)).toBeNull();
+  });
+});
+
+describe('orientation helpers', () => {
+  it('turn and mirror change only the orientation, as rotate and flip do', () => {
+    expect(turn(UPRIGHT, 1)).toEqual({ rotation: 1, flipH: false, flipV: false });
+    expect(turn({ rotation: 0, flipH: true, flipV: false }, 1)).toEqual({ rotation: 3, flipH: true, flipV: false });
+    expect(mirror(UPRIGHT, 'v')).toEqual({ rotation: 0, flipH: false, flipV: true });
   });
 });

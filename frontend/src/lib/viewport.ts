@@ -152,3 +152,23 @@ export function pixelAt(p: Point, image: Size): { row: number; column: number } 
   if (column < 0 || row < 0 || column >= image.width || row >= image.height) return null;
   return { row, column };
 }
+
+/** How the image is turned on screen (the part of a view kept per file). */
+export type Orientation = Pick<View, 'rotation' | 'flipH' | 'flipV'>;
+
+/** Where the image sits on screen: the image point at the canvas centre and the zoom (null: fitted). */
+export type Placement = Pick<View, 'cx' | 'cy' | 'zoom'>;
+
+export const UPRIGHT: Orientation = { rotation: 0, flipH: false, flipV: false };
+
+const orientationOf = (v: View): Orientation => ({ rotation: v.rotation, flipH: v.flipH, flipV: v.flipV });
+
+/** An orientation turned by quarter turns (+1 clockwise on screen). */
+export function turn(o: Orientation, quarterTurns: number): Orientation {
+  return orientationOf(rotate({ cx: 0, cy: 0, zoom: 1, ...o }, quarterTurns));
+}
+
+/** An orientation flipped on screen. */
+export function mirror(o: Orientation, axis: 'h' | 'v'): Orientation {
+  return orientationOf(flip({ cx: 0, cy: 0, zoom: 1, ...o }, axis));
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildLut,
+  effectiveWindow,
   dragWindow,
   exactWindow,
   formatWindow,
@@ -88,5 +89,27 @@ describe('dragWindow and formatWindow', () => {
   it('formats compactly', () => {
     expect(formatWindow({ center: 40, width: 400 })).toBe('W 400 · C 40');
     expect(formatWindow({ center: 0.5, width: 1.25 })).toBe('W 1.25 · C 0.5');
+  });
+});
+
+describe('effectiveWindow', () => {
+  const s = {
+    manual: { center: 5, width: 10 },
+    presets: [{ name: 'CT Lung', center: -600, width: 1500 }],
+    filePresets: [{ center: 40, width: 400 }, { center: 80, width: 200 }],
+    defaultWindow: { center: 1, width: 2 },
+    fullRange: { min: -1024, max: 2976 },
+  };
+  it('gives each choice its window and function', () => {
+    expect(effectiveWindow('default', s)).toEqual({ win: { center: 1, width: 2 }, mode: 'linear' });
+    expect(effectiveWindow('manual', s)).toEqual({ win: { center: 5, width: 10 }, mode: 'linear' });
+    expect(effectiveWindow('preset:CT Lung', s)).toEqual({ win: { center: -600, width: 1500 }, mode: 'linear' });
+    expect(effectiveWindow('file:1', s)).toEqual({ win: { center: 80, width: 200 }, mode: 'linear' });
+    expect(effectiveWindow('full', s)).toEqual({ win: { center: 976, width: 4000 }, mode: 'exact' });
+  });
+  it('falls back to Default for unknown presets and colour frames', () => {
+    expect(effectiveWindow('preset:Nope', s).win).toEqual(s.defaultWindow);
+    expect(effectiveWindow('file:7', s).win).toEqual(s.defaultWindow);
+    expect(effectiveWindow('full', { ...s, fullRange: null }).win).toEqual(s.defaultWindow);
   });
 });

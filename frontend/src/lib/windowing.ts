@@ -140,3 +140,33 @@ export function formatWindow(w: Window): string {
   };
   return `W ${f(w.width)} · C ${f(w.center)}`;
 }
+
+/** What the window presets select chose: a named entry, the file's n-th window, or a drag. */
+export type WindowChoice = 'default' | 'full' | 'manual' | `preset:${string}` | `file:${number}`;
+
+export interface WindowSources {
+  manual: Window;
+  /** The server's named presets (`/api/presets`). */
+  presets: readonly { name: string; center: number; width: number }[];
+  /** The file's own windows (`/info` `window_presets`). */
+  filePresets: readonly { center: number; width: number }[];
+  /** The window shown for "Default" (the file's, else a percentile window). */
+  defaultWindow: Window;
+  /** The frame's modality range for Full Dynamic; null for colour frames or before one loaded. */
+  fullRange: Range | null;
+}
+
+/** The window (and its function) a choice gives; unknown choices fall back to Default. */
+export function effectiveWindow(choice: WindowChoice, s: WindowSources): { win: Window; mode: WindowMode } {
+  if (choice === 'full' && s.fullRange) return { win: fullDynamicWindow(s.fullRange), mode: 'exact' };
+  if (choice === 'manual') return { win: s.manual, mode: 'linear' };
+  if (choice.startsWith('preset:')) {
+    const p = s.presets.find((x) => `preset:${x.name}` === choice);
+    if (p) return { win: { center: p.center, width: p.width }, mode: 'linear' };
+  }
+  if (choice.startsWith('file:')) {
+    const p = s.filePresets[Number(choice.slice(5))];
+    if (p) return { win: { center: p.center, width: p.width }, mode: 'linear' };
+  }
+  return { win: s.defaultWindow, mode: 'linear' };
+}

@@ -1,0 +1,368 @@
+/**
+ * The state of one viewport: which file and frame it shows, how (window, orientation, zoom,
+ * invert), its cine clock and its ROIs, and the loading of the file's info, frames and overlay.
+ * A layout holds one or more; each `Viewport.svelte` draws one. Everything viewports share
+ * (the server session, the decoded-frame cache, what each file and series was last shown with,
+ * the unexported-edits count) is the `ViewerContext`.
+ */
+
+import { untrack } from 'svelte';
+import type { FileEntry, FileInfo, RawFrame, Window } from '../lib/api';
+import { ApiError } from '../lib/api';
+import { describeFile, humanError, syntaxName } from '../lib/describe';
+import type { FrameStore } from '../lib/frames';
+import { frameRange, isColour } from '../lib/renderer';
+import { UPRIGHT, mirror, turn, type Orientation, type Placement } from '../lib/viewport';
+import {
+  effectiveWindow,
+  formatWindow,
+  modalityRange,
+  percentileWindow,
+  type WindowChoice,
+  type WindowMode,
+} from '../lib/windowing';
+import { Cine, fpsChoices, type CineTarget } from './cine.svelte';
+import type { UnexportedEdits } from './edits.svelte';
+import { Rois } from './rois.svelte';
+import type { Session } from './session.svelte';
+
+/** The pixel under the pointer. */
+export interface Probe {
+  row: number;
+  column: number;
+  stored: number[];
+  modality: number | null;
+}
+
+/** What a file was last shown with (restored when it is opened again, in any viewport). */
+export interface FileView {
+  frame: number;
+  orientation: Orientation;
+  placement: Placement | null;
+  invert: boolean;
+}
+
+/** What all viewports share. */
+export interface ViewerContext {
+  session: Session;
+  store: FrameStore;
+  edits: UnexportedEdits;
+  /** Per file: the view it was last shown with. */
+  fileViews: Map<number, FileView>;
+  /** Per series (else per file): the window choice, so a series keeps its window. */
+  seriesWindows: Map<string, { choice: WindowChoice; manual: Window }>;
+  /** Per file: the percentile window of the first frame shown, so cine does not flicker. */
+  percentiles: Map<number, Window>;
+  /** Overlay planes by `file:frame` (null: the frame has none). */
+  overlays: Map<string, Uint8Array | null>;
+}
+
+function seriesKey(f: FileEntry | null): string | null {
+  return f ? (f.series_instance_uid ?? `file:${f.index}`) : null;
+}
+
+export class ViewportState implements CineTarget {
+  private readonly ctx: ViewerContext;
+  /** 0-based position in the layout ("Viewport 1" is 0). */
+  readonly id: number;
+  /** The file shown (an index of `/api/files`), or null for an empty viewport. */
+  fileIndex = $state<number | null>(null);
+  info = $state.raw<FileInfo | null>(null);
+  frameIndex = $state(0);
+  /** The newest decoded frame of this file (kept on screen while the next one loads). */
+  raw = $state.raw<RawFrame | null>(null);
+  frameError = $state<string | null>(null);
+  loading = $state(false);
+  overlay = $state.raw<Uint8Array | null>(null);
+
+  orientation = $state<Orientation>({ ...UPRIGHT });
+  placement = $state<Placement | null>(null);
+  /** The user's Invert (MONOCHROME1 is inverted on top of it). */
+  invert = $state(false);
+  choice = $state<WindowChoice>('default');
+  manual = $state<Window>({ center: 0, width: 1 });
+  probe = $state<Probe | null>(null);
+  rendererKind = $state('');
+
+  readonly cine: Cine;
+  readonly rois: Rois;
+
+  readonly file = $derived.by<FileEntry | null>(() => this.ctx.session.file(this.fileIndex));
+  readonly frameCount = $derived(Math.max(1, this.info?.frame_count ?? this.file?.frame_count ?? 1));
+  /** The file may have frames to show: ask the server for them (it explains when it cannot). */
+  readonly tryPixels = $derived.by(() => {
+    const f = this.file;
+    if (!f || !f.has_pixels || f.support_state === 'metadata_only') return false;
+    return f.support_state === 'renderable' || (this.info?.frame_count ?? f.frame_count) > 0;
+  });
+  /** An image is (or is about to be) shown: the image controls apply. */
+  readonly showsImage = $derived(
+    this.tryPixels && !(this.raw === null && (this.frameError !== null || this.file?.support_state === 'unsupported')),
+  );
+  readonly colour = $derived(this.raw ? isColour(this.raw) : false);
+  readonly monochrome1 = $derived((this.raw?.photometric ?? this.file?.photometric_interpretation ?? '') === 'MONOCHROME1');
+  readonly defaultWindow = $derived<Window>(
+    this.raw?.defaultWindow ??
+      this.info?.default_window ??
+      this.file?.default_window ??
+      (this.raw && !this.colour ? this.percentileOf(this.raw) : { center: 127.5, width: 256 }),
+  );
+  readonly effective = $derived.by<{ win: Window; mode: WindowMode }>(() =>
+    effectiveWindow(this.choice, {
+      manual: this.manual,
+      presets: this.ctx.session.presets,
+      filePresets: this.info?.window_presets ?? [],
+      defaultWindow: this.defaultWindow,
+      fullRange: this.raw && !this.colour ? modalityRange(frameRange(this.raw), this.raw.slope, this.raw.intercept) : null,
+    }),
+  );
+  readonly windowText = $derived(this.colour ? 'Colour' : formatWindow(this.effective.win));
+  readonly fpsChoices = $derived(fpsChoices(this.info?.frame_time_ms));
+  /** The text over the image when there is no image to show, or why a frame is missing. */
+  readonly message = $derived.by<string | null>(() => {
+    const s = this.ctx.session;
+    if (!s.firstAnswer) return null;
+    if (s.files.length === 0) return s.scan.complete ? 'No DICOM files were found.' : 'Scanning for DICOM files…';
+    const f = this.file;
+    if (!f) return this.id === 0 ? 'Choose a file in the navigator.' : 'Empty viewport: choose a file in the navigator.';
+    if (!this.showsImage) {
+      if (this.tryPixels && this.frameError === null) return null; // still asking
+      return describeFile(f, this.info, this.frameError).join('\n');
+    }
+    if (this.frameError) return `Frame ${this.frameIndex + 1} could not be loaded: ${this.frameError}`;
+    return null;
+  });
+  readonly corners = $derived.by(() => {
+    const f = this.file;
+    const r = this.raw;
+    const shows = this.showsImage;
+    return {
+      tl: f ? `${f.label}${f.series_description ? '\n' + f.series_description : ''}` : '',
+      tr:
+        f && shows
+          ? `Frame ${this.frameIndex + 1} / ${this.frameCount}${r ? `\n${r.columns} × ${r.rows}` : ''}${this.info ? `\n${syntaxName(this.info)}` : ''}`
+          : '',
+      br: shows ? `${this.windowText}${this.monochrome1 ? ' · MONOCHROME1' : ''}${this.invert ? ' · inverted' : ''}` : '',
+    };
+  });
+
+  private dispose: () => void;
+
+  constructor(ctx: ViewerContext, id: number) {
+    this.ctx = ctx;
+    this.id = id;
+    this.cine = new Cine(this, ctx.store);
+    this.rois = new Rois(ctx.session.api, ctx.edits);
+    this.dispose = $effect.root(() => {
+      $effect(() => {
+        const f = this.fileIndex;
+        return untrack(() => this.followFile(f));
+      });
+      $effect(() => this.loadFrame(this.fileIndex, this.frameIndex, this.tryPixels));
+      $effect(() => this.loadOverlay(this.fileIndex, this.frameIndex, this.info?.has_overlay ?? false));
+    });
+  }
+
+  destroy(): void {
+    this.cine.stop();
+    this.saveView();
+    this.dispose();
+  }
+
+  // ---- what is shown -------------------------------------------------------------------------
+  /** Show file `i` with the view it had last (or fitted, upright, with its series' window). */
+  open(i: number | null): void {
+    if (i === this.fileIndex) return;
+    this.cine.stop();
+    this.saveView();
+    this.fileIndex = i;
+    const saved = i === null ? undefined : this.ctx.fileViews.get(i);
+    this.frameIndex = saved?.frame ?? 0;
+    this.orientation = saved?.orientation ?? { ...UPRIGHT };
+    this.placement = saved?.placement ?? null;
+    this.invert = saved?.invert ?? false;
+    const sw = this.ctx.seriesWindows.get(seriesKey(this.ctx.session.file(i)) ?? '');
+    this.choice = sw?.choice ?? 'default';
+    if (sw) this.manual = { ...sw.manual };
+    this.raw = null;
+    this.overlay = null;
+    this.info = null;
+    this.probe = null;
+    this.frameError = null;
+  }
+
+  private saveView(): void {
+    if (this.fileIndex === null) return;
+    this.ctx.fileViews.set(this.fileIndex, {
+      frame: this.frameIndex,
+      orientation: { ...this.orientation },
+      placement: this.placement,
+      invert: this.invert,
+    });
+  }
+
+  // ---- frames --------------------------------------------------------------------------------
+  step(delta: number): void {
+    if (this.cine.playing) this.cine.stop();
+    this.cine.direction = delta < 0 ? -1 : 1;
+    this.frameIndex = Math.max(0, Math.min(this.frameCount - 1, this.frameIndex + delta));
+  }
+
+  goto(frame: number): void {
+    this.frameIndex = Math.max(0, Math.min(this.frameCount - 1, frame));
+  }
+
+  show(frame: number, raw: RawFrame): void {
+    this.raw = raw;
+    this.frameIndex = frame;
+  }
+
+  prefetch(): void {
+    if (this.fileIndex === null || this.frameCount <= 1) return;
+    const bytes = this.raw ? this.raw.data.byteLength : (this.file?.rows ?? 512) * (this.file?.columns ?? 512) * 2;
+    this.ctx.store.prefetch(this.fileIndex, this.cine.upcoming(this.frameIndex, this.frameCount), bytes);
+  }
+
+  // ---- window --------------------------------------------------------------------------------
+  private rememberWindow(): void {
+    const k = seriesKey(this.file);
+    if (k) this.ctx.seriesWindows.set(k, { choice: this.choice, manual: { ...this.manual } });
+  }
+
+  setChoice(c: WindowChoice): void {
+    if (c === 'manual') return;
+    this.choice = c;
+    this.rememberWindow();
+  }
+
+  setManual(w: Window): void {
+    this.manual = w;
+    this.choice = 'manual';
+    this.rememberWindow();
+  }
+
+  private percentileOf(f: RawFrame): Window {
+    const k = this.fileIndex ?? -1;
+    let w = this.ctx.percentiles.get(k);
+    if (!w) {
+      w = percentileWindow(f.data, f.rows * f.columns, f.slope, f.intercept);
+      this.ctx.percentiles.set(k, w);
+    }
+    return w;
+  }
+
+  // ---- view ----------------------------------------------------------------------------------
+  fit(): void {
+    this.placement = null;
+  }
+
+  resetView(): void {
+    this.placement = null;
+    this.orientation = { ...UPRIGHT };
+    this.invert = false;
+    this.choice = 'default';
+    this.rememberWindow();
+  }
+
+  rotate(turns: number): void {
+    this.orientation = turn(this.orientation, turns);
+  }
+
+  flip(axis: 'h' | 'v'): void {
+    this.orientation = mirror(this.orientation, axis);
+  }
+
+  toggleInvert(): void {
+    this.invert = !this.invert;
+  }
+
+  /** Image size (rows, columns) of the frame, else of the file. */
+  get dims(): { rows: number; columns: number } {
+    return { rows: this.raw?.rows ?? this.file?.rows ?? 0, columns: this.raw?.columns ?? this.file?.columns ?? 0 };
+  }
+
+  selectRoi(i: number): void {
+    const frame = this.rois.select(i, this.frameIndex);
+    if (frame !== null) this.frameIndex = frame;
+  }
+
+  // ---- loading (run by the effects) ---------------------------------------------------------
+  private followFile(f: number | null): (() => void) | undefined {
+    const stopRois = this.rois.load(f);
+    if (f === null) return stopRois;
+    let live = true;
+    this.ctx.session.api
+      .info(f)
+      .then((i) => {
+        if (!live) return;
+        this.info = i;
+        this.cine.rateFrom(i.frame_time_ms);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+      stopRois();
+    };
+  }
+
+  private loadFrame(f: number | null, fr: number, tryPixels: boolean): (() => void) | undefined {
+    if (f === null || !tryPixels) {
+      this.loading = false;
+      return;
+    }
+    const store = this.ctx.store;
+    const hit = store.get(f, fr);
+    if (hit) {
+      this.raw = hit;
+      this.frameError = null;
+      this.loading = false;
+      if (!untrack(() => this.cine.playing)) untrack(() => this.prefetch());
+      return;
+    }
+    this.loading = true;
+    let live = true;
+    store
+      .load(f, fr)
+      .then((r) => {
+        if (!live) return;
+        this.raw = r;
+        this.frameError = null;
+        if (!this.cine.playing) this.prefetch();
+      })
+      .catch((e: unknown) => {
+        if (!live || e instanceof DOMException) return;
+        this.frameError = e instanceof ApiError ? humanError(e.message, e.code) : humanError(String(e));
+      })
+      .finally(() => {
+        if (live) this.loading = false;
+      });
+    return () => {
+      live = false;
+    };
+  }
+
+  private loadOverlay(f: number | null, fr: number, has: boolean): (() => void) | undefined {
+    if (f === null || !has) {
+      this.overlay = null;
+      return;
+    }
+    const cache = this.ctx.overlays;
+    const k = `${f}:${fr}`;
+    if (cache.has(k)) {
+      this.overlay = cache.get(k) ?? null;
+      return;
+    }
+    let live = true;
+    this.ctx.session.api
+      .overlay(f, fr)
+      .then((o) => {
+        if (cache.size > 64) cache.delete(cache.keys().next().value as string);
+        cache.set(k, o);
+        if (live) this.overlay = o;
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }
+}
