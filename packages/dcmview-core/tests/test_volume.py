@@ -317,3 +317,21 @@ def test_a_modality_lut_slice_makes_float_modality_values(tmp_path: Path) -> Non
     expected = voxels.astype(np.float64) - 1024
     expected[lut_slice] = table[voxels[lut_slice]]
     _check_every_plane(volume, expected)
+
+
+def test_signed_and_unsigned_slices_widen_without_losing_values(tmp_path: Path) -> None:
+    voxels = known_voxels(4)
+    entries = write_series(tmp_path, voxels)
+    stack = build_stack("s0", entries)
+    first = entries[stack.slices[1][0]]  # slice 1 becomes unsigned with a value over 32767
+    ds = dcmread(first.path)
+    unsigned = voxels[1].astype(np.int32) + 40000
+    ds.PixelRepresentation = 0
+    ds.PixelData = unsigned.astype("<u2").tobytes()
+    ds.save_as(first.path, enforce_file_format=True)
+    clear_layout_cache()
+    volume = volume_of(stack, entries)
+    assert volume.voxels.dtype == np.int32
+    expected = voxels.astype(np.float64)
+    expected[1] = unsigned
+    _check_every_plane(volume, expected - 1024)

@@ -164,7 +164,8 @@ def build_volume(
     """Read slices ``0 .. count-1`` with ``read(k)`` into one `Volume` (see the module doc).
 
     ``rows``/``columns`` (half-open) keep only that strip of every slice. ``workers > 1``
-    decodes slices in that many threads (results are placed in slice order).
+    decodes slices in that many threads (results are placed in slice order). Slices of
+    different sample types (signed and unsigned files) share the type that holds both.
     Raises `DecodeError` when a slice is colour or has another shape than slice 0.
     """
     if count < 1:
@@ -186,11 +187,15 @@ def build_volume(
             if not (0 <= r0 < r1 <= full[0] and 0 <= c0 < c1 <= full[1]):
                 raise UsageError(f"the strip rows {rows}, columns {columns} is outside {full}")
             voxels = np.empty((count, r1 - r0, c1 - c0), dtype=samples.dtype)
-        elif samples.shape != full or samples.dtype != voxels.dtype:
+        elif samples.shape != full:
             raise DecodeError(
-                f"slice {k} is {samples.shape[0]}×{samples.shape[1]} {samples.dtype}, "
-                f"slice 0 is {full[0]}×{full[1]} {voxels.dtype}: they cannot form a volume"
+                f"slice {k} is {samples.shape[0]}×{samples.shape[1]}, slice 0 is "
+                f"{full[0]}×{full[1]}: they cannot form a volume"
             )
+        elif samples.dtype != voxels.dtype:  # e.g. signed and unsigned files in one series
+            wider = np.promote_types(samples.dtype, voxels.dtype)
+            if wider != voxels.dtype:
+                voxels = voxels.astype(wider)  # every value kept (int16 + uint16 -> int32)
         voxels[k] = samples[r0 : r0 + voxels.shape[1], c0 : c0 + voxels.shape[2]]
         rescales.append((meta.rescale_slope, meta.rescale_intercept, meta.modality_lut is not None))
         if k == count // 2:
