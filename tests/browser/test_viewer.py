@@ -1068,3 +1068,44 @@ def test_the_file_opened_at_start_is_shown_in_the_navigator(
     assert view
     assert view["y"] <= box["y"]
     assert box["y"] + box["height"] <= view["y"] + view["height"]
+
+
+# ---- issue 15 (first part): layouts, the active viewport, linking -----------------------------
+
+
+def test_layouts_give_each_viewport_its_own_file_and_link_them(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    open_file(page, "ct2.dcm")  # two open files: ct.dcm, ct2.dcm (3 frames)
+    layout = page.get_by_role("radiogroup", name="Layout")
+    expect(layout.get_by_role("radio", name="1×1")).to_have_attribute("aria-checked", "true")
+    page.locator(".viewport").focus()
+    page.keyboard.press("2")
+    expect(layout.get_by_role("radio", name="1×2")).to_have_attribute("aria-checked", "true")
+    one = page.get_by_role("region", name="Viewport 1")
+    two = page.get_by_role("region", name="Viewport 2")
+    # the active viewport keeps its file; the new one shows the other open file
+    expect(one.get_by_test_id("image-facts")).to_contain_text("Frame 1 / 3")
+    expect(two.get_by_test_id("image-facts")).to_contain_text("Frame 1 / 12")
+    expect(one).to_have_attribute("data-active", "true")
+    # a click makes viewport 2 active: keys and the navigator act on it
+    two.locator(".viewport").click()
+    expect(two).to_have_attribute("data-active", "true")
+    expect(one).to_have_attribute("data-active", "false")
+    page.keyboard.press("ArrowRight")
+    expect(two.get_by_test_id("image-facts")).to_contain_text("Frame 2 / 12")
+    expect(one.get_by_test_id("image-facts")).to_contain_text("Frame 1 / 3")
+    open_file(page, "mr.dcm")
+    expect(two.get_by_test_id("viewport-message")).to_have_count(0)
+    expect(two.locator(".corner.tl")).to_contain_text("P002")
+    expect(one.locator(".corner.tl")).to_contain_text("P001")
+    # linked: window and frame follow the active viewport
+    one.locator(".viewport").click()
+    page.get_by_role("button", name="Link viewports").click()
+    page.get_by_role("combobox", name="Window presets").select_option(label="CT Lung")
+    expect(two.get_by_test_id("window-readout")).to_contain_text("W 1500 · C -600")
+    page.keyboard.press("4")
+    expect(page.get_by_role("region", name=re.compile(r"^Viewport \d$"))).to_have_count(4)
+    expect(page.get_by_role("region", name="Viewport 4")).to_contain_text("Empty viewport")
+    page.keyboard.press("1")
+    expect(page.get_by_role("region", name=re.compile(r"^Viewport \d$"))).to_have_count(1)
+    expect(page.locator(".corner.tl")).to_contain_text("P001")
