@@ -7,6 +7,7 @@ files (pydicom's bundled ones, or files generated here with known values).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from dcmview_core import (
     FileEntry,
     LocalFile,
+    PixelError,
     Skipped,
     Window,
     _header,
@@ -40,6 +42,7 @@ from dcmview_core import (
 )
 from dcmview_core.frames import clear_layout_cache
 from dcmview_core.model import NamedWindow
+from dcmview_core.source import register_lister
 
 ImageWriter = Callable[..., Path]
 TESTDATA = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -352,3 +355,65 @@ def test_group_lengths_have_a_group_length_keyword(tmp_path: Path, image_dataset
     assert keywords["(0002,0000)"] == "FileMetaInformationGroupLength"
     assert keywords["(0008,0000)"] == "GenericGroupLength"
     assert keywords["(0009,0000)"] == "GenericGroupLength"
+
+
+class HeldSource:
+    """A source that holds its header and hands out frames (what DICOMweb looks like)."""
+
+    def __init__(self, name: str, ds: Any, frames: list[bytes]) -> None:
+        self.name, self.size, self.version = name, 0, 1
+        self._ds, self._frames = ds, frames
+        self.has_pixels, self.frame_count = True, len(frames)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        raise AssertionError("a held source is never read by offset")
+
+    def header_dataset(self) -> Any:
+        return self._ds
+
+    def frame_bytes(self, index: int) -> bytes:
+        return self._frames[index]
+
+
+class UpstreamFailure(PixelError, OSError):
+    """Like `dcmview_core.remote.UpstreamError`: must reach the caller unchanged."""
+
+
+def test_sources_that_hold_the_header_and_frames_read_no_bytes(image_dataset: Any) -> None:
+    ds = image_dataset(rows=4, columns=3, frames=2, seed=5)
+    pixels = np.frombuffer(ds.PixelData, "<u2").reshape(2, 4, 3)
+    header = pydicom.Dataset()
+    header.update(ds)
+    del header.PixelData
+    header.file_meta = ds.file_meta
+    frames = [pixels[0].tobytes(), pixels[1].tobytes()]
+
+    def lister(name: str) -> Any:
+        if name.endswith("/broken"):
+            raise OSError("listing refused")
+        return iter([f"{name}/a", f"{name}/b"])
+
+    register_scheme("heldtest", lambda name: HeldSource(name, header, frames))
+    register_lister("heldtest", lister)
+    items = list(scan(["heldtest://study", "heldtest://study/broken"]))
+    entries = [i for i in items if isinstance(i, FileEntry)]
+    assert [e.path for e in entries] == ["heldtest://study/a", "heldtest://study/b"]
+    assert [e.index for e in entries] == [0, 1]
+    assert isinstance(items[-1], Skipped)
+    assert items[-1].kind == "unreadable"
+    entry = entries[0]
+    assert (entry.rows, entry.columns, entry.frame_count, entry.patient_id) == (4, 3, 2, "TESTPAT")
+    clear_layout_cache()
+    for k in range(2):
+        np.testing.assert_array_equal(read_frame(entry, k).samples, pixels[k])
+    assert any(n["keyword"] == "PatientID" for n in tag_tree(entry.path))
+
+    def failing(name: str) -> Any:
+        raise UpstreamFailure("upstream answered 503")
+
+    register_scheme("failtest", failing)
+    failed = dataclasses.replace(entry, path="failtest://x")
+    with pytest.raises(UpstreamFailure):
+        read_frame(failed, 0)
+    with pytest.raises(UpstreamFailure):
+        tag_tree("failtest://x")

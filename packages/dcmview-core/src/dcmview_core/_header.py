@@ -576,6 +576,37 @@ def _functional_values(ds: Dataset, values: dict[str, Any]) -> None:
             return
 
 
+def _converted(ds: Dataset, tag: int, kind: str) -> Any:
+    """A wanted value of an element pydicom already converted (a dataset built in memory or
+    from DICOM JSON), as the raw-bytes converters would give it; None when absent or bad."""
+    try:
+        elem: Any = ds.get_item(tag, keep_deferred=True)
+        if elem is None or isinstance(elem, RawDataElement):
+            return None  # absent, or deferred: never read here
+        value = elem.value
+        if value is None or value == "":
+            return None
+        if kind == "bytes":
+            return value
+        many = not isinstance(value, str | bytes) and hasattr(value, "__len__")
+        if kind == "cs_multi":
+            return [str(v).strip() for v in value] if many else [str(value).strip()]
+        if kind in ("text", "pn"):
+            text = "\\".join(str(v) for v in value) if many else str(value)
+            return text.strip(" \x00") or None
+        first = (value[0] if len(value) else None) if many else value
+        if first is None:
+            return None
+        if kind in ("us", "is"):
+            return int(float(first))
+        if kind == "ds":
+            number = float(first)
+            return number if number == number else None
+        return str(first).strip(" \x00") or None  # ui, cs
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError):
+        return None
+
+
 def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
     """Collect the wanted values from a dataset read with pydicom (raw, unconverted elements)."""
     values: dict[str, Any] = {}
@@ -592,6 +623,9 @@ def header_from_dataset(ds: Dataset, ts: str, little: bool) -> Header:
                 values[keyword] = True
             continue
         if raw is None:
+            value = _converted(ds, tag, kind)
+            if value is not None:
+                values[keyword] = value
             continue
         if kind in ("text", "pn"):
             raw_text[keyword] = (kind, raw)

@@ -27,7 +27,7 @@ from pydicom.dataset import Dataset
 from dcmview_core import _colour, _header
 from dcmview_core._header import DEFLATED_LE, UNDEFINED, Header, TruncatedError
 from dcmview_core.dataset import NotDicomError, open_dataset
-from dcmview_core.decoders import NATIVE_SYNTAXES, decoder_for
+from dcmview_core.decoders import EXPLICIT_VR_LE, NATIVE_SYNTAXES, decoder_for
 from dcmview_core.decoders import support_reason as _syntax_support_reason
 from dcmview_core.errors import UnsupportedTransferSyntax, UsageError
 from dcmview_core.filters import Filter
@@ -38,7 +38,14 @@ from dcmview_core.pixelmap import (
     map_encapsulated,
     truncation_message,
 )
-from dcmview_core.source import ByteSource, close_source, open_source, special_kind
+from dcmview_core.source import (
+    ByteSource,
+    close_source,
+    is_source_name,
+    list_source,
+    open_source,
+    special_kind,
+)
 from dcmview_core.voi import float_values, named_windows
 
 SkipReason = Literal["not_dicom", "unreadable", "unparsable", "filtered"]
@@ -120,6 +127,9 @@ def walk(
     if isinstance(paths, str | bytes | os.PathLike):
         paths = [paths]  # one path, not an iterable of characters
     for raw in paths:
+        if isinstance(raw, str) and is_source_name(raw):
+            yield from _walk_source(raw)
+            continue
         path = _normalize(raw)
         try:
             st = os.stat(path)
@@ -134,6 +144,18 @@ def walk(
                 yield path
         else:
             yield Skipped(path, "unreadable", special_kind(st.st_mode))
+
+
+def _walk_source(name: str) -> Iterator[str | Skipped]:
+    """A ``scheme://`` input: the names its lister yields, else the name itself."""
+    try:
+        listed = list_source(name)
+        if listed is None:
+            yield name
+            return
+        yield from listed
+    except (OSError, UsageError) as error:
+        yield Skipped(name, "unreadable", _one_line(str(error)))
 
 
 def _walk_dir(
@@ -526,19 +548,24 @@ def read_source_entry(
     """`read_entry` for an open `ByteSource` (the entry's path is ``source.name``)."""
     path = source.name
     try:
-        if source.size == 0:
+        held = getattr(source, "header_dataset", None)
+        if held is None and source.size == 0:
             return Skipped(path, "not_dicom", "empty file")
-        header: Header | None
-        try:
-            header = _header.read_lean(source)
-        except TruncatedError:
-            header = None
-        inline: int | None = None
-        if header is None:
-            header, inline = _read_pydicom(source)
-        entry = _build(path, header, _pixels(header, source, inline), index)
+        cached: list[Dataset] = []
+        if held is not None:  # the source holds the header already (DICOMweb metadata)
+            entry, ds = _held_entry(source, held, index)
+            cached.append(ds)
+        else:
+            header: Header | None
+            try:
+                header = _header.read_lean(source)
+            except TruncatedError:
+                header = None
+            inline: int | None = None
+            if header is None:
+                header, inline = _read_pydicom(source)
+            entry = _build(path, header, _pixels(header, source, inline), index)
         if filters:
-            cached: list[Dataset] = []
 
             def dataset() -> Dataset:
                 if not cached:
@@ -555,6 +582,19 @@ def read_source_entry(
         return Skipped(path, "unparsable", str(error))
     except OSError as error:
         return Skipped(path, "unreadable", _os_detail(error))
+
+
+def _held_entry(source: ByteSource, held: Any, index: int) -> tuple[FileEntry, Dataset]:
+    """The entry of a source that holds its header dataset: no byte is read."""
+    ds: Dataset = held()
+    with _header.quiet_pydicom():
+        meta = getattr(ds, "file_meta", None)
+        ts = str(meta.get("TransferSyntaxUID", "") if meta is not None else "") or EXPLICIT_VR_LE
+        header = _header.header_from_dataset(ds, ts, True)
+    frames = int(getattr(source, "frame_count", 0) or 0)
+    has_pixels = bool(getattr(source, "has_pixels", False))
+    pixels = _Pixels(has_pixels, frames if has_pixels else 0, frames if has_pixels else 0, None)
+    return _build(source.name, header, pixels, index), ds
 
 
 def _dataset(source: ByteSource) -> Dataset:

@@ -173,6 +173,8 @@ class _Layout:
     pixel_map: PixelMap | None = None
     """Fragments and frames of encapsulated pixel data."""
     swap_words: bool = False
+    fetched: bool = False
+    """Frame bytes come from the source's ``frame_bytes(index)`` (no offsets in a file)."""
     dataset_start: int = 0
     """Stray bytes before the dataset (a file without preamble); 0 for regular files."""
 
@@ -223,17 +225,32 @@ def _parse_layout(source: ByteSource, stamp: object) -> _Layout:
         with _header.quiet_pydicom():
             # pydicom warns about every odd value; the frame either decodes or raises
             return _parse_layout_quietly(source, stamp)
-    except (PixelError, OSError) as exc:
-        if isinstance(exc, OSError):
-            raise DecodeError(f"cannot read {name}: {exc.strerror or exc}") from exc
-        raise
+    except PixelError:
+        raise  # a source's own pixel errors (an upstream failure) pass through unchanged
+    except OSError as exc:
+        raise DecodeError(f"cannot read {name}: {exc.strerror or exc}") from exc
     except NotDicomError as exc:
         raise DecodeError(f"cannot read {name}: {exc}") from exc
     except Exception as exc:  # pydicom raises many types on malformed headers
         raise DecodeError(f"cannot parse the DICOM header of {name}: {exc}") from exc
 
 
+def _held_layout(source: ByteSource, held: Any, stamp: object) -> _Layout:
+    """The layout of a source that holds its header and hands out each frame's bytes."""
+    ds: Dataset = held()
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "") if meta is not None else "")
+    ts = ts or decoders.EXPLICIT_VR_LE
+    layout = _build_layout(ds, source, stamp, ts, True, _PIXEL_DATA, -1, -1)
+    layout.number_of_frames = int(getattr(source, "frame_count", 0) or layout.number_of_frames)
+    layout.fetched = True
+    return layout
+
+
 def _parse_layout_quietly(source: ByteSource, stamp: object) -> _Layout:
+    held = getattr(source, "header_dataset", None)
+    if held is not None and getattr(source, "frame_bytes", None) is not None:
+        return _held_layout(source, held, stamp)
     opened = open_dataset(source)
     ds, ts, little = opened.dataset, opened.transfer_syntax_uid, opened.little_endian
     pixel = opened.pixel
@@ -495,6 +512,8 @@ def _build_layout(
 
 
 def _encapsulated_bytes(layout: _Layout, source: ByteSource, index: int) -> bytes:
+    if layout.fetched:
+        return bytes(getattr(source, "frame_bytes")(index))  # noqa: B009 (optional member)
     found = layout.pixel_map
     if found is None:  # pragma: no cover - mapped with the layout
         raise DecodeError("the encapsulated Pixel Data was not mapped")
@@ -548,6 +567,12 @@ def _native_bytes(layout: _Layout, source: ByteSource, index: int) -> tuple[np.n
     # Big-endian OW holds 8- and 1-bit samples in byte-swapped 16-bit words (PS3.5 7.1.2):
     # read whole words and swap them back.
     lo, hi = (start & ~1, stop + (stop & 1)) if layout.swap_words else (start, stop)
+    if layout.fetched:  # the source hands out this frame's bytes alone
+        data = getattr(source, "frame_bytes")(index)  # noqa: B009 (optional member)
+        need = -(-bits // 8)
+        if len(data) < need:
+            raise DecodeError(truncation_message(len(data), need) + f" (frame {index})")
+        return np.frombuffer(data, np.uint8)[:need], 0
     if layout.value_offset < 0:  # deflated: inflate and slice
         pixel = _inflated_pixel_data(layout, source)
         available = len(pixel)
@@ -727,6 +752,8 @@ def read_frame(entry: FileEntry, index: int) -> Frame:
     """
     try:
         source = open_source(entry.path)
+    except PixelError:
+        raise
     except OSError as exc:
         raise DecodeError(f"cannot read {display_path(entry.path)}: {exc.strerror or exc}") from exc
     except DcmviewError as exc:
@@ -756,12 +783,16 @@ def read_source_frame(source: ByteSource, index: int) -> Frame:
             )
         try:
             arr = _native_samples(layout, source, index)
+        except PixelError:
+            raise
         except OSError as exc:
             raise DecodeError(f"cannot read {display_path(layout.path)}: {exc}") from exc
     else:
         decoder = decoders.decoder_for(ts)
         try:
             data = _encapsulated_bytes(layout, source, index)
+        except PixelError:
+            raise
         except OSError as exc:
             raise DecodeError(f"cannot read {display_path(layout.path)}: {exc}") from exc
         try:

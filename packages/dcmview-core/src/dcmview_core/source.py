@@ -11,7 +11,10 @@ registered for its scheme (`register_scheme`; the remote sources add ``s3``, ``g
 Optional members a source may have (readers use them when present, through ``getattr``):
 ``version`` (changes when the object changes; keys the per-file caches with ``name`` and
 ``size``), ``read_into(offset, buffer) -> int`` (fill a writable buffer without a copy) and
-``close()`` (release the source; `close_source` calls it).
+``close()`` (release the source; `close_source` calls it); for sources that already hold the
+header (DICOMweb metadata): ``header_dataset() -> pydicom.Dataset`` with ``has_pixels`` and
+``frame_count`` (discovery and the tag tree read no bytes), and ``frame_bytes(index)`` (frame
+reading takes each frame's bytes from it: native samples, or one codestream).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol, cast, runtime_checkable
 
 from dcmview_core.errors import UsageError
@@ -32,7 +35,10 @@ __all__ = [
     "NotRegularFile",
     "as_file",
     "close_source",
+    "is_source_name",
+    "list_source",
     "open_source",
+    "register_lister",
     "register_scheme",
     "source_version",
 ]
@@ -133,8 +139,31 @@ class LocalFile:
 
 
 Opener = Callable[[str], ByteSource]
+Lister = Callable[[str], Iterator[str]]
 _openers: dict[str, Opener] = {}
+_listers: dict[str, Lister] = {}
 _openers_lock = threading.Lock()
+
+
+def is_source_name(name: str) -> bool:
+    """Whether *name* is a ``scheme://`` name (not a local path)."""
+    return _SCHEME.match(name) is not None
+
+
+def register_lister(scheme: str, lister: Lister) -> None:
+    """Make discovery expand an input ``scheme://…`` into the names *lister* yields."""
+    with _openers_lock:
+        _listers[scheme.lower()] = lister
+
+
+def list_source(name: str) -> Iterator[str] | None:
+    """The names under a ``scheme://`` input (its registered lister), None without one."""
+    match = _SCHEME.match(name)
+    if match is None:
+        return None
+    with _openers_lock:
+        lister = _listers.get(match.group(1).lower())
+    return None if lister is None else lister(name)
 
 
 def register_scheme(scheme: str, opener: Opener) -> None:

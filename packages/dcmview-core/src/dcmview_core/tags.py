@@ -28,7 +28,7 @@ from pydicom.tag import BaseTag, Tag
 from dcmview_core import _header
 from dcmview_core._header import UNDEFINED
 from dcmview_core.dataset import open_dataset
-from dcmview_core.errors import DcmviewError, UsageError
+from dcmview_core.errors import DcmviewError, PixelError, UsageError
 from dcmview_core.model import display_path
 from dcmview_core.source import ByteSource, as_file, close_source, open_source
 
@@ -71,6 +71,8 @@ def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
     name = os.fspath(path)
     try:
         source = open_source(name)
+    except PixelError:
+        raise  # a source's upstream failure passes through (the server answers 502)
     except (OSError, UsageError) as error:
         detail = getattr(error, "strerror", None) or str(error)
         raise TagReadError(f"cannot read the header of {display_path(name)}: {detail}") from None
@@ -80,7 +82,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
                 return _read_open(source)
             except RecursionError:
                 return _read_in_pieces(source)
-    except TagReadError:
+    except (TagReadError, PixelError):
         raise
     except RecursionError:
         raise TagReadError(
@@ -95,6 +97,9 @@ def _read(path: str | os.PathLike[str]) -> tuple[Dataset, TagNode | None]:
 
 
 def _read_open(source: ByteSource) -> tuple[Dataset, TagNode | None]:
+    held = getattr(source, "header_dataset", None)
+    if held is not None:  # the source holds the header already (DICOMweb metadata)
+        return held(), None
     opened = open_dataset(source, defer_size=MAX_VALUE_BYTES)
     pixel = opened.pixel
     if pixel is None:
