@@ -600,3 +600,31 @@ def test_our_seg_writer_reads_back_in_highdicom_and_here(tmp_path: Path) -> None
     [overlay] = OverlayCatalog().overlays(entries)
     assert [s.color for s in overlay.segments] == colors  # through CIELab and back
     _check_binary(overlay, entries, sources, mask)
+
+
+def test_lean_per_frame_reader_agrees_with_pydicom(tmp_path: Path) -> None:
+    from dcmview_core.overlays import _groups
+    from dcmview_core.overlays.seg import seg_header_from_dataset
+
+    sources = _series(tmp_path / "ct", 5)
+    mask = _known_mask(5, 3, seed=2)
+    written = [
+        _write_seg(tmp_path / "hd.dcm", sources, mask),
+        tmp_path / "ours.dcm",
+    ]
+    seg_dataset(sources, mask, ["a", "b", "c"]).save_as(written[1], enforce_file_format=True)
+    implicit = tmp_path / "implicit.dcm"
+    ds = pydicom.dcmread(written[0])
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian
+    ds.save_as(implicit, implicit_vr=True, little_endian=True)
+    for path in [*written, implicit]:
+        frames = int(pydicom.dcmread(path, stop_before_pixels=True).NumberOfFrames)
+        lean = seg_header_from_dataset(pydicom.dcmread(path, stop_before_pixels=True), "x", frames)
+        slow = seg_header_from_dataset(
+            pydicom.dcmread(path, stop_before_pixels=True), "x", frames, lean=False
+        )
+        assert lean == slow
+        raw = pydicom.dcmread(path, stop_before_pixels=True).get_item(0x52009230)
+        implicit_vr = path == implicit
+        assert len(_groups.per_frame_items(raw.value, not implicit_vr)) == frames  # really lean
+        assert all(f.refs and f.position and f.segment for f in lean.frames)

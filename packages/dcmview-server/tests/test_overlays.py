@@ -136,7 +136,8 @@ def test_counts_per_segment_with_area_and_volume(make_server: Any, study: Any) -
     folder, _, masks = study
     srv = make_server((str(folder),))
     files = _files(srv)
-    seg = next(o for o in srv.get("/api/overlays").json()["overlays"] if o["kind"] == "segmentation")
+    listed = srv.get("/api/overlays").json()["overlays"]
+    seg = next(o for o in listed if o["kind"] == "segmentation")
     body = srv.get(f"/api/overlay/{seg['id']}/counts").json()
     assert body["id"] == seg["id"]
     for item in body["segments"]:

@@ -16,15 +16,18 @@ Segmentation Storage) draw each frame's pixel values as segment numbers.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from dcmview_core.dataset import open_dataset
 from dcmview_core.decoders import EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmview_core.model import FileEntry
+from dcmview_core.overlays import _groups
 from dcmview_core.overlays.colour import cielab_to_srgb, palette_colour
 from dcmview_core.overlays.model import (
     Encoding,
@@ -163,8 +166,69 @@ def _frame_info(item: Dataset | None, shared: Dataset | None, labelmap: bool) ->
     )
 
 
-def seg_header_from_dataset(ds: Dataset, name: str, frame_count: int) -> SegHeader:
-    """`SegHeader` of a SEG dataset (header only; ``frame_count`` = frames present)."""
+def _lean_info(item: _groups.Item, shared: SegFrameInfo, labelmap: bool) -> SegFrameInfo:
+    """`SegFrameInfo` from a lean per-frame item, falling back on the shared groups."""
+
+    def first(tag: int) -> _groups.Item | None:
+        seq = item.get(tag)
+        return seq[0] if seq else None
+
+    def floats(sequence: int, tag: int, count: int) -> tuple[float, ...] | None:
+        group = first(sequence)
+        value = group.get(tag) if group is not None else None
+        return tuple(value) if value is not None and len(value) == count else None
+
+    segment = 0
+    if not labelmap:
+        ident = first(0x0062000A)
+        number = ident.get(0x0062000B) if ident is not None else None
+        segment = int(number) if number is not None else shared.segment
+    refs: list[SourceRef] = []
+    for derivation in item.get(0x00089124, ()):
+        for source in derivation.get(0x00082112, ()):
+            uid = source.get(0x00081155)
+            if not uid:
+                continue
+            numbers = source.get(0x00081160) or []
+            if numbers:
+                refs.extend(SourceRef(uid, n - 1) for n in numbers)
+            else:
+                refs.append(SourceRef(uid))
+    return SegFrameInfo(
+        segment=segment,
+        refs=tuple(refs) or shared.refs,
+        position=floats(0x00209113, 0x00200032, 3) or shared.position,
+        orientation=floats(0x00209116, 0x00200037, 6) or shared.orientation,
+        pixel_spacing=floats(0x00289110, 0x00280030, 2) or shared.pixel_spacing,
+    )
+
+
+def _lean_frames(
+    ds: Dataset, shared: SegFrameInfo, labelmap: bool, frame_count: int
+) -> tuple[SegFrameInfo, ...] | None:
+    """Every frame's `SegFrameInfo` by the lean reader, None when it cannot be used."""
+    raw: Any = ds.get_item("PerFrameFunctionalGroupsSequence")  # raw until first accessed
+    if not isinstance(raw, RawDataElement) or not raw.is_little_endian:
+        return None
+    value = raw.value
+    if not isinstance(value, bytes):
+        return None
+    try:
+        items = _groups.per_frame_items(value, not raw.is_implicit_VR)
+        return tuple(
+            _lean_info(items[k] if k < len(items) else {}, shared, labelmap)
+            for k in range(frame_count)
+        )
+    except (ValueError, TypeError, UnicodeDecodeError, struct.error):
+        return None
+
+
+def seg_header_from_dataset(
+    ds: Dataset, name: str, frame_count: int, *, lean: bool = True
+) -> SegHeader:
+    """`SegHeader` of a SEG dataset (header only; ``frame_count`` = frames present). The
+    per-frame groups go through the lean reader (`_groups`) unless ``lean`` is False or it
+    cannot read them; then through pydicom."""
     labelmap = str(ds.get("SOPClassUID", "")) == LABEL_MAP_SEG_STORAGE
     kind = str(ds.get("SegmentationType", "BINARY")).upper()
     encoding: Encoding = "labels" if labelmap or kind == "LABELMAP" else "binary"
@@ -174,11 +238,16 @@ def seg_header_from_dataset(ds: Dataset, name: str, frame_count: int) -> SegHead
         maximum = float(ds.get("MaximumFractionalValue") or 255) or 255.0
     segments = tuple(_segment(item) for item in ds.get("SegmentSequence") or [])
     shared = _first(ds, "SharedFunctionalGroupsSequence")
-    per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
-    frames = tuple(
-        _frame_info(per_frame[k] if k < len(per_frame) else None, shared, encoding == "labels")
-        for k in range(frame_count)
-    )
+    labelmap = encoding == "labels"
+    frames = None
+    if lean:
+        frames = _lean_frames(ds, _frame_info(None, shared, labelmap), labelmap, frame_count)
+    if frames is None:
+        per_frame = ds.get("PerFrameFunctionalGroupsSequence") or []
+        frames = tuple(
+            _frame_info(per_frame[k] if k < len(per_frame) else None, shared, labelmap)
+            for k in range(frame_count)
+        )
     referenced = sum(
         len(series.get("ReferencedInstanceSequence") or [])
         for series in ds.get("ReferencedSeriesSequence") or []
