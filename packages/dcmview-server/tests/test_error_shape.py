@@ -177,7 +177,8 @@ def test_long_request_lines_are_414_and_long_headers_413(shape_server: ServerHan
     """Issue 12 §5: an over-long request line or query is 414 (not 413), in the JSON envelope."""
     port = shape_server.ready.port if shape_server.ready and shape_server.ready.port else 0
     head = b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    for target in (b"/api/files?x=" + b"a" * 70_000, b"/api/" + b"p" * 9000):
+    # (kept under ~16 KiB: a server that closes with unread bytes would reset the connection)
+    for target in (b"/api/files?x=" + b"a" * 12_000, b"/api/" + b"p" * 9000):
         check_shape(_raw(port, b"GET " + target + head + b"\r\n"), "uri_too_long")
     big_header = b"GET /api/files" + head + b"X-Big: " + b"a" * 9000 + b"\r\n\r\n"
     response = _raw(port, big_header)
