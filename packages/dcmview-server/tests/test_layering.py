@@ -23,7 +23,6 @@ PUBLIC = {
 }
 PENDING: dict[str, str] = {
     # file -> why it is still allowed (remove the line once the file follows the rule)
-    "overlays.py": "imports dcmview_core.overlays / .stacks: core to export those names (overlays)",
 }
 
 

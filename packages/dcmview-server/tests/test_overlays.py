@@ -1,4 +1,4 @@
-"""Overlay routes on a real server: a SEG (written with pydicom by core's writer, read back
+"""OverlayLayer routes on a real server: a SEG (written with pydicom by core's writer, read back
 exact against the known masks) and an RT Structure Set found among the loaded paths; bad ids
 and uncovered frames get the JSON error envelope."""
 

@@ -43,6 +43,20 @@ from dcmview_core.model import (
     Window,
     display_path,
 )
+from dcmview_core.overlays import (
+    OVERLAY_SOP_CLASSES,
+    OverlayCatalog,
+    OverlayLayer,
+    OverlayNotFound,
+    OverlaySource,
+    check_overlay_path,
+    label_dtype,
+    label_map,
+    parse_segment_labels,
+    seg_dataset,
+    segment_counts,
+    segment_mask,
+)
 from dcmview_core.pixelmap import frame_nbytes
 from dcmview_core.present import Display, render_display
 from dcmview_core.presets import PRESETS, Preset
@@ -76,6 +90,7 @@ from dcmview_core.volume import Volume, build_volume, voxel_bytes
 __version__ = "0.1.0"
 
 __all__ = [
+    "OVERLAY_SOP_CLASSES",
     "PRESETS",
     "SKIP_KIND_NAMES",
     "Box",
@@ -97,6 +112,10 @@ __all__ = [
     "NoPixelData",
     "NotMonochrome",
     "Overlay",
+    "OverlayCatalog",
+    "OverlayLayer",
+    "OverlayNotFound",
+    "OverlaySource",
     "PixelArea",
     "PixelError",
     "Preset",
@@ -118,11 +137,14 @@ __all__ = [
     "build_stack",
     "build_volume",
     "can_decode",
+    "check_overlay_path",
     "display_path",
     "encode_png",
     "encode_thumbnail_jpeg",
     "entry_pixel_area",
     "frame_nbytes",
+    "label_dtype",
+    "label_map",
     "modality_values",
     "named_windows",
     "open_dataset",
@@ -130,6 +152,7 @@ __all__ = [
     "overlay_mask",
     "parse_filter",
     "parse_filters",
+    "parse_segment_labels",
     "parse_windows",
     "pixel_area",
     "plane_label",
@@ -142,6 +165,9 @@ __all__ = [
     "register_scheme",
     "render_display",
     "scan",
+    "seg_dataset",
+    "segment_counts",
+    "segment_mask",
     "select_tag",
     "skipped_summary",
     "stack_label",

@@ -19,19 +19,19 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from dcmview_core import FileEntry
-from dcmview_core.overlays import (
+from dcmview_core import (
     OVERLAY_SOP_CLASSES,
-    Overlay,
+    FileEntry,
     OverlayCatalog,
+    OverlayLayer,
     OverlaySource,
+    Stack,
     label_dtype,
     label_map,
     parse_segment_labels,
     segment_counts,
     segment_mask,
 )
-from dcmview_core.stacks import Stack
 
 from dcmview_server.errors import ApiError
 from dcmview_server.keys import RAW, Kind
@@ -64,7 +64,7 @@ class OverlayService:
         self.state = state
         sources, labels = overlay_sources(state.config)
         self.catalog = OverlayCatalog(sources, labels)
-        self._placed: tuple[tuple[int, int, bool], list[Overlay]] | None = None
+        self._placed: tuple[tuple[int, int, bool], list[OverlayLayer]] | None = None
         self._body: tuple[tuple[int, int, bool], bytes] | None = None
         self._lock = asyncio.Lock()
         self.prefetch = Prefetcher(
@@ -93,7 +93,7 @@ class OverlayService:
         stacks: list[Stack] = series_service(self.state).index.stacks()
         return stacks
 
-    async def overlays(self) -> list[Overlay]:
+    async def overlays(self) -> list[OverlayLayer]:
         """Every overlay placed on what is loaded now (placed again only after a change)."""
         registry = self.state.registry
         complete = registry.complete
@@ -128,7 +128,7 @@ class OverlayService:
             self._body = (key, json_bytes(body))
         return self._body[1]
 
-    async def overlay(self, overlay_id: str) -> Overlay:
+    async def overlay(self, overlay_id: str) -> OverlayLayer:
         """The overlay with this id, else ``404 not_found``."""
         for overlay in await self.overlays():
             if overlay.id == overlay_id:
@@ -138,7 +138,7 @@ class OverlayService:
     # ---- masks ---------------------------------------------------------------------------------
 
     @staticmethod
-    def check(overlay: Overlay, entry: FileEntry, frame: int, what: int) -> None:
+    def check(overlay: OverlayLayer, entry: FileEntry, frame: int, what: int) -> None:
         """``404 not_found`` unless the overlay covers that frame (and has that segment)."""
         if (entry.index, frame) not in overlay.planes:
             raise ApiError(
@@ -149,10 +149,10 @@ class OverlayService:
             raise ApiError("not_found", f"overlay {overlay.id} has no segment {what}")
 
     @staticmethod
-    def _key(overlay: Overlay, file: int, frame: int, what: int) -> tuple[Any, ...]:
+    def _key(overlay: OverlayLayer, file: int, frame: int, what: int) -> tuple[Any, ...]:
         return ("overlay", overlay.id, file, frame, what)
 
-    async def _compute(self, overlay: Overlay, file: int, frame: int, what: int) -> np.ndarray:
+    async def _compute(self, overlay: OverlayLayer, file: int, frame: int, what: int) -> np.ndarray:
         key = self._key(overlay, file, frame, what)
         if what == LABELS:
             result: np.ndarray = await self.state.frames.computed(
@@ -165,7 +165,7 @@ class OverlayService:
         return result
 
     async def mask(
-        self, overlay: Overlay, entry: FileEntry, frame: int, what: int
+        self, overlay: OverlayLayer, entry: FileEntry, frame: int, what: int
     ) -> tuple[memoryview, dict[str, str]]:
         """Segment ``what`` (≥ 1) or the label map (`LABELS`) of a target frame, and headers."""
         self.check(overlay, entry, frame, what)
@@ -188,7 +188,7 @@ class OverlayService:
         little = np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"), copy=False))
         return little.data.cast("B"), headers
 
-    async def counts(self, overlay: Overlay) -> bytes:
+    async def counts(self, overlay: OverlayLayer) -> bytes:
         """The body of ``/api/overlay/{id}/counts`` (every target frame read once, cached)."""
 
         def build() -> bytes:
@@ -202,7 +202,7 @@ class OverlayService:
 
     # ---- prefetch along the overlay's target frames --------------------------------------------
 
-    def _order(self, overlay: Overlay) -> tuple[tuple[int, int], ...]:
+    def _order(self, overlay: OverlayLayer) -> tuple[tuple[int, int], ...]:
         """The overlay's target frames in viewing order: stack order, then the rest."""
         covered = set(overlay.planes)
         ordered: list[tuple[int, int]] = []
@@ -212,7 +212,7 @@ class OverlayService:
         ordered.extend(k for k in sorted(covered) if k not in seen)
         return tuple(ordered)
 
-    def _cursor(self, overlay: Overlay, what: int, entry: FileEntry) -> FileEntry | None:
+    def _cursor(self, overlay: OverlayLayer, what: int, entry: FileEntry) -> FileEntry | None:
         number = self._cursors.get((overlay.id, what))
         if number is None:
             number = self._cursors[(overlay.id, what)] = len(self._cursors)
@@ -234,7 +234,7 @@ class OverlayService:
         except ValueError:
             return None
 
-    def _target(self, number: int, k: int) -> tuple[Overlay, int, int, int] | None:
+    def _target(self, number: int, k: int) -> tuple[OverlayLayer, int, int, int] | None:
         found = self._sequences.get(number)
         placed = self._placed[1] if self._placed is not None else []
         if found is None or not 0 <= k < len(found[2]):

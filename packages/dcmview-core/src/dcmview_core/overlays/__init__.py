@@ -1,7 +1,7 @@
 """Overlays: DICOM SEG, RT Structure Sets and mask arrays drawn on the loaded images.
 
 - `OverlayCatalog` — every overlay of a session (given sources, then discovered SEG/RTSTRUCT).
-- `Overlay` (`segments`, `targets`, `reason`, `to_json()`), `segment_mask`, `label_map`,
+- `OverlayLayer` (`segments`, `targets`, `reason`, `to_json()`), `segment_mask`, `label_map`,
   `segment_counts` — drawing one target frame, lazily (a SEG frame is unpacked when drawn).
 - `place_seg` / `place_rtstruct` / `place_array` / `place_nifti` — the placing rules, pure.
 - `fill_polygons` (even-odd at pixel centres), `cielab_to_srgb`, `palette_colour`.
@@ -28,7 +28,7 @@ from dcmview_core.overlays.catalog import (
 from dcmview_core.overlays.colour import PALETTE, cielab_to_srgb, palette_colour, srgb_to_cielab
 from dcmview_core.overlays.model import (
     Grid,
-    Overlay,
+    OverlayLayer,
     OverlayKind,
     OverlayNotFound,
     Plane,
@@ -61,7 +61,7 @@ __all__ = [
     "SEG_STORAGE",
     "Grid",
     "MaskKind",
-    "Overlay",
+    "OverlayLayer",
     "OverlayCatalog",
     "OverlayKind",
     "OverlayNotFound",

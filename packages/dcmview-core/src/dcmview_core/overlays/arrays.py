@@ -35,7 +35,7 @@ from dcmview_core.overlays.model import (
     ArraySlice,
     Encoding,
     Grid,
-    Overlay,
+    OverlayLayer,
     Plane,
     Segment,
     build_overlay,
@@ -164,7 +164,7 @@ def _overlay(
     slots: Sequence[tuple[int, int]],
     images: Sequence[FileEntry],
     segment_labels: Mapping[int, str],
-) -> Overlay:
+) -> OverlayLayer:
     maximum = 1.0
     segment = 0 if kind.encoding == "labels" else 1
     planes = {
@@ -194,8 +194,8 @@ def place_array(
     stacks: Sequence[Stack] = (),
     segment_labels: Mapping[int, str] | None = None,
     kind: MaskKind | None = None,
-) -> Overlay:
-    """The `Overlay` of a mask array on the loaded images (shape rules: module doc)."""
+) -> OverlayLayer:
+    """The `OverlayLayer` of a mask array on the loaded images (shape rules: module doc)."""
     images = [e for e in entries if is_image(e)]
     shape = tuple(int(s) for s in array.shape)
     slots = _slots_for(shape, images, stacks)
@@ -274,8 +274,8 @@ def place_nifti(
     entries: Sequence[FileEntry],
     stacks: Sequence[Stack],
     segment_labels: Mapping[int, str] | None = None,
-) -> Overlay:
-    """The `Overlay` of a NIfTI mask on the stack whose geometry matches its affine."""
+) -> OverlayLayer:
+    """The `OverlayLayer` of a NIfTI mask on the stack whose geometry matches its affine."""
     data = array
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from dcmview_core.errors import DcmviewError, UsageError
 from dcmview_core.model import FileEntry
 from dcmview_core.overlays.arrays import load_mask_file, mask_label, place_array, place_nifti
-from dcmview_core.overlays.model import Overlay, OverlayKind, Segment
+from dcmview_core.overlays.model import OverlayLayer, OverlayKind, Segment
 from dcmview_core.overlays.placement import (
     LABEL_MAP_SEG_STORAGE,
     OVERLAY_SOP_CLASSES,
@@ -108,7 +108,7 @@ class _Loaded:
     array: NDArray[Any] | None = None
     affine: NDArray[Any] | None = None
     error: str | None = None
-    placed: Overlay | None = None
+    placed: OverlayLayer | None = None
     placed_for: tuple[int, int] = (-1, -1)
 
 
@@ -164,7 +164,7 @@ class OverlayCatalog:
                 if slot.loaded is None:
                     slot.loaded = self._load(slot)
 
-    def overlays(self, entries: Sequence[FileEntry], stacks: Sequence[Stack] = ()) -> list[Overlay]:
+    def overlays(self, entries: Sequence[FileEntry], stacks: Sequence[Stack] = ()) -> list[OverlayLayer]:
         """Every overlay, placed on ``entries`` (all loaded files, by index) and ``stacks``."""
         slots = self._discover(entries)
         places: list[PlaceIndex] = []  # built once, on first need
@@ -173,7 +173,7 @@ class OverlayCatalog:
 
     def get(
         self, overlay_id: str, entries: Sequence[FileEntry], stacks: Sequence[Stack] = ()
-    ) -> Overlay | None:
+    ) -> OverlayLayer | None:
         """One overlay by id, placed as `overlays` places it."""
         for overlay in self.overlays(entries, stacks):
             if overlay.id == overlay_id:
@@ -187,7 +187,7 @@ class OverlayCatalog:
         stacks: Sequence[Stack],
         places: list[PlaceIndex],
         version: tuple[int, int],
-    ) -> Overlay:
+    ) -> OverlayLayer:
         with slot.lock:
             if slot.loaded is None:
                 slot.loaded = self._load(slot)
@@ -225,7 +225,7 @@ class OverlayCatalog:
         entries: Sequence[FileEntry],
         stacks: Sequence[Stack],
         places: list[PlaceIndex],
-    ) -> Overlay:
+    ) -> OverlayLayer:
         if not places:
             places.append(PlaceIndex(entries))
         label = slot.label
@@ -267,7 +267,7 @@ class OverlayCatalog:
             overlay = replace(overlay, label=label)
         return overlay
 
-    def _unplaced(self, slot: _Slot, loaded: _Loaded, reason: str) -> Overlay:
+    def _unplaced(self, slot: _Slot, loaded: _Loaded, reason: str) -> OverlayLayer:
         kind: OverlayKind = "mask"
         segments: tuple[Segment, ...] = ()
         label = slot.label
@@ -280,7 +280,7 @@ class OverlayCatalog:
             kind = "contours"
         elif loaded.entry is not None and loaded.entry.sop_class_uid in OVERLAY_SOP_CLASSES:
             kind = "segmentation"
-        return Overlay(
+        return OverlayLayer(
             id=slot.id,
             kind=kind,
             label=label or mask_label(slot.source),

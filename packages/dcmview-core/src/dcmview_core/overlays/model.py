@@ -1,6 +1,6 @@
 """What an overlay is, and how one target frame of it is drawn (pure, lazy per frame).
 
-An `Overlay` maps each covered target frame ``(file index, frame)`` to the `Plane` s drawn on
+An `OverlayLayer` maps each covered target frame ``(file index, frame)`` to the `Plane` s drawn on
 it. A plane holds what to read, not pixels: a stored frame of a DICOM SEG (`SegFrame`,
 unpacked only when drawn), filled contours (`Polygons`) or a 2-D view of an array
 (`ArraySlice`). How a plane's values become a mask is its ``encoding``:
@@ -113,8 +113,9 @@ class Plane:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Overlay:
-    """One overlay as ``/api/overlays`` lists it, plus the planes to draw each target frame."""
+class OverlayLayer:
+    """One overlay as ``/api/overlays`` lists it, plus the planes to draw each target frame
+    (named apart from `dcmview_core.Overlay`, a DICOM overlay plane of a frame)."""
 
     id: str
     kind: OverlayKind
@@ -157,13 +158,13 @@ def build_overlay(
     grids: Mapping[int, Grid],
     reason: str | None = None,
     fractional: bool = False,
-) -> Overlay:
-    """An `Overlay` whose targets are derived from ``planes`` (files and frames ascending)."""
+) -> OverlayLayer:
+    """An `OverlayLayer` whose targets are derived from ``planes`` (files and frames ascending)."""
     frames: dict[int, list[int]] = {}
     for file, frame in sorted(planes):
         frames.setdefault(file, []).append(frame)
     targets = tuple(Target(f, tuple(fs)) for f, fs in frames.items())
-    return Overlay(
+    return OverlayLayer(
         id=id,
         kind=kind,
         label=label,
@@ -238,7 +239,7 @@ def _as_mask(values: NDArray[Any], plane: Plane, number: int) -> NDArray[np.uint
     return np.rint(np.clip(scaled, 0.0, 255.0)).astype(np.uint8)
 
 
-def _planes(overlay: Overlay, file: int, frame: int) -> tuple[tuple[Plane, ...], Grid]:
+def _planes(overlay: OverlayLayer, file: int, frame: int) -> tuple[tuple[Plane, ...], Grid]:
     planes = overlay.planes.get((file, frame))
     grid = overlay.grids.get(file)
     if planes is None or grid is None:
@@ -246,7 +247,7 @@ def _planes(overlay: Overlay, file: int, frame: int) -> tuple[tuple[Plane, ...],
     return planes, grid
 
 
-def segment_mask(overlay: Overlay, file: int, frame: int, number: int) -> NDArray[np.uint8]:
+def segment_mask(overlay: OverlayLayer, file: int, frame: int, number: int) -> NDArray[np.uint8]:
     """Segment ``number`` on a target frame: uint8 ``rows × columns``, 0/255 (binary) or
     0–255 (fractional). A segment with no data on that frame gives zeros."""
     planes, grid = _planes(overlay, file, frame)
@@ -259,7 +260,7 @@ def segment_mask(overlay: Overlay, file: int, frame: int, number: int) -> NDArra
     return out
 
 
-def label_dtype(overlay: Overlay) -> type[np.unsignedinteger[Any]]:
+def label_dtype(overlay: OverlayLayer) -> type[np.unsignedinteger[Any]]:
     """uint8, or uint16 when a segment number exceeds 255."""
     return np.uint8 if overlay.max_segment <= 255 else np.uint16
 
@@ -274,7 +275,7 @@ def _cover(values: NDArray[Any], plane: Plane) -> NDArray[np.bool_]:
     return nonzero
 
 
-def label_map(overlay: Overlay, file: int, frame: int) -> NDArray[np.unsignedinteger[Any]]:
+def label_map(overlay: OverlayLayer, file: int, frame: int) -> NDArray[np.unsignedinteger[Any]]:
     """Each pixel of a target frame: the highest segment number covering it, 0 for none."""
     planes, grid = _planes(overlay, file, frame)
     dtype = label_dtype(overlay)
@@ -320,7 +321,7 @@ class SegmentCount:
         }
 
 
-def segment_counts(overlay: Overlay) -> tuple[SegmentCount, ...]:
+def segment_counts(overlay: OverlayLayer) -> tuple[SegmentCount, ...]:
     """Per segment: covered pixels on each target frame (by `label_map` coverage rules: a
     pixel covered by several segments counts for each) and in total, with mm² and mL."""
     numbers = [s.number for s in overlay.segments]

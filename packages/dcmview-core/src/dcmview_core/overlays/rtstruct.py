@@ -24,7 +24,7 @@ from dcmview_core.model import FileEntry
 from dcmview_core.overlays.colour import palette_colour
 from dcmview_core.overlays.model import (
     Grid,
-    Overlay,
+    OverlayLayer,
     Plane,
     Polygons,
     Segment,
@@ -170,8 +170,8 @@ def place_rtstruct(
     header: RtStructHeader,
     entries: Sequence[FileEntry],
     places: PlaceIndex | None = None,
-) -> Overlay:
-    """The `Overlay` of an RT Structure Set on the loaded ``entries``."""
+) -> OverlayLayer:
+    """The `OverlayLayer` of an RT Structure Set on the loaded ``entries``."""
     images = [e for e in entries if is_image(e)]
     by_uid = {e.sop_instance_uid: e for e in images if e.sop_instance_uid}
     places = places if places is not None else PlaceIndex(images)

@@ -32,7 +32,7 @@ from dcmview_core.overlays.colour import cielab_to_srgb, palette_colour
 from dcmview_core.overlays.model import (
     Encoding,
     Grid,
-    Overlay,
+    OverlayLayer,
     Plane,
     SegFrame,
     Segment,
@@ -338,8 +338,8 @@ def place_seg(
     header: SegHeader,
     entries: Sequence[FileEntry],
     places: PlaceIndex | None = None,
-) -> Overlay:
-    """The `Overlay` of a SEG on the loaded ``entries`` (its frames matched as the module
+) -> OverlayLayer:
+    """The `OverlayLayer` of a SEG on the loaded ``entries`` (its frames matched as the module
     doc says); frames that match nothing are counted in ``reason``."""
     images = [e for e in entries if is_image(e) and e.index != seg.index]
     by_uid = {e.sop_instance_uid: e for e in images if e.sop_instance_uid}
