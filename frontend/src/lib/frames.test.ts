@@ -63,6 +63,30 @@ describe('FrameStore', () => {
   });
 });
 
+describe('FrameStore prefetch owners', () => {
+  it('keeps one queue per owner: a viewport does not cancel another one', async () => {
+    const asked: string[] = [];
+    const release: (() => void)[] = [];
+    const store = new FrameStore(
+      (f, frame) =>
+        new Promise((resolve) => {
+          asked.push(`${f}:${frame}`);
+          release.push(() => resolve(raw(100)));
+        }),
+      10_000,
+      2,
+    );
+    store.prefetch(0, [1, 2, 3], 100, 0);
+    store.prefetch(5, [1, 2, 3], 100, 1);
+    // owner 1's request for file 5 did not drop owner 0's queue for file 0: they take turns
+    while (release.length) {
+      release.shift()!();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    expect(asked.sort()).toEqual(['0:1', '0:2', '0:3', '5:1', '5:2', '5:3']);
+  });
+});
+
 describe('RateMeter', () => {
   it('measures frames per second over its window', () => {
     const m = new RateMeter(1000);

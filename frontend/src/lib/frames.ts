@@ -18,8 +18,10 @@ export function frameBytes(f: RawFrame): number {
 export class FrameStore {
   private cache = new Map<string, RawFrame>();
   private bytes = 0;
-  private inflight = new Map<string, { promise: Promise<RawFrame>; ctrl: AbortController; prefetch: boolean }>();
-  private queue: [number, number][] = [];
+  private inflight = new Map<string, { promise: Promise<RawFrame>; ctrl: AbortController; prefetch: boolean; owner: number }>();
+  /** Prefetch queues by owner (a viewport): each replaces only its own. */
+  private queues = new Map<number, [number, number][]>();
+  private turn = 0;
   private running = 0;
 
   constructor(
@@ -76,10 +78,10 @@ export class FrameStore {
       running.prefetch = false;
       return running.promise;
     }
-    return this.start(file, frame, false);
+    return this.start(file, frame, false, -1);
   }
 
-  private start(file: number, frame: number, prefetch: boolean): Promise<RawFrame> {
+  private start(file: number, frame: number, prefetch: boolean, owner: number): Promise<RawFrame> {
     const k = key(file, frame);
     const ctrl = new AbortController();
     const promise = this.loader(file, frame, ctrl.signal).then(
@@ -93,22 +95,24 @@ export class FrameStore {
         throw err;
       },
     );
-    this.inflight.set(k, { promise, ctrl, prefetch });
+    this.inflight.set(k, { promise, ctrl, prefetch, owner });
     return promise;
   }
 
   /**
-   * Replace the prefetch queue with `frames` of `file` (nearest first). Frames already cached or
-   * loading are skipped; the queue never asks for more than the budget can hold beside the
-   * frames it already holds for this file.
+   * Replace `owner`'s prefetch queue (one per viewport) with `frames` of `file` (nearest
+   * first). Frames already cached or loading are skipped; the queue never asks for more than
+   * the owner's share of the budget can hold. The owner's prefetches of other files still in
+   * flight are dropped; other owners' are left alone.
    */
-  prefetch(file: number, frames: number[], frameSize: number): void {
-    const room = Math.max(1, Math.floor((this.budget * 0.9) / Math.max(1, frameSize)));
+  prefetch(file: number, frames: number[], frameSize: number, owner = 0): void {
+    this.queues.set(owner, []);
+    const share = this.budget / Math.max(1, this.queues.size);
+    const room = Math.max(1, Math.floor((share * 0.9) / Math.max(1, frameSize)));
     const wanted = frames.slice(0, room).filter((f) => !this.has(file, f) && !this.inflight.has(key(file, f)));
-    this.queue = wanted.map((f) => [file, f]);
-    // Drop prefetches of other files that are still in flight.
+    this.queues.set(owner, wanted.map((f) => [file, f]));
     for (const [k, v] of this.inflight) {
-      if (v.prefetch && !k.startsWith(`${file}:`)) {
+      if (v.prefetch && v.owner === owner && !k.startsWith(`${file}:`)) {
         v.ctrl.abort();
         this.inflight.delete(k);
       }
@@ -116,12 +120,33 @@ export class FrameStore {
     this.pump();
   }
 
+  /** Forget `owner`'s queue (its viewport closed). */
+  release(owner: number): void {
+    this.queues.delete(owner);
+  }
+
+  /** The next queued prefetch, taking owners in turn. */
+  private next(): [number, number, number] | null {
+    const owners = [...this.queues.keys()];
+    for (let i = 0; i < owners.length; i++) {
+      const owner = owners[(this.turn + i) % owners.length];
+      const item = this.queues.get(owner)?.shift();
+      if (item) {
+        this.turn = (this.turn + i + 1) % owners.length;
+        return [item[0], item[1], owner];
+      }
+    }
+    return null;
+  }
+
   private pump(): void {
-    while (this.running < this.concurrency && this.queue.length) {
-      const [file, frame] = this.queue.shift()!;
+    while (this.running < this.concurrency) {
+      const item = this.next();
+      if (!item) return;
+      const [file, frame, owner] = item;
       if (this.has(file, frame) || this.inflight.has(key(file, frame))) continue;
       this.running++;
-      this.start(file, frame, true)
+      this.start(file, frame, true, owner)
         .catch(() => undefined)
         .finally(() => {
           this.running--;
@@ -133,7 +158,7 @@ export class FrameStore {
   clear(): void {
     for (const v of this.inflight.values()) v.ctrl.abort();
     this.inflight.clear();
-    this.queue = [];
+    this.queues.clear();
     this.cache.clear();
     this.bytes = 0;
   }

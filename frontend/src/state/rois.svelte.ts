@@ -16,6 +16,8 @@ export class Rois {
   scope = $state<RoiScope>('current');
   error = $state<string | null>(null);
   saving = $state(false);
+  /** The box being drawn (not yet committed), shown dashed. */
+  draft = $state<Box | null>(null);
 
   private file: number | null = null;
   private committed: Box[] = [];

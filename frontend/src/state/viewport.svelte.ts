@@ -166,6 +166,7 @@ export class ViewportState implements CineTarget {
   destroy(): void {
     this.cine.stop();
     this.saveView();
+    this.ctx.store.release(this.id);
     this.dispose();
   }
 
@@ -220,7 +221,7 @@ export class ViewportState implements CineTarget {
   prefetch(): void {
     if (this.fileIndex === null || this.frameCount <= 1) return;
     const bytes = this.raw ? this.raw.data.byteLength : (this.file?.rows ?? 512) * (this.file?.columns ?? 512) * 2;
-    this.ctx.store.prefetch(this.fileIndex, this.cine.upcoming(this.frameIndex, this.frameCount), bytes);
+    this.ctx.store.prefetch(this.fileIndex, this.cine.upcoming(this.frameIndex, this.frameCount), bytes, this.id);
   }
 
   // ---- window --------------------------------------------------------------------------------
