@@ -33,10 +33,22 @@ from dcmview_core import _colour, _header, decoders
 from dcmview_core.dataset import NotDicomError, open_dataset
 from dcmview_core.decoders import CodecParams
 from dcmview_core.errors import DcmviewError, DecodeError, FrameOutOfRange, NoPixelData, PixelError
+from dcmview_core.frameheader import (
+    FrameValues,
+    Lut,
+    OverlayPlane,
+    group_values,
+    int_value,
+    lut_from_item,
+    overlay_planes,
+    palette_of,
+    rescale_of,
+    voi_function,
+    windows_of,
+)
 from dcmview_core.model import FileEntry, Window, display_path
 from dcmview_core.pixelmap import PixelMap, frame_bits, map_encapsulated, truncation_message
 from dcmview_core.source import ByteSource, close_source, open_source, source_version
-from dcmview_core.voi import float_values, parse_windows
 
 __all__ = [
     "Frame",
@@ -53,16 +65,6 @@ _FLOAT_PIXEL_DATA = 0x7FE00008
 _DOUBLE_PIXEL_DATA = 0x7FE00009
 _UNDEFINED = 0xFFFFFFFF
 _LAYOUT_CACHE_SIZE = 32
-
-
-@dataclass(frozen=True, slots=True)
-class Lut:
-    """A Modality or VOI lookup table (PS3.3 C.11.1, C.11.2): input ``first_mapped + i``
-    maps to ``data[i]``; inputs outside the table take the first or last entry."""
-
-    first_mapped: int
-    bits: int
-    data: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +139,6 @@ class Frame:
 # --- per-file layout ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _FrameValues:
-    rescale: tuple[float, float] | None
-    windows: tuple[Window, ...] | None
-    voi_function: str | None
-
-
 @dataclass(slots=True)
 class _Layout:
     path: str
@@ -166,9 +161,9 @@ class _Layout:
     base_voi_function: str
     voi_luts: tuple[Lut, ...]
     padding: tuple[int | None, int | None]
-    shared: _FrameValues
-    per_frame: tuple[_FrameValues, ...]
-    overlays: tuple[_OverlayPlane, ...]
+    shared: FrameValues
+    per_frame: tuple[FrameValues, ...]
+    overlays: tuple[OverlayPlane, ...]
     palette: np.ndarray | None
     pixel_map: PixelMap | None = None
     """Fragments and frames of encapsulated pixel data."""
@@ -177,17 +172,6 @@ class _Layout:
     """Frame bytes come from the source's ``frame_bytes(index)`` (no offsets in a file)."""
     dataset_start: int = 0
     """Stray bytes before the dataset (a file without preamble); 0 for regular files."""
-
-
-@dataclass(frozen=True, slots=True)
-class _OverlayPlane:
-    rows: int
-    columns: int
-    origin: tuple[int, int]
-    n_frames: int
-    first_frame: int
-    data: bytes
-    """Overlay Data: bit ``k`` of the plane is bit ``k % 8`` of byte ``k // 8``."""
 
 
 _layouts: OrderedDict[str, _Layout] = OrderedDict()
@@ -274,156 +258,6 @@ def _parse_layout_quietly(source: ByteSource, stamp: object) -> _Layout:
     return layout
 
 
-def _int(ds: Dataset, keyword: str, default: int | None = None) -> int | None:
-    value = ds.get(keyword)
-    if value is None or value == "":
-        return default
-    try:
-        if isinstance(value, list | tuple) or (
-            hasattr(value, "__getitem__") and not isinstance(value, str | bytes)
-        ):
-            value = value[0]
-        return int(value)
-    except (TypeError, ValueError, IndexError):
-        return default
-
-
-def _windows(item: Dataset) -> tuple[Window, ...] | None:
-    return parse_windows(item.get("WindowCenter"), item.get("WindowWidth")) or None
-
-
-def _first_number(item: Dataset, keyword: str, default: float) -> float:
-    values = float_values(item.get(keyword))
-    first = values[0] if values else None
-    return default if first is None else first
-
-
-def _rescale(item: Dataset) -> tuple[float, float] | None:
-    if "RescaleSlope" not in item and "RescaleIntercept" not in item:
-        return None
-    slope = _first_number(item, "RescaleSlope", 1.0)
-    intercept = _first_number(item, "RescaleIntercept", 0.0)
-    if slope == 0:
-        return None
-    return slope, intercept
-
-
-def _voi_function(item: Dataset) -> str | None:
-    value = item.get("VOILUTFunction")
-    if not value:
-        return None
-    name = str(value).strip().upper()
-    return name if name in ("LINEAR", "LINEAR_EXACT", "SIGMOID") else None
-
-
-def _group_values(group: Dataset | None) -> _FrameValues:
-    if group is None:
-        return _FrameValues(None, None, None)
-    rescale = windows = function = None
-    for seq_kw in ("PixelValueTransformationSequence",):
-        seq = group.get(seq_kw)
-        if seq:
-            rescale = _rescale(seq[0])
-    seq = group.get("FrameVOILUTSequence")
-    if seq:
-        windows = _windows(seq[0])
-        function = _voi_function(seq[0])
-    return _FrameValues(rescale, windows, function)
-
-
-def _lut_words(value: Any, little: bool, entries: int) -> np.ndarray:
-    if isinstance(value, bytes | bytearray):
-        if len(value) == entries and entries > 0:
-            return np.frombuffer(value, np.uint8).astype(np.int64)
-        return np.frombuffer(value, "<u2" if little else ">u2").astype(np.int64)
-    return np.asarray(value if isinstance(value, list | tuple) else list(value), dtype=np.int64)
-
-
-def _lut_from_item(item: Dataset, data_kw: str, little: bool, signed: bool) -> Lut | None:
-    """A LUT Descriptor + data item (PS3.3 C.11.1.1, C.11.2.1.1); ``signed`` says whether the
-    first mapped value is SS (signed inputs) rather than US."""
-    descriptor = item.get("LUTDescriptor")
-    data = item.get(data_kw)
-    if descriptor is None or data is None:
-        return None
-    desc = [int(v) for v in descriptor]
-    entries = desc[0] or 65536
-    first = desc[1]
-    bits = desc[2] if len(desc) > 2 else 16
-    words = _lut_words(data, little, entries)[:entries]
-    if words.size == 0:
-        return None
-    if first >= 32768 and signed:
-        first -= 65536
-    return Lut(first, bits, words)
-
-
-def _palette(ds: Dataset, little: bool, bits_stored: int) -> np.ndarray | None:
-    """The stored value → 8-bit RGB table of a PALETTE COLOR image (PS3.3 C.7.9)."""
-    channels = []
-    for colour in ("Red", "Green", "Blue"):
-        descriptor = ds.get(f"{colour}PaletteColorLookupTableDescriptor")
-        if descriptor is None:
-            raise DecodeError(f"PALETTE COLOR image without {colour} Palette LUT Descriptor")
-        desc = [int(v) for v in descriptor]
-        entries = desc[0] or 65536
-        first = desc[1]
-        bits = desc[2]
-        segmented = ds.get(f"Segmented{colour}PaletteColorLookupTableData")
-        plain = ds.get(f"{colour}PaletteColorLookupTableData")
-        if segmented is not None:
-            itemsize = 1 if bits == 8 else 2
-            raw = bytes(segmented)
-            words = np.frombuffer(
-                raw, np.uint8 if itemsize == 1 else ("<u2" if little else ">u2")
-            ).astype(np.int64)
-            values = _colour.expand_segmented_lut(words, entries, itemsize)
-        elif plain is not None:
-            raw = bytes(plain)
-            if bits == 8 and len(raw) == entries:
-                values = np.frombuffer(raw, np.uint8).astype(np.int64)
-            else:
-                values = np.frombuffer(raw, "<u2" if little else ">u2").astype(np.int64)
-                if bits == 8 and int(values.max(initial=0)) > 255:
-                    values = values >> 8
-            values = values[:entries]
-        else:
-            raise DecodeError(f"PALETTE COLOR image without {colour} Palette LUT Data")
-        table8 = _colour.lut_to_8bit(values, bits)
-        size = 1 << min(bits_stored, 16)
-        index = np.clip(np.arange(size) - first, 0, len(table8) - 1)
-        channels.append(table8[index])
-    return np.stack(channels, axis=-1)
-
-
-def _overlay_planes(ds: Dataset, little: bool) -> tuple[_OverlayPlane, ...]:
-    planes = []
-    for group in range(0x6000, 0x6020, 2):
-        data = ds.get((group, 0x3000))
-        rows_el = ds.get((group, 0x0010))
-        cols_el = ds.get((group, 0x0011))
-        if data is None or rows_el is None or cols_el is None or not data.value:
-            continue
-        origin_el = ds.get((group, 0x0050))
-        origin = [int(v) for v in origin_el.value] if origin_el is not None else [1, 1]
-        n_frames_el = ds.get((group, 0x0015))
-        first_el = ds.get((group, 0x0051))
-        raw = bytes(data.value)
-        if not little and data.VR == "OW":
-            raw = np.frombuffer(raw[: len(raw) // 2 * 2], ">u2").astype("<u2").tobytes()
-        planes.append(
-            _OverlayPlane(
-                rows=int(rows_el.value),
-                columns=int(cols_el.value),
-                origin=(origin[0] - 1, origin[1] - 1),
-                n_frames=int(n_frames_el.value) if n_frames_el is not None else 1,
-                first_frame=int(first_el.value) if first_el is not None else 1,
-                data=raw,
-            )
-        )
-    return tuple(planes)
-
-
 def _build_layout(
     ds: Dataset,
     source: ByteSource,
@@ -434,8 +268,8 @@ def _build_layout(
     value_offset: int,
     value_length: int,
 ) -> _Layout:
-    rows = _int(ds, "Rows", 0) or 0
-    columns = _int(ds, "Columns", 0) or 0
+    rows = int_value(ds, "Rows", 0) or 0
+    columns = int_value(ds, "Columns", 0) or 0
     if rows <= 0 or columns <= 0:
         raise DecodeError(f"invalid image size {rows}×{columns}")
     if tag == _FLOAT_PIXEL_DATA:
@@ -443,13 +277,13 @@ def _build_layout(
     elif tag == _DOUBLE_PIXEL_DATA:
         bits_allocated, sample_format = 64, "float"
     else:
-        bits_allocated = _int(ds, "BitsAllocated", 16) or 16
-        sample_format = "int" if _int(ds, "PixelRepresentation", 0) == 1 else "uint"
+        bits_allocated = int_value(ds, "BitsAllocated", 16) or 16
+        sample_format = "int" if int_value(ds, "PixelRepresentation", 0) == 1 else "uint"
     if bits_allocated not in (1, 8, 16, 32, 64):
         raise DecodeError(f"unsupported Bits Allocated {bits_allocated}")
-    bits_stored = _int(ds, "BitsStored", bits_allocated) or bits_allocated
+    bits_stored = int_value(ds, "BitsStored", bits_allocated) or bits_allocated
     bits_stored = min(max(bits_stored, 1), bits_allocated)
-    spp = _int(ds, "SamplesPerPixel", 1) or 1
+    spp = int_value(ds, "SamplesPerPixel", 1) or 1
     photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
     if not photometric:
         photometric = "RGB" if spp == 3 else "MONOCHROME2"
@@ -462,26 +296,26 @@ def _build_layout(
         pixel_representation=1 if sample_format == "int" else 0,
         photometric_interpretation=photometric,
     )
-    n_frames = max(_int(ds, "NumberOfFrames", 1) or 1, 1)
+    n_frames = max(int_value(ds, "NumberOfFrames", 1) or 1, 1)
     modality_lut = None
     signed_input = sample_format == "int"
     seq = ds.get("ModalityLUTSequence")
     if seq:
-        modality_lut = _lut_from_item(seq[0], "LUTData", little, signed_input)
-    rescale = _rescale(ds) or (1.0, 0.0)
+        modality_lut = lut_from_item(seq[0], "LUTData", little, signed_input)
+    rescale = rescale_of(ds) or (1.0, 0.0)
     signed_modality = signed_input or rescale[1] < 0 or rescale[0] < 0
     voi_luts = tuple(
         lut
         for item in ds.get("VOILUTSequence") or []
-        if (lut := _lut_from_item(item, "LUTData", little, signed_modality))
+        if (lut := lut_from_item(item, "LUTData", little, signed_modality))
     )
     shared_seq = ds.get("SharedFunctionalGroupsSequence")
     per_frame_seq = ds.get("PerFrameFunctionalGroupsSequence") or []
-    padding_value = _int(ds, "PixelPaddingValue")
-    padding_limit = _int(ds, "PixelPaddingRangeLimit")
+    padding_value = int_value(ds, "PixelPaddingValue")
+    padding_limit = int_value(ds, "PixelPaddingRangeLimit")
     palette = None
     if photometric == "PALETTE COLOR" and tag == _PIXEL_DATA:
-        palette = _palette(ds, little, bits_stored)
+        palette = palette_of(ds, little, bits_stored)
     return _Layout(
         path=source.name,
         stamp=stamp,
@@ -492,18 +326,18 @@ def _build_layout(
         value_offset=value_offset,
         value_length=value_length,
         params=params,
-        planar_configuration=_int(ds, "PlanarConfiguration", 0) or 0,
+        planar_configuration=int_value(ds, "PlanarConfiguration", 0) or 0,
         number_of_frames=n_frames,
         sample_format=sample_format,
         base_rescale=rescale,
         modality_lut=modality_lut,
-        base_windows=_windows(ds) or (),
-        base_voi_function=_voi_function(ds) or "LINEAR",
+        base_windows=windows_of(ds) or (),
+        base_voi_function=voi_function(ds) or "LINEAR",
         voi_luts=voi_luts,
         padding=(padding_value, padding_limit),
-        shared=_group_values(shared_seq[0] if shared_seq else None),
-        per_frame=tuple(_group_values(item) for item in per_frame_seq),
-        overlays=_overlay_planes(ds, little),
+        shared=group_values(shared_seq[0] if shared_seq else None),
+        per_frame=tuple(group_values(item) for item in per_frame_seq),
+        overlays=overlay_planes(ds, little),
         palette=palette,
     )
 
