@@ -60,6 +60,8 @@ from dcmview_core.overlays import (
 from dcmview_core.pixelmap import frame_nbytes
 from dcmview_core.present import Display, render_display
 from dcmview_core.presets import PRESETS, Preset
+from dcmview_core.remote import UpstreamError, is_remote, prepare_inputs
+from dcmview_core.remote import install as _install_remote
 from dcmview_core.source import ByteSource, LocalFile, open_source, register_scheme
 from dcmview_core.stacks import (
     Stack,
@@ -86,6 +88,8 @@ from dcmview_core.stats import (
 from dcmview_core.tags import TagNotFound, TagReadError, select_tag, tag_tree
 from dcmview_core.voi import named_windows, parse_windows
 from dcmview_core.volume import Volume, build_volume, voxel_bytes
+
+_install_remote()  # dicomweb://, s3://, gs://, http(s):// byte sources and listers
 
 __version__ = "0.1.0"
 
@@ -129,6 +133,7 @@ __all__ = [
     "TagNotFound",
     "TagReadError",
     "UnsupportedTransferSyntax",
+    "UpstreamError",
     "UsageError",
     "Volume",
     "VolumeInfo",
@@ -143,6 +148,7 @@ __all__ = [
     "encode_thumbnail_jpeg",
     "entry_pixel_area",
     "frame_nbytes",
+    "is_remote",
     "label_dtype",
     "label_map",
     "modality_values",
@@ -156,6 +162,7 @@ __all__ = [
     "parse_windows",
     "pixel_area",
     "plane_label",
+    "prepare_inputs",
     "quiet_pydicom",
     "read_entry",
     "read_frame",

@@ -1,0 +1,520 @@
+"""DICOMweb sources: QIDO-RS to find studies and series, WADO-RS metadata for the scan, frames.
+
+The scan reads series metadata only (``…/series/{uid}/metadata``, one request per series, run
+concurrently): each instance's JSON becomes a header `Dataset` (no pixel data, no bulk download)
+and an `Instance` source named ``dicomweb://host/studies/…/series/…/instances/…``. Frames are
+fetched one by one with WADO-RS ``…/frames/{n}`` in the stored transfer syntax
+(``transfer-syntax=*``), so our decoders decode them and lossless stays lossless; only when the
+server cannot send frames (406/415/501/400) is the whole instance fetched once and the frame cut
+from it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from email.message import Message
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import numpy as np
+from pydicom import dcmread
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate, get_frame
+from pydicom.uid import UID
+
+from dcmview_core._header import quiet_pydicom
+from dcmview_core.errors import FrameOutOfRange, UsageError
+from dcmview_core.frames import Frame, read_source_frame
+from dcmview_core.remote import _http
+from dcmview_core.remote.errors import UpstreamError
+
+SCHEME = "dicomweb"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+EXPLICIT_BE = "1.2.840.10008.1.2.2"
+ACCEPT_JSON = "application/dicom+json, application/json"
+ACCEPT_FRAMES = 'multipart/related; type="application/octet-stream"; transfer-syntax=*'
+ACCEPT_INSTANCE = 'multipart/related; type="application/dicom"; transfer-syntax=*'
+ACCEPT_BULK = 'multipart/related; type="application/octet-stream"'
+DEFAULT_LIMIT = 100
+SERIES_WORKERS = 4
+_FALLBACK_STATUSES = (400, 406, 415, 500, 501)
+"""Answers to a frames request meaning "cannot send frames" (Orthanc says 500)."""
+_PIXEL_KEYS = ("7FE00008", "7FE00009", "7FE00010")
+# media types of frames sent without a transfer-syntax parameter (PS3.18 8.7.3.5.2)
+_MEDIA_SYNTAX = {
+    "application/octet-stream": EXPLICIT_LE,
+    "image/jpeg": "1.2.840.10008.1.2.4.50",
+    "image/jls": "1.2.840.10008.1.2.4.80",
+    "image/jp2": "1.2.840.10008.1.2.4.90",
+    "image/x-dicom-rle": "1.2.840.10008.1.2.5",
+    "image/dicom-rle": "1.2.840.10008.1.2.5",
+}
+_NAME = re.compile(r"^dicomweb://([^/]+)/studies/([^/]+)/series/([^/]+)/instances/([^/]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a DICOMweb URL names: a service root and a study/series, or a QIDO study query."""
+
+    root: str
+    """The service root (``http://host/dicom-web``), without credentials."""
+    study: str | None = None
+    series: str | None = None
+    query: tuple[tuple[str, str], ...] = ()
+
+
+def is_dicomweb_url(url: str) -> bool:
+    """Whether *url* is ``http(s)://…/studies[/…]`` (a DICOMweb resource, not an object)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and "/studies" in f"{parts.path}/".replace(
+        "/studies/", "/studies"
+    )
+
+
+def parse_target(url: str) -> Target:
+    """Split ``ROOT/studies[/UID[/series/UID]][?query]`` into a `Target`."""
+    clean = _http.strip_userinfo(url)
+    parts = urlsplit(clean)
+    path = parts.path.rstrip("/")
+    head, sep, tail = path.partition("/studies")
+    root = urlunsplit((parts.scheme, parts.netloc, head, "", ""))
+    if not sep:
+        return Target(root, query=tuple(parse_qsl(parts.query)))
+    segments = [s for s in tail.split("/") if s]
+    study = segments[0] if segments else None
+    series = segments[2] if len(segments) >= 3 and segments[1] == "series" else None
+    if segments and (len(segments) not in (1, 3) or (len(segments) == 3 and series is None)):
+        raise UsageError(f"not a DICOMweb study or series URL: {display_url(clean)}")
+    return Target(root, study, series, tuple(parse_qsl(parts.query)))
+
+
+def display_url(url: str) -> str:
+    """*url* without credentials or query (what messages show)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, _http.host_of(url), parts.path, "", ""))
+
+
+# --- QIDO-RS -----------------------------------------------------------------------------------
+
+
+def _json(url: str, params: Sequence[tuple[str, str]] = ()) -> list[dict[str, Any]]:
+    response = _http.get(url, accept=ACCEPT_JSON, params=list(params), ok=(200, 204))
+    if response.status_code == 204 or not response.content:
+        return []
+    try:
+        data = response.json()
+    except ValueError:
+        raise UpstreamError(f"{display_url(url)}: the answer is not DICOM JSON") from None
+    if not isinstance(data, list):
+        raise UpstreamError(f"{display_url(url)}: the answer is not a DICOM JSON array")
+    return [item for item in data if isinstance(item, dict)]
+
+
+def _value(item: dict[str, Any], tag: str) -> Any:
+    values = (item.get(tag) or {}).get("Value") or [None]
+    return values[0]
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def query_studies(root: str, query: Sequence[tuple[str, str]], limit: int) -> list[str]:
+    """Study Instance UIDs matching a QIDO-RS query (at most *limit*; says so when more match)."""
+    params = [*query, ("limit", str(limit + 1))]
+    found = [_value(item, "0020000D") for item in _json(f"{root}/studies", params)]
+    uids = [str(uid) for uid in found if uid]
+    if len(uids) > limit:
+        text = "&".join(f"{k}={v}" for k, v in query)
+        sys.stderr.write(
+            f"dcmview: more than {limit} studies match {text}; showing the first {limit}"
+            " (raise --query-limit or narrow the query)\n"
+        )
+        uids = uids[:limit]
+    return uids
+
+
+def series_of(root: str, study: str) -> list[str]:
+    """Series Instance UIDs of *study*, by Series Number; `UpstreamError` when it is missing."""
+    items = _json(f"{root}/studies/{study}/series")
+    if not items:
+        raise UpstreamError(f"study {study} not found on {_http.host_of(root)}")
+    ordered = sorted(
+        items, key=lambda i: (_number(_value(i, "00200011")), str(_value(i, "0020000E")))
+    )
+    return [str(_value(i, "0020000E")) for i in ordered if _value(i, "0020000E")]
+
+
+def studies_of(target: Target, limit: int = DEFAULT_LIMIT) -> list[str]:
+    """The studies a target names (its study, or the ones its query matches)."""
+    if target.study is not None:
+        return [target.study]
+    if not target.query:
+        raise UsageError(
+            f"{target.root}: a DICOMweb service root needs --study UID or --query KEY=VALUE"
+        )
+    uids = query_studies(target.root, target.query, limit)
+    if not uids:
+        text = "&".join(f"{k}={v}" for k, v in target.query)
+        raise UpstreamError(f"no study matches {text} on {_http.host_of(target.root)}")
+    return uids
+
+
+# --- instances -----------------------------------------------------------------------------------
+
+
+def _has_pixels(item: dict[str, Any]) -> bool:
+    if any(key in item for key in _PIXEL_KEYS):
+        return True
+    return all(_value(item, tag) for tag in ("00280010", "00280011", "00280100"))
+
+
+class Instance:
+    """One DICOMweb instance as a byte source whose frames come from WADO-RS.
+
+    Readers use `header_dataset`, `has_pixels`, `frame_count` and `read_frame` (or
+    `frame_bytes`); `read_at` is refused (an instance is never downloaded to be read as bytes).
+    """
+
+    size = 0
+    version = None
+
+    def __init__(self, root: str, study: str, series: str, sop: str, item: dict[str, Any]) -> None:
+        self.root, self.study, self.series, self.sop = root, study, series, sop
+        self.name = (
+            f"{SCHEME}://{_http.host_of(root)}/studies/{study}/series/{series}/instances/{sop}"
+        )
+        self.url = f"{root}/studies/{study}/series/{series}/instances/{sop}"
+        self.has_pixels = _has_pixels(item)
+        frames = _number(_value(item, "00280008"))
+        self.frame_count = (int(frames) if frames != float("inf") else 1) if self.has_pixels else 0
+        meta_ts = _value(item, "00020010") or _value(item, "00083002")
+        self.transfer_syntax_uid: str = str(meta_ts) if meta_ts else EXPLICIT_LE
+        """Stored syntax: from the metadata when it says, else learnt from the first frame."""
+        self._item = {k: v for k, v in item.items() if k not in _PIXEL_KEYS}
+        self._dataset: Dataset | None = None
+        self._full: Dataset | None = None
+        self._lock = threading.Lock()
+
+    def header_dataset(self) -> Dataset:
+        """The header as a pydicom `Dataset` (file meta set; no pixel data).
+
+        Values the server sent as BulkDataURI (LUT data, overlays) are empty here: the scan
+        never downloads bulk data. `frame_dataset` has them.
+        """
+        with self._lock:
+            if self._dataset is None:
+                self._dataset = self._from_json(_no_bulk_data)
+            return self._dataset
+
+    def frame_dataset(self) -> Dataset:
+        """`header_dataset` with its BulkDataURI values fetched (what frames are decoded with)."""
+        with self._lock:
+            if self._full is None:
+                bulky = any("BulkDataURI" in str(v) for k, v in self._item.items())
+                self._full = self._from_json(_bulk_data) if bulky else None
+            full = self._full
+        return full if full is not None else self.header_dataset()
+
+    def _from_json(self, handler: Callable[[str, str, str], bytes]) -> Dataset:
+        with quiet_pydicom():  # servers send odd values too; the header is what it is
+            ds = Dataset.from_json(self._item, bulk_data_uri_handler=handler)
+        meta = FileMetaDataset()
+        meta.TransferSyntaxUID = UID(self.transfer_syntax_uid)
+        if "SOPClassUID" in ds:
+            meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPInstanceUID = UID(self.sop)
+        ds.file_meta = meta
+        return ds
+
+    def frame_bytes(self, index: int) -> bytes:
+        """Frame *index* (0-based) as the server stores it (see `fetch_frame` for its syntax)."""
+        return self.fetch_frame(index)[0]
+
+    def fetch_frame(self, index: int) -> tuple[bytes, str]:
+        """Frame *index* (0-based) as stored and its transfer syntax UID."""
+        response = _http.get(
+            f"{self.url}/frames/{index + 1}", accept=ACCEPT_FRAMES, ok=(200, *_FALLBACK_STATUSES)
+        )
+        if response.status_code in _FALLBACK_STATUSES:
+            return self._frame_from_instance(index)
+        data, syntax = first_part(response.headers.get("content-type", ""), response.content)
+        syntax = syntax or self.transfer_syntax_uid
+        self._learn(syntax)
+        return data, syntax
+
+    def read_frame(self, index: int) -> Frame:
+        """Fetch frame *index* and decode it with the frame pipeline (`read_source_frame`)."""
+        if not 0 <= index < self.frame_count:
+            raise FrameOutOfRange(
+                f"frame {index} is out of range: the instance has {self.frame_count} frame(s)"
+            )
+        data, syntax = self.fetch_frame(index)
+        with quiet_pydicom():
+            one = one_frame_file(self.frame_dataset(), index, data, syntax)
+        frame = read_source_frame(MemorySource(f"{self.name}#frame={index}", one), 0)
+        meta = replace(
+            frame.meta,
+            frame_index=index,
+            number_of_frames=self.frame_count,
+            transfer_syntax_uid=syntax,
+        )
+        return Frame(frame.samples, meta)
+
+    def _learn(self, syntax: str) -> None:
+        with self._lock:
+            if syntax != self.transfer_syntax_uid:
+                self.transfer_syntax_uid = syntax
+                for ds in (self._dataset, self._full):
+                    if ds is not None:
+                        ds.file_meta.TransferSyntaxUID = UID(syntax)
+
+    def _frame_from_instance(self, index: int) -> tuple[bytes, str]:
+        ds = _whole_instance(self.url)
+        syntax = str(ds.file_meta.TransferSyntaxUID)
+        self._learn(syntax)
+        if "PixelData" not in ds:
+            raise UpstreamError(f"{self.name}: the instance the server sent has no Pixel Data")
+        pixels: bytes = ds.PixelData
+        if ds.file_meta.TransferSyntaxUID.is_compressed:
+            return get_frame(pixels, index, number_of_frames=self.frame_count), syntax
+        size = len(pixels) // max(self.frame_count, 1)
+        return pixels[index * size : (index + 1) * size], syntax
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Refused: DICOMweb instances are read by header dataset and by frame."""
+        raise UpstreamError(f"{self.name}: DICOMweb instances are read by frame, not by byte")
+
+    def __repr__(self) -> str:
+        return f"Instance({self.name!r})"
+
+
+class MemorySource:
+    """Bytes in memory as a `ByteSource` (one fetched frame wrapped as a Part-10 file)."""
+
+    __slots__ = ("_data", "name", "size")
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data, self.size = name, data, len(data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """``length`` bytes from ``offset`` (fewer at the end)."""
+        return self._data[offset : offset + length]
+
+
+def one_frame_file(header: Dataset, index: int, data: bytes, syntax: str) -> bytes:
+    """A Part-10 file of *header* holding only frame *index* (*data*, in *syntax*).
+
+    The per-frame functional group of that frame is kept as the only item, so rescale and
+    windows stay those of frame *index*.
+    """
+    ds = Dataset()
+    ds.update(header)
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.update(header.file_meta)
+    if "NumberOfFrames" in ds:
+        ds.NumberOfFrames = 1
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame is not None and len(per_frame) > index:
+        ds.PerFrameFunctionalGroupsSequence = [per_frame[index]]
+    if UID(syntax).is_compressed:
+        ds.file_meta.TransferSyntaxUID = UID(syntax)
+        ds.PixelData = encapsulate([data])
+        ds["PixelData"].VR = "OB"
+        ds["PixelData"].is_undefined_length = True
+    else:
+        if syntax == EXPLICIT_BE:
+            bits = int(ds.get("BitsAllocated") or 8)
+            if bits > 8:
+                data = np.frombuffer(data, f">u{bits // 8}").astype(f"<u{bits // 8}").tobytes()
+        ds.file_meta.TransferSyntaxUID = UID(EXPLICIT_LE)
+        ds.PixelData = data
+        ds["PixelData"].VR = "OB" if int(ds.get("BitsAllocated") or 8) <= 8 else "OW"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+_whole: OrderedDict[str, Dataset] = OrderedDict()
+_whole_lock = threading.Lock()
+
+
+def _whole_instance(url: str) -> Dataset:
+    """The whole instance (fallback when frames cannot be sent); the last two are kept."""
+    with _whole_lock:
+        found = _whole.get(url)
+    if found is not None:
+        return found
+    response = _http.get(url, accept=ACCEPT_INSTANCE)
+    data, _ = first_part(response.headers.get("content-type", ""), response.content)
+    try:
+        ds = dcmread(io.BytesIO(data), force=True)
+    except Exception as exc:  # a corrupt body is the server's failure, not a decode error
+        where = display_url(url)
+        raise UpstreamError(f"{where}: the instance could not be parsed ({exc})") from None
+    with _whole_lock:
+        _whole[url] = ds
+        while len(_whole) > 2:
+            _whole.popitem(last=False)
+    return ds
+
+
+def _no_bulk_data(tag: str, vr: str, uri: str) -> bytes:
+    return b""
+
+
+def _bulk_data(tag: str, vr: str, uri: str) -> bytes:
+    """Fetch one BulkDataURI value (LUTs, overlays: small); empty when the server refuses."""
+    if tag.upper().startswith(("7FE0", "FFFC")):  # pixel data, trailing padding: never needed
+        return b""
+    try:
+        response = _http.get(uri, accept=ACCEPT_BULK)
+        return first_part(response.headers.get("content-type", ""), response.content)[0]
+    except UpstreamError:
+        return b""
+
+
+# --- multipart/related (RFC 2387) ------------------------------------------------------------
+
+
+def _params(content_type: str) -> Message:
+    message = Message()
+    message["content-type"] = content_type
+    return message
+
+
+def _syntax_of(content_type: str) -> str | None:
+    message = _params(content_type)
+    syntax = message.get_param("transfer-syntax")
+    if isinstance(syntax, str) and syntax and syntax != "*":
+        return syntax
+    return _MEDIA_SYNTAX.get(message.get_content_type())
+
+
+def first_part(content_type: str, body: bytes) -> tuple[bytes, str | None]:
+    """The first part of a ``multipart/related`` body and its transfer syntax (when it says).
+
+    A single-part answer (``application/octet-stream``) is returned as is. A body without its
+    closing delimiter, or shorter than a part's ``Content-Length``, raises `UpstreamError`.
+    """
+    outer = _params(content_type)
+    if outer.get_content_maintype() != "multipart":
+        return body, _syntax_of(content_type)
+    boundary = outer.get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise UpstreamError("the multipart answer names no boundary")
+    delimiter = b"--" + boundary.encode("latin-1")
+    start = body.find(delimiter)
+    if start < 0:
+        raise UpstreamError("truncated multipart body (no part)")
+    head_start = body.find(b"\r\n", start) + 2
+    head_end = body.find(b"\r\n\r\n", head_start)
+    if head_start < 2 or head_end < 0:
+        raise UpstreamError("truncated multipart body (part headers cut short)")
+    headers: dict[str, str] = {}
+    for line in body[head_start:head_end].decode("latin-1").split("\r\n"):
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    data_start = head_end + 4
+    end = body.find(b"\r\n" + delimiter, data_start)
+    if end < 0:
+        raise UpstreamError("truncated multipart body (no closing delimiter)")
+    data = body[data_start:end]
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != len(data):
+        raise UpstreamError(
+            f"truncated multipart body ({len(data)} of {declared} bytes in the part)"
+        )
+    part_type = headers.get("content-type")
+    syntax = _syntax_of(part_type) if part_type else None
+    if syntax is None:
+        inner = outer.get_param("type")
+        syntax = _syntax_of(inner) if isinstance(inner, str) else None
+    return data, syntax
+
+
+# --- registry and listing ----------------------------------------------------------------------
+
+_instances: dict[str, Instance] = {}
+_roots: dict[str, str] = {}
+_registry_lock = threading.Lock()
+
+
+def _series_instances(root: str, study: str, series: str) -> list[Instance]:
+    items = _json(f"{root}/studies/{study}/series/{series}/metadata")
+    found = []
+    for item in items:
+        sop = _value(item, "00080018")
+        if sop:
+            found.append(Instance(root, study, series, str(sop), item))
+    found.sort(key=lambda i: (_number(_value(i._item, "00200013")), i.sop))
+    return found
+
+
+def _register(instances: Sequence[Instance]) -> None:
+    with _registry_lock:
+        for instance in instances:
+            _instances[instance.name] = instance
+            _roots[_http.host_of(instance.root)] = instance.root
+
+
+def list_instances(url: str, limit: int = DEFAULT_LIMIT) -> Iterator[str]:
+    """Names of the instances a DICOMweb URL names, series by series (metadata fetched ahead)."""
+    target = parse_target(url)
+    pairs = [
+        (study, series)
+        for study in studies_of(target, limit)
+        for series in ([target.series] if target.series else series_of(target.root, study))
+    ]
+    with ThreadPoolExecutor(SERIES_WORKERS, thread_name_prefix="dcmview-dicomweb") as pool:
+        batches = pool.map(lambda p: _series_instances(target.root, *p), pairs)
+        for instances in batches:
+            _register(instances)
+            for instance in instances:
+                yield instance.name
+
+
+def open_instance(name: str) -> Instance:
+    """The `Instance` named *name* (found by the scan, else its metadata is fetched now)."""
+    with _registry_lock:
+        found = _instances.get(name)
+    if found is not None:
+        return found
+    match = _NAME.match(name)
+    if match is None:
+        raise UsageError(f"not a DICOMweb instance name: {name}")
+    host, study, series, sop = match.groups()
+    with _registry_lock:
+        root = _roots.get(host)
+    if root is None:
+        raise UsageError(f"{name}: unknown DICOMweb server (give its service root URL)")
+    items = _json(f"{root}/studies/{study}/series/{series}/instances/{sop}/metadata")
+    if not items:
+        raise UpstreamError(f"{name}: not found")
+    instance = Instance(root, study, series, sop, items[0])
+    _register([instance])
+    return instance
+
+
+def check(target: Target, limit: int = DEFAULT_LIMIT) -> list[str]:
+    """URLs naming each study of *target* (checked to exist); one-line `UsageError` otherwise."""
+    try:
+        studies = studies_of(target, limit)
+        if target.series is None:
+            for study in studies:
+                series_of(target.root, study)
+    except UpstreamError as exc:
+        raise UsageError(str(exc)) from None
+    if target.series is not None:
+        return [f"{target.root}/studies/{target.study}/series/{target.series}"]
+    return [f"{target.root}/studies/{study}" for study in studies]
