@@ -628,3 +628,35 @@ def test_lean_per_frame_reader_agrees_with_pydicom(tmp_path: Path) -> None:
         implicit_vr = path == implicit
         assert len(_groups.per_frame_items(raw.value, not implicit_vr)) == frames  # really lean
         assert all(f.refs and f.position and f.segment for f in lean.frames)
+
+
+def test_labelmap_seg_draws_pixel_values_as_segments(tmp_path: Path) -> None:
+    sources = _series(tmp_path / "ct", 3)
+    labels = np.random.default_rng(6).integers(0, 4, (3, ROWS, COLS)).astype(np.uint8)
+    seg = hd.seg.Segmentation(
+        source_images=sources,
+        pixel_array=labels,
+        segmentation_type=hd.seg.SegmentationTypeValues.LABELMAP,
+        segment_descriptions=_descriptions(3),
+        series_instance_uid=generate_uid(),
+        series_number=21,
+        sop_instance_uid=generate_uid(),
+        instance_number=1,
+        manufacturer="dcmview tests",
+        manufacturer_model_name="tests",
+        software_versions="1",
+        device_serial_number="1",
+    )
+    seg.save_as(tmp_path / "labelmap.dcm")
+    entries = _entries(tmp_path / "ct", tmp_path / "labelmap.dcm")
+    [overlay] = OverlayCatalog().overlays(entries)
+    assert overlay.reason is None
+    assert [s.number for s in overlay.segments] == [1, 2, 3]
+    files = _by_uid(entries)
+    for k, src in enumerate(sources):
+        file = files[src.SOPInstanceUID].index
+        np.testing.assert_array_equal(label_map(overlay, file, 0), labels[k])
+        for n in (1, 2, 3):
+            np.testing.assert_array_equal(
+                segment_mask(overlay, file, 0, n), (labels[k] == n).astype(np.uint8) * 255
+            )

@@ -28,8 +28,8 @@ from dcmview_core.overlays.catalog import (
 from dcmview_core.overlays.colour import PALETTE, cielab_to_srgb, palette_colour, srgb_to_cielab
 from dcmview_core.overlays.model import (
     Grid,
-    OverlayLayer,
     OverlayKind,
+    OverlayLayer,
     OverlayNotFound,
     Plane,
     Segment,
@@ -61,9 +61,9 @@ __all__ = [
     "SEG_STORAGE",
     "Grid",
     "MaskKind",
-    "OverlayLayer",
     "OverlayCatalog",
     "OverlayKind",
+    "OverlayLayer",
     "OverlayNotFound",
     "OverlaySource",
     "PlaceIndex",

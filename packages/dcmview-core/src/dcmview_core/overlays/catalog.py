@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from dcmview_core.errors import DcmviewError, UsageError
 from dcmview_core.model import FileEntry
 from dcmview_core.overlays.arrays import load_mask_file, mask_label, place_array, place_nifti
-from dcmview_core.overlays.model import OverlayLayer, OverlayKind, Segment
+from dcmview_core.overlays.model import OverlayKind, OverlayLayer, Segment
 from dcmview_core.overlays.placement import (
     LABEL_MAP_SEG_STORAGE,
     OVERLAY_SOP_CLASSES,
@@ -164,7 +164,9 @@ class OverlayCatalog:
                 if slot.loaded is None:
                     slot.loaded = self._load(slot)
 
-    def overlays(self, entries: Sequence[FileEntry], stacks: Sequence[Stack] = ()) -> list[OverlayLayer]:
+    def overlays(
+        self, entries: Sequence[FileEntry], stacks: Sequence[Stack] = ()
+    ) -> list[OverlayLayer]:
         """Every overlay, placed on ``entries`` (all loaded files, by index) and ``stacks``."""
         slots = self._discover(entries)
         places: list[PlaceIndex] = []  # built once, on first need

@@ -236,7 +236,12 @@ def seg_header_from_dataset(
     if kind == "FRACTIONAL":
         encoding = "fraction"
         maximum = float(ds.get("MaximumFractionalValue") or 255) or 255.0
-    segments = tuple(_segment(item) for item in ds.get("SegmentSequence") or [])
+    # a LABELMAP may describe its background as segment 0: pixels 0 are "none" here
+    segments = tuple(
+        seg
+        for seg in (_segment(item) for item in ds.get("SegmentSequence") or [])
+        if seg.number > 0
+    )
     shared = _first(ds, "SharedFunctionalGroupsSequence")
     labelmap = encoding == "labels"
     frames = None
