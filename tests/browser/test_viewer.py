@@ -689,7 +689,9 @@ def test_works_under_a_path_prefix(page: Page, server: Server) -> None:
         expect(counter(page)).to_have_text("1 / 12")
         page.wait_for_selector(".viewport .spinner", state="detached")
         expect(page.get_by_test_id("window-text")).to_have_text("W 400 · C 40")
-        assert page.url.endswith("/viewer/")
+        # (the fragment keeps the reading: layout and files, never the token)
+        assert page.url.split("#")[0].endswith("/viewer/")
+        assert "token" not in page.url
     finally:
         page.goto("about:blank")  # no poll may reach the proxy once it is gone
         proxy.shutdown()
@@ -1109,3 +1111,28 @@ def test_layouts_give_each_viewport_its_own_file_and_link_them(page: Page, serve
     page.keyboard.press("1")
     expect(page.get_by_role("region", name=re.compile(r"^Viewport \d$"))).to_have_count(1)
     expect(page.locator(".corner.tl")).to_contain_text("P001")
+
+
+def test_a_reload_restores_the_layout_and_a_dragged_file(page: Page, server: Server) -> None:
+    open_viewer(page, server)
+    page.locator(".viewport").focus()
+    page.keyboard.press("3")  # 2×1: one open file, the second viewport is empty
+    two = page.get_by_role("region", name="Viewport 2")
+    expect(two).to_contain_text("Empty viewport")
+    # drag a file from the navigator onto the empty viewport
+    page.get_by_role("treeitem", name=re.compile("mr.dcm")).drag_to(two)
+    expect(two.locator(".corner.tl")).to_contain_text("P002")
+    expect(two).to_have_attribute("data-active", "true")
+    expect(page.get_by_role("region", name="Viewport 1").locator(".corner.tl")).to_contain_text(
+        "P001"
+    )
+    assert "layout=2x1" in page.url
+    assert "token" not in page.url
+    page.reload()
+    page.wait_for_selector(".viewport[data-renderer]")
+    expect(page.get_by_role("radio", name="2×1")).to_have_attribute("aria-checked", "true")
+    expect(two.locator(".corner.tl")).to_contain_text("P002")
+    expect(page.get_by_role("region", name="Viewport 1").locator(".corner.tl")).to_contain_text(
+        "P001"
+    )
+    expect(two).to_have_attribute("data-active", "true")

@@ -4,7 +4,7 @@
  * (`state/layout.svelte.ts`) owns the viewports.
  */
 
-export type LayoutId = '1x1' | '1x2' | '2x1' | '2x2';
+export type LayoutId = '1x1' | '1x2' | '2x1' | '2x2' | 'mpr';
 
 export interface LayoutDef {
   id: LayoutId;
@@ -20,6 +20,8 @@ export const LAYOUTS: readonly LayoutDef[] = [
   { id: '1x2', name: '1×2', key: '2', rows: 1, columns: 2 },
   { id: '2x1', name: '2×1', key: '3', rows: 2, columns: 1 },
   { id: '2x2', name: '2×2', key: '4', rows: 2, columns: 2 },
+  // the acquired plane and its two reformats of one stack (state/mpr.svelte.ts)
+  { id: 'mpr', name: 'MPR', key: 'M', rows: 1, columns: 3 },
 ];
 
 export function layoutDef(id: LayoutId): LayoutDef {
@@ -55,3 +57,6 @@ export function neighbour(index: number, count: number, columns: number, dx: num
   const c = Math.min(columns - 1, Math.max(0, (index % columns) + dx));
   return Math.min(count - 1, r * columns + c);
 }
+
+/** The drag-and-drop type of a file dragged from the navigator onto a viewport (its index). */
+export const FILE_DRAG = 'application/x-dcmview-file';

@@ -3,6 +3,7 @@
  * unexported edits) and the global keyboard shortcuts, which act on the active viewport.
  */
 
+import { decodeReading, encodeReading, type Reading } from '../lib/fragment';
 import { FrameStore } from '../lib/frames';
 import { PointerFocus, actionForKey, controlOf, keyBelongsToControl, roiGrow, roiNudge, type Action } from '../lib/keys';
 import type { RendererChoice } from '../lib/renderer';
@@ -10,6 +11,7 @@ import { UnexportedEdits } from './edits.svelte';
 import { Layout } from './layout.svelte';
 import { Panels } from './panels.svelte';
 import { Session } from './session.svelte';
+import { Stacks } from './stacks.svelte';
 import { Tools } from './tools.svelte';
 import type { ViewerContext } from './viewport.svelte';
 
@@ -31,6 +33,7 @@ export class Viewer {
     seriesWindows: new Map(),
     percentiles: new Map(),
     overlays: new Map(),
+    stacks: new Stacks(this.session, budgetBytes() / 2),
   };
   readonly layout = new Layout(this.ctx);
   readonly tools = new Tools();
@@ -38,20 +41,52 @@ export class Viewer {
   readonly rendererChoice: RendererChoice;
   sheetOpen = $state(false);
   private focus = new PointerFocus();
+  /** The reading of the URL fragment still to restore (its files may not be scanned yet). */
+  private pending: Reading | null;
 
   constructor() {
     const r = new URLSearchParams(location.search).get('renderer');
     this.rendererChoice = r === 'cpu' || r === 'webgl' ? r : 'auto';
+    this.pending = decodeReading(location.hash); // read after Session took the token out
     this.session.onfiles = (files) => {
+      if (this.pending) this.restore(this.pending);
       if (this.layout.active.fileIndex !== null || this.layout.tabs.length) return;
       const first = files.find((f) => f.support_state === 'renderable') ?? files[0];
       this.layout.open(first.index);
     };
   }
 
+  /** Put the fragment's reading on screen as far as its files are known; done once all are (or the scan ended). */
+  private restore(r: Reading): void {
+    const layout = this.layout;
+    if (layout.kind !== r.layout) layout.setKind(r.layout);
+    let missing = false;
+    r.files.forEach((f, i) => {
+      if (f === null) return;
+      if (!this.session.byIndex.has(f)) missing = true;
+      else if (layout.viewports[i]?.fileIndex !== f) layout.open(f, i);
+    });
+    layout.activate(r.active);
+    if (!missing || this.session.scan.complete) this.pending = null;
+  }
+
+  /** Keep the reading in the URL fragment (a reload or the same local URL restores it). */
+  private persist(): () => void {
+    return $effect.root(() => {
+      $effect(() => {
+        const layout = this.layout;
+        const files = layout.viewports.map((v) => v.fileIndex);
+        const active = layout.activeIndex;
+        if (files.every((f) => f === null)) return;
+        const hash = encodeReading(location.hash, { layout: layout.kind, files, active });
+        history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
+      });
+    });
+  }
+
   /** Start talking to the server and listening to the page; returns the stopper. */
   start(): () => void {
-    const stops = [this.session.start(), this.edits.guard(window), this.focus.install(document)];
+    const stops = [this.session.start(), this.edits.guard(window), this.focus.install(document), this.persist()];
     return () => {
       for (const s of stops) s();
       this.layout.destroy();
