@@ -111,3 +111,28 @@ def test_mask_label_and_segment_labels(tmp_path: object) -> None:
     ]:
         with pytest.raises(UsageError, match=message):
             parse_segment_labels(bad)
+
+
+def test_lean_group_reader_refuses_what_it_does_not_expect() -> None:
+    from dcmview_core.overlays import _groups
+
+    def item(content: bytes) -> bytes:
+        return b"\xfe\xff\x00\xe0" + len(content).to_bytes(4, "little") + content
+
+    us = b"\x62\x00\x0b\x00US" + (2).to_bytes(2, "little") + (7).to_bytes(2, "little")
+    inner = item(us)
+    ident = b"\x62\x00\x0a\x00SQ\x00\x00" + len(inner).to_bytes(4, "little") + inner
+    good = item(ident)
+    assert _groups.per_frame_items(good, True) == [{0x0062000A: [{0x0062000B: 7}]}]
+    for bad in (good[:-3], b"\x08\x00\x16\x00" + good[4:], good[:4] + b"\xff\xff\x00\x00"):
+        with pytest.raises(ValueError, match="runs past|expected an item"):
+            _groups.per_frame_items(bad, True)
+    deep = b""
+    for _ in range(40):  # nesting deeper than any SEG: refused, not a RecursionError
+        deep = (
+            b"\xfe\xff\x00\xe0\xff\xff\xff\xff"
+            + b"\x08\x00\x24\x91SQ\x00\x00\xff\xff\xff\xff"
+            + deep
+        )
+    with pytest.raises(ValueError, match="nested too deep"):
+        _groups.per_frame_items(deep, True)

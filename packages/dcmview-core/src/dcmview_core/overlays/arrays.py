@@ -67,31 +67,59 @@ class MaskKind:
     """Segment numbers present (``(1,)`` for bool and fractional masks)."""
 
 
+def _chunks(array: NDArray[Any]) -> list[NDArray[Any]]:
+    """Slices of ``array`` along its first axis (2-D arrays whole): checks over a large,
+    possibly memory-mapped mask never make a full-size temporary."""
+    return [array] if array.ndim < 3 else [array[k] for k in range(array.shape[0])]
+
+
+def _finite(chunk: NDArray[Any]) -> NDArray[Any]:
+    values = np.asarray(chunk)
+    return np.nan_to_num(values, nan=0.0) if values.dtype.kind == "f" else values
+
+
+def _range(array: NDArray[Any]) -> tuple[float, float]:
+    """Smallest and largest value (NaN read as 0)."""
+    parts = [_finite(c) for c in _chunks(array)]
+    return min(float(p.min()) for p in parts), max(float(p.max()) for p in parts)
+
+
+def _present(array: NDArray[Any]) -> tuple[int, ...]:
+    """The non-zero values present in an array of whole numbers in ``[0, 65536)``."""
+    seen = np.zeros(65536, dtype=bool)
+    for chunk in _chunks(array):
+        counts = np.bincount(_finite(chunk).ravel().astype(np.intp))
+        seen[: len(counts)] |= counts > 0
+    return tuple(int(n) for n in np.flatnonzero(seen[1:]) + 1)
+
+
 def classify(array: NDArray[Any], name: str = "mask") -> MaskKind:
-    """What ``array``'s values mean (module doc); `ValueError` for anything else."""
+    """What ``array``'s values mean (module doc); `ValueError` for anything else. Works
+    slice by slice, so a large memory-mapped mask is never copied whole."""
     kind = array.dtype.kind
     if kind == "b":
         return MaskKind("binary", (1,))
+    if kind not in "iuf":
+        raise ValueError(f"{name}: masks are bool, integer labels or float 0–1, not {array.dtype}")
+    lo, hi = _range(array) if array.size else (0.0, 0.0)
     if kind in "iu":
-        if array.size and int(array.min()) < 0:
+        if lo < 0:
             raise ValueError(f"{name}: label masks must not hold negative values")
-        top = int(array.max()) if array.size else 0
-        if top >= 65536:
-            raise ValueError(f"{name}: label values must be below 65536, found {top}")
-        counts = np.bincount(np.asarray(array).ravel().astype(np.intp, copy=False), minlength=1)
-        return MaskKind("labels", tuple(int(n) for n in np.flatnonzero(counts[1:]) + 1))
-    if kind == "f":
-        finite = np.nan_to_num(np.asarray(array, dtype=np.float64), nan=0.0)
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-        if lo >= 0.0 and hi > 1.0 and hi < 65536 and np.all(finite == np.rint(finite)):
-            return classify(finite.astype(np.uint32), name)
-        if lo < 0.0 or hi > 1.0:
-            raise ValueError(
-                f"{name}: float masks are fractions in 0–1 (found {lo:g} to {hi:g}); "
-                "pass integer labels for a label map"
-            )
-        return MaskKind("fraction", (1,))
-    raise ValueError(f"{name}: masks are bool, integer labels or float 0–1, not {array.dtype}")
+        if hi >= 65536:
+            raise ValueError(f"{name}: label values must be below 65536, found {int(hi)}")
+        return MaskKind("labels", _present(array))
+    if (
+        lo >= 0.0
+        and 1.0 < hi < 65536
+        and all(np.array_equal(f, np.rint(f)) for f in map(_finite, _chunks(array)))
+    ):
+        return MaskKind("labels", _present(array))
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{name}: float masks are fractions in 0–1 (found {lo:g} to {hi:g}); "
+            "pass integer labels for a label map"
+        )
+    return MaskKind("fraction", (1,))
 
 
 def mask_label(path: str) -> str:
@@ -195,7 +223,8 @@ def place_array(
     segment_labels: Mapping[int, str] | None = None,
     kind: MaskKind | None = None,
 ) -> OverlayLayer:
-    """The `OverlayLayer` of a mask array on the loaded images (shape rules: module doc)."""
+    """The `OverlayLayer` of a mask array on the loaded images (shape rules: module doc;
+    ``kind``: the array's `classify` result when already known)."""
     images = [e for e in entries if is_image(e)]
     shape = tuple(int(s) for s in array.shape)
     slots = _slots_for(shape, images, stacks)
@@ -274,8 +303,10 @@ def place_nifti(
     entries: Sequence[FileEntry],
     stacks: Sequence[Stack],
     segment_labels: Mapping[int, str] | None = None,
+    kind: MaskKind | None = None,
 ) -> OverlayLayer:
-    """The `OverlayLayer` of a NIfTI mask on the stack whose geometry matches its affine."""
+    """The `OverlayLayer` of a NIfTI mask on the stack whose geometry matches its affine
+    (``kind``: the array's `classify` result when already known)."""
     data = array
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
@@ -293,7 +324,7 @@ def place_nifti(
         index = tuple(slice(None, None, -1) if f else slice(None) for f in flips)
         volume = volume[index]
         images = [e for e in entries if is_image(e)]
-        kind = classify(volume, label)
+        kind = kind or classify(volume, label)
         return _overlay(
             overlay_id, label, source, volume, kind, stack.slices, images, segment_labels or {}
         )

@@ -22,7 +22,14 @@ from numpy.typing import NDArray
 
 from dcmview_core.errors import DcmviewError, UsageError
 from dcmview_core.model import FileEntry
-from dcmview_core.overlays.arrays import load_mask_file, mask_label, place_array, place_nifti
+from dcmview_core.overlays.arrays import (
+    MaskKind,
+    classify,
+    load_mask_file,
+    mask_label,
+    place_array,
+    place_nifti,
+)
 from dcmview_core.overlays.model import OverlayKind, OverlayLayer, Segment
 from dcmview_core.overlays.placement import (
     LABEL_MAP_SEG_STORAGE,
@@ -107,6 +114,7 @@ class _Loaded:
     rtstruct: RtStructHeader | None = None
     array: NDArray[Any] | None = None
     affine: NDArray[Any] | None = None
+    kind: MaskKind | None = None
     error: str | None = None
     placed: OverlayLayer | None = None
     placed_for: tuple[int, int] = (-1, -1)
@@ -205,6 +213,7 @@ class OverlayCatalog:
         try:
             if slot.entry is None and is_mask_file(slot.source):
                 out.array, out.affine = load_mask_file(slot.source)
+                out.kind = classify(out.array, mask_label(slot.source))
                 return out
             entry = slot.entry or _read_entry(slot.source)
             out.entry = entry
@@ -248,6 +257,7 @@ class OverlayCatalog:
                         entries,
                         stacks,
                         self.segment_labels,
+                        loaded.kind,
                     )
                 else:
                     overlay = place_array(
@@ -258,6 +268,7 @@ class OverlayCatalog:
                         entries,
                         stacks,
                         self.segment_labels,
+                        loaded.kind,
                     )
             else:
                 return self._unplaced(slot, loaded, loaded.error or "cannot be read")
