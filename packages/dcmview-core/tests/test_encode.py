@@ -153,3 +153,26 @@ def test_png_deflated_in_two_halves_decodes_to_the_same_pixels(executor_state: s
     zlib.decompress(chunks[1][1])  # one valid zlib stream (checksum included)
     np.testing.assert_array_equal(decode(data)[0], arr)
     assert len(data) < len(encode_png(arr)) * 1.01  # splitting costs (almost) no size
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_grayscale_png_uses_the_small_deflate_window_and_colour_the_full_one(split: bool) -> None:
+    """A zlib inflater limited to a 512-byte window (``wbits`` 9) decodes the grayscale IDAT:
+    no match reaches farther back. Colour keeps the 32 KiB window (far matches are used)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(11)
+    ramp = np.add.outer(np.arange(1100), np.arange(1001)) // 7
+    gray = ((ramp + rng.integers(0, 5, size=ramp.shape)) % 256).astype(np.uint8)
+    tile = rng.integers(0, 256, size=(8, 400, 3), dtype=np.uint8)
+    colour = np.tile(tile, (40, 1, 1))  # rows repeat 8 rows (9.6 KB) apart
+    with ThreadPoolExecutor(1) as pool:
+        executor = pool if split else None
+        gray_idat = _chunks(encode_png(gray, executor=executor))[1][1]
+        colour_idat = _chunks(encode_png(colour, executor=executor))[1][1]
+    inflated = zlib.decompressobj(-9).decompress(gray_idat[2:])
+    assert inflated[: 1001 + 1] == b"\x02" + gray[0].tobytes()
+    assert len(inflated) == 1100 * 1002
+    with pytest.raises(zlib.error):  # 'invalid distance too far back'
+        zlib.decompressobj(-9).decompress(colour_idat[2:])
+    np.testing.assert_array_equal(decode(encode_png(colour))[0], colour)
