@@ -258,14 +258,102 @@ def measure_frames(impl: Implementation, workload: Workload, settings: Settings)
             figures[f"_{name}"] = {k.lstrip("_"): v for k, v in got.items() if k != "fps"}
             if name == f"png_sweep_{settings.clients[0]}":
                 figures["sweep_cpu_s"] = cpu
+                if got.get("_frames_done"):
+                    figures["png_cpu_ms"] = 1e3 * cpu / got["_frames_done"]
     if phase_rss:
         figures["peak_rss_mb"] = max(phase_rss)
+    return figures
+
+
+def _file_indices(client: Client) -> list[int]:
+    return [int(f["index"]) for f in client.json("/api/files")["files"]]
+
+
+def _per_file(
+    server: Server, client: Client, paths: list[str], check: Callable[[bytes], None]
+) -> tuple[list[float], float, float]:
+    """GET every path once, in order: (latencies, wall seconds, server CPU seconds)."""
+    _, cpu_before = server.usage()
+    started = time.perf_counter()
+    latencies = []
+    for path in paths:
+        r = client.get(path)
+        check(r.body)
+        latencies.append(r.seconds)
+    wall = time.perf_counter() - started
+    _, cpu_after = server.usage()
+    return latencies, wall, cpu_after - cpu_before
+
+
+def measure_small_files(impl: Implementation, workload: Workload, settings: Settings) -> Figures:
+    """What a click on each slice of a CT series costs: one client asks each file once, in
+    order (first PNG of a file; first raw frame of a file), then again (cached), and the tag
+    preview of each file (first time, then again). Two freshly started servers."""
+    frame_bytes = workload.rows * workload.columns * workload.raw_bytes_per_pixel
+
+    def png_ok(body: bytes) -> None:
+        _check_png(body, workload)
+
+    def raw_ok(body: bytes) -> None:
+        if len(body) != frame_bytes:
+            raise PhaseError(f"raw frame of {len(body)} bytes, expected {frame_bytes}")
+
+    def tags_ok(body: bytes) -> None:
+        if not body.startswith(b"["):
+            raise PhaseError("the tag preview is not a JSON array")
+
+    def run(kind: str, suffix: str, check: Callable[[bytes], None]) -> Callable[[Server], Figures]:
+        def body(server: Server) -> Figures:
+            client = Client(server.base_url, server.token)
+            try:
+                indices = _file_indices(client)
+                if len(indices) != workload.expected_files:
+                    raise PhaseError(
+                        f"{len(indices)} files listed, {workload.expected_files} expected"
+                    )
+                paths = [f"/api/file/{i}/{suffix}" for i in indices]
+                first, wall, cpu = _per_file(server, client, paths, check)
+                again, wall2, cpu2 = _per_file(server, client, paths, check)
+            finally:
+                client.close()
+            n = len(paths)
+            return {
+                f"{kind}_first_s": statistics.median(first),
+                f"{kind}_files_fps": n / wall,
+                f"{kind}_cpu_ms": 1e3 * cpu / n,
+                f"{kind}_again_s": statistics.median(again),
+                f"{kind}_again_fps": n / wall2,
+                f"{kind}_again_cpu_ms": 1e3 * cpu2 / n,
+            }
+
+        return body
+
+    figures: Figures = {}
+    rss: list[float] = []
+    phases = (
+        ("png", run("png", "frame/0", png_ok)),
+        ("raw", run("raw", "frame/0/raw", raw_ok)),
+        ("tags", run("tags", "tags", tags_ok)),
+    )
+    for name, body in phases:
+        try:
+            got = _with_server(impl, workload, settings, body)
+        except (PhaseFailedError, ServerError) as exc:
+            text = exc.text if isinstance(exc, PhaseFailedError) else _error_text(exc)
+            figures[f"{name}_first_s"] = {"error": text}
+            continue
+        rss.append(got.pop("_peak_rss_mb"))
+        got.pop("_cpu_s")
+        figures.update(got)
+    if rss:
+        figures["peak_rss_mb"] = max(rss)
     return figures
 
 
 MEASURES: dict[str, Callable[[Implementation, Workload, Settings], Figures]] = {
     "startup": measure_startup,
     "discovery": measure_discovery,
+    "small_files": measure_small_files,
 }
 
 

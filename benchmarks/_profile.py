@@ -115,10 +115,11 @@ def main() -> int:
     p.add_argument("--scale", choices=tuple(workloads.SCALES), default="full")
     p.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     p.add_argument("--frames", type=int, help="sweep only the first N frames")
+    p.add_argument("--ours", type=Path, help="dcmview executable (default: the workspace's)")
     args = p.parse_args()
 
     wl = workloads.all_workloads(workloads.SCALES[args.scale])[args.workload]
-    impl = _servers.ours(ROOT)
+    impl = _servers.ours(ROOT, args.ours)
     if impl is None:
         print("_profile.py: our dcmview does not run yet", file=sys.stderr)
         return 1

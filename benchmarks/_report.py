@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,22 @@ FRAMES = [
     Figure("raw_sweep_4_fps", "raw sweep, 4 clients", "frames/s", "higher"),
     Figure("peak_rss_mb", "server peak RSS (process tree, any phase)", "MB", "lower"),
     Figure("sweep_cpu_s", "server CPU for one PNG sweep (1 client)", "s", "lower"),
+    Figure("png_cpu_ms", "server CPU per PNG frame (1-client sweep)", "ms", "lower"),
+]
+SMALL_FILES = [
+    Figure("png_first_s", "first PNG of a file", "s", "lower"),
+    Figure("png_files_fps", "PNG across files (first of each), 1 client", "files/s", "higher"),
+    Figure("png_cpu_ms", "server CPU per first PNG of a file", "ms", "lower"),
+    Figure("png_again_s", "PNG of a file again (cached)", "s", "lower"),
+    Figure("png_again_fps", "PNG across files again (cached), 1 client", "files/s", "higher"),
+    Figure("raw_first_s", "first raw frame of a file", "s", "lower"),
+    Figure("raw_files_fps", "raw across files (first of each), 1 client", "files/s", "higher"),
+    Figure("raw_cpu_ms", "server CPU per first raw frame of a file", "ms", "lower"),
+    Figure("raw_again_s", "raw frame of a file again (cached)", "s", "lower"),
+    Figure("raw_again_fps", "raw across files again (cached), 1 client", "files/s", "higher"),
+    Figure("tags_first_s", "tag preview of a file, first time", "s", "lower"),
+    Figure("tags_again_s", "tag preview of a file again", "s", "lower"),
+    Figure("peak_rss_mb", "server peak RSS (process tree, any phase)", "MB", "lower"),
 ]
 FRAME_TARGETS = {
     "cold_png_s",
@@ -67,6 +84,8 @@ def figures_for(workload: str) -> list[Figure]:
         return STARTUP
     if workload == "discovery":
         return DISCOVERY
+    if workload == "small_files":
+        return SMALL_FILES
     return FRAMES
 
 
@@ -126,6 +145,120 @@ def judge(
             return target, "n/a"
         return target, "met" if _better(fig, ours_v, theirs_v, strict) else "NOT MET"
     return None
+
+
+# Issue 17: (workload, figure, kind, bound): "s abs" bounds ours alone, "at most" bounds
+# ours ≤ bound × Rust (times, CPU, memory), "at least" ours ≥ bound × Rust (rates).
+ISSUE17: list[tuple[str, str, str, float]] = [
+    ("startup", "ready_s", "s abs", 0.10),
+    ("startup", "one_file_loaded_s", "s abs", 0.12),
+    ("discovery", "scan_s", "at most", 1.5),
+    ("small_files", "png_first_s", "at most", 1.2),
+    ("small_files", "png_files_fps", "at least", 0.8),
+    ("small_files", "raw_files_fps", "at least", 0.8),
+    ("small_files", "raw_cpu_ms", "at most", 1.5),
+    ("small_files", "tags_first_s", "at most", 1.2),
+    ("small_files", "tags_again_s", "at most", 1.2),
+    ("small_files", "png_again_fps", "at least", 1.0),
+    ("small_files", "raw_again_fps", "at least", 1.0),
+    ("tomo_native", "png_cpu_ms", "at most", 1.0),
+    ("tomo_native", "png_sweep_4_fps", "at least", 1.0),
+    ("tomo_native", "cached_png_s", "at most", 1.0),
+    ("cine", "cached_png_s", "at most", 1.0),
+    ("startup", "idle_rss_mb", "at most", 1.2),
+    ("small_files", "peak_rss_mb", "at most", 1.2),
+]
+ADVANTAGE_FLOOR = 0.8
+
+
+def _median(stats: dict[str, Any], impl: str, key: str) -> float | None:
+    v = stats.get(impl, {}).get(key)
+    return float(v["median"]) if isinstance(v, dict) and "median" in v else None
+
+
+def issue17_targets(workloads: dict[str, Any]) -> list[dict[str, Any]]:
+    """The verdict of every issue-17 target whose workload was measured."""
+    out: list[dict[str, Any]] = []
+    for name, key, kind, bound in ISSUE17:
+        w = workloads.get(name)
+        if w is None:
+            continue
+        fig = next(f for f in figures_for(name) if f.key == key)
+        o, t = _median(w["stats"], "ours", key), _median(w["stats"], "rust", key)
+        if kind == "s abs":
+            target, ok = f"≤ {bound:g} s", None if o is None else o <= bound
+        elif kind == "at least":
+            target, ok = f"≥ {bound:g}× Rust", None if o is None or t is None else o >= bound * t
+        else:  # a Rust figure of 0 (CPU below the 10 ms tick of /proc over the phase): n/a
+            target, ok = f"≤ {bound:g}× Rust", None if o is None or not t else o <= bound * t
+        out.append(
+            {
+                "workload": name,
+                "figure": key,
+                "label": fig.label,
+                "ours": cell(w["stats"].get("ours", {}).get(key), fig.unit),
+                "rust": cell(w["stats"].get("rust", {}).get(key), fig.unit),
+                "ratio": None if o is None or not t else o / t,
+                "target": target,
+                "status": "n/a" if ok is None else "met" if ok else "NOT MET",
+            }
+        )
+    return out
+
+
+def advantage(workloads: dict[str, Any]) -> dict[str, Any]:
+    """Geometric mean over every figure both measured of ours' advantage (> 1 = ours better:
+    Rust/ours for times, CPU, sizes and memory, ours/Rust for rates), and the figures below
+    the 0.8× floor. `help_s` is left out: both are the same Python wrapper start."""
+    speeds: list[tuple[str, float]] = []
+    for name, w in workloads.items():
+        for fig in figures_for(name):
+            if fig.key == "help_s":
+                continue
+            o, t = _median(w["stats"], "ours", fig.key), _median(w["stats"], "rust", fig.key)
+            if o is None or t is None or o <= 0 or t <= 0:
+                continue
+            speeds.append((f"{name}: {fig.label}", t / o if fig.better == "lower" else o / t))
+    if not speeds:
+        return {"n": 0, "geomean": None, "below_floor": []}
+    geomean = math.exp(sum(math.log(s) for _, s in speeds) / len(speeds))
+    below = sorted((s, label) for label, s in speeds if s < ADVANTAGE_FLOOR)
+    return {
+        "n": len(speeds),
+        "geomean": geomean,
+        "below_floor": [{"figure": label, "advantage": s} for s, label in below],
+    }
+
+
+def issue17_markdown(result: dict[str, Any]) -> list[str]:
+    """The issue-17 section: the advantage, the figures below the floor, the targets."""
+    adv = result.get("advantage") or {}
+    if not adv.get("n"):
+        return []
+    lines = [
+        "## Issue 17: geometric-mean advantage and fixed-cost targets",
+        "",
+        f"Geometric mean of ours' advantage over {adv['n']} figures measured by both "
+        f"(> 1 = ours better; Rust/ours for times, CPU and memory, ours/Rust for rates): "
+        f"**{adv['geomean']:.2f}×** (target ≥ 1.0). Figures below {ADVANTAGE_FLOOR}×: "
+        f"**{len(adv['below_floor'])}** (target 0).",
+        "",
+    ]
+    if adv["below_floor"]:
+        lines += [f"- {b['figure']}: {b['advantage']:.2f}×" for b in adv["below_floor"]]
+        lines.append("")
+    lines += [
+        "| workload | figure | ours | Rust | ours/Rust | target | status |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for t in result.get("issue17_targets", []):
+        r = "—" if t["ratio"] is None else f"{t['ratio']:.2f}"
+        status = "**NOT MET**" if t["status"] == "NOT MET" else t["status"]
+        lines.append(
+            f"| {t['workload']} | {t['label']} | {t['ours']} | {t['rust']} | {r} | "
+            f"{t['target']} | {status} |"
+        )
+    return [*lines, ""]
 
 
 def _fmt(v: float) -> str:
@@ -195,7 +328,8 @@ def markdown(result: dict[str, Any]) -> str:
         "Ratio = ours / Rust of the medians (times: below 1 is faster; frames/s: above 1 is "
         "faster).",
         "",
-        "## Targets",
+        *issue17_markdown(result),
+        "## Targets (issue 8)",
         "",
         "| workload | figure | ours | Rust | ours/Rust | target | status |",
         "|---|---|---|---|---|---|---|",
@@ -340,6 +474,9 @@ def summary_block(result: dict[str, Any]) -> str:
         f"{meta['repeats']} repeats: **{met} targets met, {len(missed)} not met**, "
         f"{len(result['targets']) - met - len(missed)} not measurable. Full tables: "
         "[`benchmarks/results/full.md`](../benchmarks/results/full.md).",
+        "",
+        *[line.replace("## Issue 17", "### Issue 17") for line in issue17_markdown(result)],
+        "### Issue 8 targets",
         "",
         "| workload | figure | ours | Rust 0.4.1 | ours/Rust | target | status |",
         "|---|---|---|---|---|---|---|",

@@ -44,6 +44,7 @@ MODES: dict[str, tuple[int, Settings]] = {
 WORKLOAD_ORDER = (
     "startup",
     "discovery",
+    "small_files",
     "tomo_native",
     "tomo_j2k",
     "tomo_htj2k",
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"mode {mode}, {repeats} repeat(s); generating workloads in {args.data_dir}")
     t = time.perf_counter()
     all_wl = workloads.all_workloads(workloads.SCALES[mode], args.data_dir)
+    all_wl["small_files"] = workloads.small_files(workloads.SCALES[mode], args.data_dir)
     _log(f"workloads ready in {time.perf_counter() - t:.1f} s")
 
     impls: list[_servers.Implementation] = []
@@ -349,6 +351,8 @@ def build_result(
                 }
             )
     return {
+        "issue17_targets": _report.issue17_targets(out_workloads),
+        "advantage": _report.advantage(out_workloads),
         "meta": {
             "mode": mode,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -13,7 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import imagecodecs
@@ -57,12 +57,13 @@ class Scale:
     cine_size: int
     jpeg_frames: int
     jpeg_size: int
+    small_files: int = 300
 
 
 SCALES: dict[str, Scale] = {
     "full": Scale("full", 50, 200, 200, 60, 2048, 1664, 200, 512, 100, 1024),
     "quick": Scale("quick", 10, 50, 20, 6, 512, 416, 40, 512, 8, 1024),
-    "tiny": Scale("tiny", 2, 5, 2, 3, 128, 104, 4, 64, 2, 64),
+    "tiny": Scale("tiny", 2, 5, 2, 3, 128, 104, 4, 64, 2, 64, small_files=6),
 }
 
 
@@ -249,6 +250,23 @@ def discovery(scale: Scale, data_dir: Path = DATA_DIR) -> Workload:
             f"{files:,} CT files 64×64 in {scale.discovery_series} series directories"
             f" + {scale.discovery_non_dicom} non-DICOM files"
         ),
+    )
+
+
+def small_files(scale: Scale, data_dir: Path = DATA_DIR) -> Workload:
+    """One CT series of small single-frame files (one file per slice, as a CT series is
+    stored): what the viewer does on every click on a new slice is per-file work."""
+    one_series = replace(
+        scale,
+        name=f"{scale.name}-small",
+        discovery_series=1,
+        discovery_files_per_series=scale.small_files,
+        discovery_non_dicom=0,
+    )
+    return replace(
+        discovery(one_series, data_dir),
+        name="small_files",
+        description=f"{scale.small_files} CT files 64×64 in one series directory",
     )
 
 
