@@ -125,7 +125,7 @@ def test_lean_group_reader_refuses_what_it_does_not_expect() -> None:
     good = item(ident)
     assert _groups.per_frame_items(good, True) == [{0x0062000A: [{0x0062000B: 7}]}]
     for bad in (good[:-3], b"\x08\x00\x16\x00" + good[4:], good[:4] + b"\xff\xff\x00\x00"):
-        with pytest.raises(ValueError, match="runs past|expected an item"):
+        with pytest.raises(ValueError, match=r"runs past|expected an item"):
             _groups.per_frame_items(bad, True)
     deep = b""
     for _ in range(40):  # nesting deeper than any SEG: refused, not a RecursionError
