@@ -197,3 +197,39 @@ def test_seg_without_its_images_is_listed_with_a_reason(make_server: Any, study:
     r = srv.get(f"/api/overlay/{overlay['id']}/file/0/frame/0/labels")
     assert r.status_code == 404
     assert r.json()["code"] == "not_found"
+
+
+def _config_has_overlays() -> bool:
+    from dataclasses import fields
+
+    from dcmview_server import ServerConfig
+
+    return {"overlays", "segment_labels"} <= {f.name for f in fields(ServerConfig)}
+
+
+@pytest.mark.xfail(
+    not _config_has_overlays(),
+    reason="ServerConfig.overlays / segment_labels are the cli-options helper's (requests.md)",
+    strict=True,
+)
+def test_overlay_files_from_the_config(make_server: Any, study: Any, tmp_path: Path) -> None:
+    folder, _sources, _ = study
+    labels = np.random.default_rng(1).integers(0, 3, (SLICES, ROWS, COLS), dtype=np.uint8)
+    np.save(tmp_path / "prediction.npy", labels)
+    np.save(tmp_path / "wrong.npy", np.zeros((3, 4), np.uint8))
+    srv = make_server(
+        (str(folder),),
+        overlays=(str(tmp_path / "prediction.npy"), str(tmp_path / "wrong.npy")),
+        segment_labels='{"1": "tumour"}',
+    )
+    files = _files(srv)
+    first, second = srv.get("/api/overlays").json()["overlays"][:2]
+    assert (first["id"], first["kind"], first["label"]) == ("o1", "mask", "prediction")
+    assert first["segments"][0]["label"] == "tumour"
+    assert second["targets"] == []
+    assert "mask shape 3×4" in second["reason"]
+    for k in range(SLICES):  # array slice k is the k-th slice along z (stack order)
+        r = srv.get(f"/api/overlay/o1/file/{files[f'ct{k}.dcm']}/frame/0/labels")
+        np.testing.assert_array_equal(
+            np.frombuffer(r.content, np.uint8).reshape(ROWS, COLS), labels[k]
+        )
