@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -15,8 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from dcmview_annotations import read_csv
 
 from dcmview_server import ConfigError, Ready, ScanSummary, ServerConfig, ServerHandle, serve
+from dcmview_server.config import user_cache_dir
+from dcmview_server.state import AppState, recovery_dirs, write_recovery
 
 TOKEN = "runner-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -69,6 +74,34 @@ def test_ready_and_summary(study: Path) -> None:
         httpx.get(f"{ready.base_url}/api/health", timeout=1)
 
 
+def test_ready_comes_before_the_summary_with_skip_kinds(study: Path) -> None:
+    events: list[str] = []
+    stop = threading.Event()
+    summaries: list[ScanSummary] = []
+
+    def on_scan(summary: ScanSummary) -> None:
+        events.append("scan")
+        summaries.append(summary)
+        stop.set()
+
+    code = serve(
+        ServerConfig(paths=(str(study),), token=TOKEN),
+        on_ready=lambda ready: events.append("ready"),
+        on_scan_complete=on_scan,
+        stop_event=stop,
+    )
+    assert code == 0
+    assert events == ["ready", "scan"]
+    (skip,) = summaries[0].skipped_files
+    assert (Path(skip.path).name, skip.kind) == ("notes.txt", "not_dicom")
+    assert summaries[0].skip_kinds() == {"not_dicom": 1}
+
+
+def test_handle_start_fails_clearly_without_files(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="stopped before it was ready"):
+        ServerHandle.start(ServerConfig(paths=(str(tmp_path),), token=TOKEN))
+
+
 def test_filters_count_as_filtered(study: Path) -> None:
     with ServerHandle.start(
         ServerConfig(paths=(str(study),), token=TOKEN, filters=("modality==MR",))
@@ -82,14 +115,18 @@ def test_filters_count_as_filtered(study: Path) -> None:
         assert body["files"][0]["modality"] == "MR"
 
 
-def test_no_loadable_file_returns_1(tmp_path: Path) -> None:
+def test_no_loadable_file_returns_1_and_is_never_announced(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("hello")
     summaries: list[ScanSummary] = []
+    readies: list[Ready] = []
     started = time.monotonic()
     code = serve(
-        ServerConfig(paths=(str(tmp_path),), token=TOKEN), on_scan_complete=summaries.append
+        ServerConfig(paths=(str(tmp_path),), token=TOKEN),
+        on_ready=readies.append,
+        on_scan_complete=summaries.append,
     )
     assert code == 1
+    assert readies == []  # no URL for a server that exits for lack of files
     assert time.monotonic() - started < 5
     assert summaries[0].loaded == 0
     assert summaries[0].skip_reasons == [summaries[0].skip_reasons[0]]
@@ -262,3 +299,115 @@ def test_ipv6_loopback(study: Path) -> None:
         assert h.ready.base_url == f"http://[::1]:{h.ready.port}"
         assert h.ready.url == f"http://[::1]:{h.ready.port}/#token={TOKEN}"
         assert httpx.get(f"{h.base_url}/api/health", headers=AUTH).status_code == 200
+
+
+# ---- ROI edits: --save-annotations and the recovery CSV (issue 12 §3) ---------------------------
+
+BOXES = {"num_roi": 1, "roi_coords": [[1, 2, 3, 4]], "roi_frames": [[0]]}
+
+
+def _state_with_an_edit(study: Path, **config: Any) -> AppState:
+    state = AppState.build(ServerConfig(paths=(str(study),), token=TOKEN, **config))
+    state.start()
+    assert state.registry.wait_complete(30)
+    entry = state.registry.get(1)
+    assert entry is not None
+    state.annotations.replace(entry, BOXES)
+    state.roi_changed()
+    return state
+
+
+def test_save_annotations_rewrites_the_csv_atomically_after_each_edit(
+    study: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "saved.csv"
+    state = _state_with_an_edit(study, save_annotations=str(target))
+    try:
+        csv = read_csv(str(target))
+        assert not csv.structural_errors
+        (row,) = csv.rows
+        assert row.path == str(study / "series" / "b_single.dcm")
+        assert row.roi_set is not None
+        assert row.roi_set.to_json()["roi_coords"] == [[1, 2, 3, 4]]
+        assert [p.name for p in tmp_path.iterdir()] == ["saved.csv"]  # no temp file left
+        assert state.unsaved_edits() == 0
+        assert state.recover_unsaved() is None  # saved: nothing to recover
+    finally:
+        state.close()
+
+
+def test_save_annotations_refuses_the_input_csv(tmp_path: Path) -> None:
+    csv = tmp_path / "in.csv"
+    csv.write_text("anon_dicom_path,ROI_coords\n")
+    with pytest.raises(ConfigError, match="must not be the --annotations CSV"):
+        ServerConfig(paths=(str(tmp_path),), annotations=str(csv), save_annotations=str(csv))
+    link = tmp_path / "link.csv"
+    link.symlink_to(csv)
+    with pytest.raises(ConfigError, match="must not be the --annotations CSV"):
+        ServerConfig(paths=(str(tmp_path),), annotations=str(csv), save_annotations=str(link))
+
+
+def test_unsaved_edits_go_to_a_recovery_csv_in_the_working_directory(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    state = _state_with_an_edit(study)
+    try:
+        assert state.unsaved_edits() == 1
+        path = Path(state.recover_unsaved() or "")
+        assert path.parent == work
+        assert re.fullmatch(r"dcmview-annotations-recovered-\d{8}-\d{6}\.csv", path.name)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        (row,) = read_csv(str(path)).rows
+        assert row.path == str(study / "series" / "b_single.dcm")
+        assert state.recover_unsaved() is None  # written once
+        state.roi_changed()
+        state.roi_exported()
+        assert state.recover_unsaved() is None  # exported: nothing at risk
+    finally:
+        state.close()
+    assert not list(study.rglob("*.csv"))  # never beside the DICOM files
+
+
+def test_recovery_never_goes_beside_the_inputs(study: Path, tmp_path: Path) -> None:
+    cache = user_cache_dir()
+    assert recovery_dirs((str(study),), cwd=str(study / "series")) == [cache]
+    single = study / "series" / "b_single.dcm"
+    assert recovery_dirs((str(single),), cwd=str(study / "series")) == [cache]
+    assert recovery_dirs((str(study),), cwd=str(tmp_path)) == [tmp_path, cache]
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    try:
+        path = write_recovery(b"x", [read_only, tmp_path / "cache"]) if os.geteuid() else None
+    finally:
+        read_only.chmod(0o700)
+    if path is not None:  # root can write anywhere
+        assert Path(path).parent == tmp_path / "cache"
+
+
+def test_serve_reports_the_recovery_csv_on_stop(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    recovered: list[str] = []
+    original = AppState.build.__func__  # type: ignore[attr-defined]
+
+    def build_with_an_edit(cls: type[AppState], /, config: ServerConfig, **kw: Any) -> AppState:
+        state: AppState = original(cls, config, **kw)
+        state.registry.add_listener(lambda entry: state.roi_changed())
+        return state
+
+    monkeypatch.setattr(AppState, "build", classmethod(build_with_an_edit))
+    stop = threading.Event()
+    serve(
+        ServerConfig(paths=(str(study),), token=TOKEN),
+        on_scan_complete=lambda summary: stop.set(),
+        stop_event=stop,
+        on_recovered=recovered.append,
+    )
+    (path,) = recovered
+    assert Path(path).parent == tmp_path
+    assert Path(path).name.startswith("dcmview-annotations-recovered-")

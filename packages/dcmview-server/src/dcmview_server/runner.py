@@ -3,9 +3,12 @@
 The socket is bound before anything is announced (TCP port 0 is read back from it; a Unix
 socket is created 0600), so `Ready` always carries the real address. The server runs on an
 event loop owned by this function (any thread); SIGINT/SIGTERM are handled when it runs in the
-main thread. It stops on a signal, on ``stop_event``, after ``config.timeout`` idle seconds, or
-when the scan finds no loadable file (return value 1). In-flight requests get
-``GRACEFUL_SHUTDOWN_TIMEOUT`` (1.5 s) to finish, then their connections are cut.
+main thread. ``on_ready`` is called once the socket accepts requests AND the first file is
+registered (or the scan ended with files), so nothing announces a server that is about to
+exit: when the scan finds no loadable file, only ``on_scan_complete`` is called and `serve`
+returns 1. It stops on a signal, on ``stop_event``, after ``config.timeout`` idle seconds, or
+for lack of files. In-flight requests get ``GRACEFUL_SHUTDOWN_TIMEOUT`` (1.5 s) to finish, then
+their connections are cut; unsaved ROI edits then go to a recovery CSV (``on_recovered``).
 
 A non-loopback ``host`` prints one ``dcmview: warning: …`` line on stderr naming what is exposed.
 """
@@ -168,12 +171,30 @@ async def _run(
     assert server is not None
     await server.startup()
     await server.before_start()
+    announced = threading.Event()
 
-    def _scan_done(summary: ScanSummary) -> None:
+    def _announce() -> None:  # on the loop, in order with _finish
+        if on_ready is not None:
+            on_ready(ready)
+
+    def _first_file(_entry: object = None) -> None:  # the scan thread, per file: cheap
+        if not announced.is_set():
+            announced.set()
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_announce)
+
+    def _finish(summary: ScanSummary) -> None:
+        if summary.loaded and not announced.is_set():
+            announced.set()
+            _announce()
         if on_scan_complete is not None:
             on_scan_complete(summary)
         if summary.loaded == 0:
             stopper.request(1)
+
+    def _scan_done(summary: ScanSummary) -> None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_finish, summary)
 
     signals_installed = []
     if threading.current_thread() is threading.main_thread():
@@ -186,8 +207,9 @@ async def _run(
     try:
         await server.start_serving()
         await server.after_start()
-        if on_ready is not None:
-            on_ready(ready)
+        state.registry.add_listener(_first_file)
+        if len(state.registry):
+            _first_file()
         state.touch()
         state.on_scan_complete(_scan_done)
         timeout = state.config.timeout
@@ -244,10 +266,13 @@ def serve(
     on_ready: Callable[[Ready], None] | None = None,
     on_scan_complete: Callable[[ScanSummary], None] | None = None,
     stop_event: threading.Event | None = None,
+    on_recovered: Callable[[str], None] | None = None,
 ) -> int:
     """Serve ``config`` until stopped; returns 0, or 1 when no loadable file was found.
 
-    Raises `ConfigError` (before binding when possible) for usage-class failures.
+    Raises `ConfigError` (before binding when possible) for usage-class failures. Once
+    stopped, unsaved ROI edits are written to a recovery CSV whose path goes to
+    ``on_recovered`` (a warning on stderr when it cannot be written).
     """
     state = AppState.build(config)
     _fix_malloc_threshold()
@@ -265,9 +290,11 @@ def serve(
         app = create_app(config, state)
         _warn_exposure(config)
         ready = _ready(config, sock, state.token)
-        return loop.run_until_complete(
+        status = loop.run_until_complete(
             _run(app, state, sock, ready, on_ready, on_scan_complete, stop_event)
         )
+        _recover(state, on_recovered)
+        return status
     finally:
         state.close()
         with contextlib.suppress(Exception):
@@ -279,6 +306,19 @@ def serve(
                 os.unlink(config.unix_socket)
         if app is not None:
             Sanic.unregister_app(app)
+
+
+def _recover(state: AppState, on_recovered: Callable[[str], None] | None) -> None:
+    try:
+        path = state.recover_unsaved()
+    except OSError as error:
+        sys.stderr.write(
+            f"dcmview: warning: {state.unsaved_edits()} unsaved ROI edit(s) could not be "
+            f"written to a recovery CSV: {error}\n"
+        )
+        return
+    if path is not None and on_recovered is not None:
+        on_recovered(path)
 
 
 M_MMAP_THRESHOLD = -3
@@ -340,6 +380,11 @@ class ServerHandle:
             raise handle.error
         if handle.ready is None:
             handle.stop()
+            if handle.exit_code is not None:
+                raise RuntimeError(
+                    f"the server stopped before it was ready (status {handle.exit_code}): "
+                    "no loadable file"
+                )
             raise TimeoutError("the server did not become ready in time")
         return handle
 

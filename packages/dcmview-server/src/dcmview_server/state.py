@@ -3,13 +3,21 @@
 `AppState.build` validates the config (filters, paths, the annotations CSV) and raises
 `ConfigError` before any socket is bound. `start()` launches the background scan thread;
 `close()` stops it and the worker pool.
+
+ROI edits are never lost silently: the PUT route calls `AppState.roi_changed` (which writes
+``--save-annotations`` atomically), the export route `AppState.roi_exported`; when the server
+stops with edits neither saved nor exported, `AppState.recover_unsaved` writes them to a
+recovery CSV in the working directory (or the user cache dir), never beside the inputs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -17,11 +25,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from dcmview_core.model import FileEntry
+from dcmview_annotations import display_path
+from dcmview_core import FileEntry
 
 from dcmview_server import scanning
 from dcmview_server.annotations import AnnotationsState
-from dcmview_server.config import ConfigError, ScanSummary, ServerConfig
+from dcmview_server.config import (
+    ConfigError,
+    ScanSummary,
+    ServerConfig,
+    Skip,
+    check_environment,
+    is_url,
+    user_cache_dir,
+)
 from dcmview_server.frames import FrameService
 from dcmview_server.masking import Masker
 from dcmview_server.registry import Registry
@@ -34,26 +51,11 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def validate_config(config: ServerConfig) -> None:
-    """Raise `ConfigError` for values no server could start with."""
+    """Raise `ConfigError` for a config no server could start with here (values are checked
+    when the `ServerConfig` is built; this adds what depends on the file system)."""
     if not config.paths:
         raise ConfigError("no input path given")
-    for p in config.paths:
-        if not os.path.lexists(p):
-            raise ConfigError(f"path not found: {p}")
-    if not 0 <= config.port <= 65535:
-        raise ConfigError(f"port must be between 0 and 65535, not {config.port}")
-    if config.timeout is not None and not config.timeout > 0:
-        raise ConfigError(f"timeout must be a positive number of seconds, not {config.timeout}")
-    if config.cache_budget < 0:
-        raise ConfigError("cache budget must not be negative")
-    if config.token is not None and not config.token.strip():
-        raise ConfigError("the access token must not be empty")
-    if config.unix_socket is not None:
-        parent = os.path.dirname(os.path.abspath(config.unix_socket)) or "."
-        if not os.path.isdir(parent):
-            raise ConfigError(f"unix socket directory does not exist: {parent}")
-        if len(os.fsencode(os.path.abspath(config.unix_socket))) > 100:
-            raise ConfigError(f"unix socket path is too long: {config.unix_socket}")
+    check_environment(config)
 
 
 class AppState:
@@ -88,6 +90,10 @@ class AppState:
         self._summary_lock = threading.Lock()
         self.files_cache: dict[tuple[int, int], tuple[bytes, bytes | None]] = {}
         self.entry_json: dict[int, bytes] = {}
+        self._roi_lock = threading.Lock()
+        self._roi_edits = 0
+        self._roi_safe = 0
+        """Edits up to this count are saved (``--save-annotations``) or were exported."""
 
     @classmethod
     def build(cls, config: ServerConfig, **kwargs: Any) -> AppState:
@@ -111,6 +117,43 @@ class AppState:
         if self.masker is not None:
             return self.masker.path(entry.path)
         return entry.path
+
+    # ---- ROI edits -----------------------------------------------------------------------------
+
+    def roi_changed(self) -> None:
+        """Call after every accepted ROI PUT: counts the edit and, with ``--save-annotations``,
+        rewrites that CSV atomically (a failure is warned about; the edit stays unsaved)."""
+        with self._roi_lock:
+            self._roi_edits += 1
+            target = self.config.save_annotations
+            if target is None:
+                return
+            try:
+                write_atomic(target, self.annotations.export_csv(self.registry.entries()))
+            except OSError as error:
+                _warn(f"cannot write --save-annotations {target}: {error.strerror or error}")
+            else:
+                self._roi_safe = self._roi_edits
+
+    def roi_exported(self) -> None:
+        """Call once the EMBED CSV export was served: the edits so far are exported."""
+        with self._roi_lock:
+            self._roi_safe = self._roi_edits
+
+    def unsaved_edits(self) -> int:
+        """ROI edits neither saved by ``--save-annotations`` nor exported."""
+        with self._roi_lock:
+            return self._roi_edits - self._roi_safe
+
+    def recover_unsaved(self) -> str | None:
+        """Write unsaved ROI edits to a new recovery CSV; its path, or None when none."""
+        with self._roi_lock:
+            if self._roi_edits == self._roi_safe:
+                return None
+            data = self.annotations.export_csv(self.registry.entries())
+            path = write_recovery(data, recovery_dirs(self.config.paths))
+            self._roi_safe = self._roi_edits
+            return path
 
     # ---- scan --------------------------------------------------------------------------------
 
@@ -146,6 +189,10 @@ class AppState:
                 paths=len(self.config.paths),
                 skip_reasons=self.registry.skip_reasons(),
                 annotation_messages=self.annotations.messages(),
+                skipped_files=[
+                    Skip(display_path(s.path), s.kind, s.reason)
+                    for s in self.registry.skipped_files()
+                ],
             )
             with self._summary_lock:
                 self._summary = summary
@@ -164,3 +211,66 @@ class AppState:
         self.pool.shutdown(wait=False, cancel_futures=True)
         if self._scan_thread is not None:
             self._scan_thread.join(timeout=1.0)
+
+
+RECOVERY_PREFIX = "dcmview-annotations-recovered-"
+
+
+def recovery_dirs(inputs: tuple[str, ...], cwd: str | None = None) -> list[Path]:
+    """Where a recovery CSV may go, best first: the working directory unless it holds (or is
+    inside) an input directory or holds an input file, then the user cache dir."""
+    here = Path(os.path.abspath(cwd or os.getcwd()))
+    beside_inputs = False
+    for name in inputs:
+        if is_url(name):
+            continue
+        path = Path(os.path.abspath(name))
+        folder = path if path.is_dir() else path.parent
+        if here == folder or folder in here.parents:
+            beside_inputs = True
+    return [user_cache_dir()] if beside_inputs else [here, user_cache_dir()]
+
+
+def write_recovery(data: bytes, directories: list[Path]) -> str:
+    """Write ``data`` as a new private (0600) ``dcmview-annotations-recovered-<time>.csv`` in
+    the first writable directory; its path (`OSError` when none is writable)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    last: OSError | None = None
+    for directory in directories:
+        for attempt in range(100):
+            suffix = f"-{attempt}" if attempt else ""
+            path = directory / f"{RECOVERY_PREFIX}{stamp}{suffix}.csv"
+            try:
+                directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                last = error
+                break
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            return str(path)
+    raise last or OSError("no directory for the recovery CSV")
+
+
+def write_atomic(target: str, data: bytes) -> None:
+    """Replace ``target`` with ``data`` atomically: a private temp file beside it, fsync,
+    rename (readers see the old or the new file, never half of one)."""
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, temp = tempfile.mkstemp(prefix=".dcmview-save-", suffix=".csv.tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"dcmview: warning: {message}\n")
+    sys.stderr.flush()
