@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 from dcmview_server import ScanSummary, ServerConfig
+from dcmview_server.config import Skip
 
 from dcmview_py import __version__
-from dcmview_py.cli import build_parser, main, parse_args, server_config
+from dcmview_py.cli import build_parser, main, parse_args
+from dcmview_py.options import CliOptions
+from dcmview_py.output import no_files_message, reach_hint, scan_line, wants_reach_hint
 from dcmview_py.readyline import parse_ready_line
 from dcmview_py.remote import recipe_lines, remote_argv, remote_command_line
-from dcmview_py.serving import no_files_message, reach_hint, scan_line
 
 
 def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -35,10 +37,12 @@ def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
         (["--filter", "novalue", "."], "invalid filter 'novalue'"),
         (["--filter", "=x", "."], "invalid filter '=x'"),
         (["--cache-budget", "lots", "."], "invalid size 'lots'"),
-        (["--port", "70000", "."], "invalid port '70000'"),
+        (["--port", "70000", "."], "invalid port 70000: expected 0..65535"),
         (["--port", "-1", "."], "invalid port"),
-        (["--timeout", "0", "."], "--timeout must be a positive number"),
-        (["--timeout", "soon", "."], "invalid number of seconds"),
+        (["--timeout", "0", "."], "--timeout: must be a positive number"),
+        (["--timeout", "soon", "."], "expected a number, got 'soon'"),
+        (["--query-limit", "0", "--demo"], "must be at least 1"),
+        (["--demo", "--study", "1.2.3"], "--demo takes no PATH, --study or --query"),
         (["--demo", "."], "--demo takes no PATH"),
         (["--tunnel", "/data"], "--tunnel needs --tunnel-host"),
         (["--tunnel-host", "gpu", "/data"], "--tunnel-host needs --tunnel"),
@@ -82,30 +86,31 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"dcmview {__version__}"
 
 
-def test_defaults_come_from_server_config(tmp_path: Path) -> None:
-    ns = parse_args([str(tmp_path)])
-    config = server_config(ns, ns.paths)
-    defaults = ServerConfig(paths=(str(tmp_path),))
-    assert config == defaults
+def test_defaults_come_from_the_declarations(tmp_path: Path) -> None:
+    inv = parse_args([str(tmp_path)])
+    assert inv.server == ServerConfig(paths=(str(tmp_path),))
+    assert inv.cli == CliOptions()
 
 
 def test_options_reach_server_config(tmp_path: Path) -> None:
     csv = tmp_path / "a.csv"
     csv.write_text("anon_dicom_path,ROI_coords\n")
-    ns = parse_args(
+    inv = parse_args(
         [
             "-p", "8123", "--host", "0.0.0.0", "--timeout", "2.5", "--no-recursive",
             "--filter", "modality=CT", "--filter", "patient_id==X", "--annotations", str(csv),
             "--mask", "--cache-budget", "256MiB", "--no-token", "--allow-host", "a.example",
-            "--allow-host", "b.example", str(tmp_path),
+            "--allow-host", "b.example", "--save-annotations", str(tmp_path / "out.csv"),
+            "--no-browser", "--verbose", str(tmp_path),
         ]
     )  # fmt: skip
-    config = server_config(ns, ns.paths)
-    assert config == ServerConfig(
+    assert inv.server == ServerConfig(
         paths=(str(tmp_path),), host="0.0.0.0", port=8123, timeout=2.5, recursive=False,
         filters=("modality=CT", "patient_id==X"), annotations=str(csv), mask=True,
         cache_budget=256 * 2**20, no_token=True, allow_hosts=("a.example", "b.example"),
+        save_annotations=str(tmp_path / "out.csv"),
     )  # fmt: skip
+    assert inv.cli == CliOptions(browser=False, verbose=True)
 
 
 def test_port_in_use_is_a_usage_error(dicom_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -131,15 +136,30 @@ def test_csv_missing_column_is_a_usage_error(
     assert "ROI_coords" in _one_error_line(capsys)
 
 
-def test_no_dicom_files_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_dicom_files_prints_only_the_error_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(
+        "dcmview_py.browser.BrowserOpener.open", lambda self, url: opened.append(url)
+    )
     (tmp_path / "a.txt").write_text("hello")
-    assert main(["--no-browser", str(tmp_path)]) == 1
+    assert main([str(tmp_path)]) == 1
     captured = capsys.readouterr()
-    assert parse_ready_line(captured.out.splitlines()[0]) is not None
-    errors = [ln for ln in captured.err.splitlines() if ln.startswith("dcmview: error:")]
-    assert len(errors) == 1
-    assert errors[0].startswith("dcmview: error: no DICOM files found (")
-    assert "a.txt" in errors[0]
+    assert captured.out == ""  # no ready URL, no ssh -L hint: nothing announces a dying server
+    assert opened == []
+    (line,) = captured.err.splitlines()
+    assert line.startswith("dcmview: error: no DICOM files found (a.txt: not DICOM")
+
+
+def test_save_annotations_must_not_be_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "rois.csv"
+    csv.write_text("anon_dicom_path,ROI_coords\n")
+    argv = ["--annotations", str(csv), "--save-annotations", str(tmp_path / "." / "rois.csv")]
+    assert main([*argv, str(tmp_path)]) == 2
+    assert "--save-annotations must not be the --annotations CSV" in _one_error_line(capsys)
 
 
 def test_ready_line_parsing() -> None:
@@ -154,8 +174,22 @@ def test_ready_line_parsing() -> None:
 
 
 def test_startup_line_texts() -> None:
-    summary = ScanSummary(loaded=3, skipped=1, filtered=0, paths=2, skip_reasons=["a: not DICOM"])
-    assert scan_line(summary) == "dcmview: loaded 3 DICOM file(s) from 2 path(s) (1 skipped)"
+    summary = ScanSummary(loaded=3, skipped=0, filtered=0, paths=2)
+    assert scan_line(summary) == "dcmview: loaded 3 DICOM files from 2 paths (0 skipped)"
+    one = ScanSummary(loaded=1, skipped=0, filtered=0, paths=1)
+    assert scan_line(one) == "dcmview: loaded 1 DICOM file from 1 path (0 skipped)"
+    skips = [Skip(f"f{i}", "not_dicom", "not DICOM") for i in range(7)]
+    skips += [Skip(f"u{i}", "unreadable", "unreadable (permission denied)") for i in range(2)]
+    nine = ScanSummary(loaded=2, skipped=9, filtered=0, paths=1, skipped_files=skips)
+    assert scan_line(nine) == (
+        "dcmview: loaded 2 DICOM files from 1 path "
+        "(9 skipped: 7 not DICOM, 2 unreadable; --verbose lists them)"
+    )
+    assert scan_line(nine, verbose=True).endswith("(9 skipped: 7 not DICOM, 2 unreadable)")
+    assert wants_reach_hint("127.0.0.1", {}) is False
+    assert wants_reach_hint("::1", {}) is False
+    assert wants_reach_hint("127.0.0.1", {"SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}) is True
+    assert wants_reach_hint("0.0.0.0", {}) is True
     assert reach_hint(8765).startswith(
         "dcmview: to view from another machine: ssh -L 8765:127.0.0.1:8765 "
     )
@@ -167,22 +201,38 @@ def test_startup_line_texts() -> None:
 
 
 def test_remote_argv_passes_options_as_separate_arguments() -> None:
-    ns = parse_args(
+    inv = parse_args(
         [
             "--tunnel", "--tunnel-host", "me@gpu:2222", "--remote-command", "~/venv/bin/dcmview -q",
             "--filter", "modality=MG", "--timeout", "30", "--mask", "--no-recursive",
-            "--", "/data/a b", "-weird-name",
+            "--allow-host=-odd", "--", "/data/a b", "-weird-name",
         ]
     )  # fmt: skip
-    argv = remote_argv(ns, "gpu")
-    assert argv[:6] == ["--no-browser", "--port", "0", "--tunnelled-from", "gpu", "--timeout"]
+    argv = remote_argv(inv, "gpu")
+    assert argv[:3] == ["--no-browser", "--port=0", "--tunnelled-from=gpu"]
     assert argv[-3:] == ["--", "/data/a b", "-weird-name"]
-    assert argv[argv.index("--filter") : argv.index("--filter") + 2] == ["--filter", "modality=MG"]
+    assert "--filter=modality=MG" in argv
+    assert "--timeout=30.0" in argv
+    assert "--allow-host=-odd" in argv  # a value starting with "-" stays a value
     assert "--mask" in argv
     assert "--no-recursive" in argv
-    line = remote_command_line(ns, "gpu")
-    assert line.startswith("~/venv/bin/dcmview -q --no-browser --port 0 --tunnelled-from gpu ")
+    line = remote_command_line(inv, "gpu")
+    assert line.startswith("~/venv/bin/dcmview -q --no-browser --port=0 --tunnelled-from=gpu ")
     assert line.endswith(" -- '/data/a b' -weird-name")
+    # the remote side reads exactly what the local side asked for
+    remote = build_parser().parse_args(argv)
+    assert (remote.paths, remote.timeout, remote.filters, remote.allow_hosts) == (
+        ["/data/a b", "-weird-name"],
+        30.0,
+        ["modality=MG"],
+        ["-odd"],
+    )
+    assert (remote.mask, remote.recursive, remote.tunnel_host, remote.port) == (
+        True,
+        False,
+        "gpu",
+        0,
+    )
 
 
 def test_recipe_names_the_host() -> None:

@@ -32,18 +32,21 @@ def _readline(proc: subprocess.Popen[str]) -> str:
     return proc.stdout.readline().rstrip("\n")
 
 
+LOCAL = {k: v for k, v in os.environ.items() if k != "SSH_CONNECTION"}
+
+
 def test_startup_lines_and_api(dicom_dir: Path) -> None:
-    proc = start_cli("--no-browser", str(dicom_dir))
+    proc = start_cli("--no-browser", str(dicom_dir), env=LOCAL)
     try:
         first = _readline(proc)  # arrives while the process runs: flushed, line-buffered
         match = READY.match(first)
         assert match, first
         port, token = int(match[1]), match[2]
-        second = _readline(proc)
-        assert second.startswith(
-            f"dcmview: to view from another machine: ssh -L {port}:127.0.0.1:{port} "
+        # not in an SSH session, loopback host: no ssh -L hint
+        assert _readline(proc) == (
+            "dcmview: loaded 2 DICOM files from 1 path (1 skipped: 1 not DICOM; "
+            "--verbose lists them)"
         )
-        assert _readline(proc) == "dcmview: loaded 2 DICOM file(s) from 1 path(s) (1 skipped)"
         status, body = api_get(f"http://127.0.0.1:{port}", "/api/files", token)
         assert status == 200
         assert len(body["files"]) == 2
@@ -53,11 +56,41 @@ def test_startup_lines_and_api(dicom_dir: Path) -> None:
         _stop(proc)
 
 
+def test_ssh_session_gets_the_reach_hint_and_verbose_lists_skipped(dicom_dir: Path) -> None:
+    env = dict(os.environ, SSH_CONNECTION="10.0.0.1 50000 10.0.0.2 22")
+    proc = start_cli("--no-browser", "--verbose", str(dicom_dir), env=env)
+    try:
+        match = READY.match(_readline(proc))
+        assert match
+        port = match[1]
+        assert _readline(proc).startswith(
+            f"dcmview: to view from another machine: ssh -L {port}:127.0.0.1:{port} "
+        )
+        assert _readline(proc) == (
+            "dcmview: loaded 2 DICOM files from 1 path (1 skipped: 1 not DICOM)"
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert f"dcmview: skipped {dicom_dir / 'notes.txt'}: not DICOM" in err
+
+
+def test_no_dicom_files_prints_only_the_error(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    result = subprocess.run(
+        [sys.executable, "-m", "dcmview_py", "--no-browser", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False, env=LOCAL,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("dcmview: error: no DICOM files found (a.txt: not DICOM")
+    assert len(result.stderr.splitlines()) == 1
+
+
 def test_ctrl_c_exits_0_within_2_seconds_with_one_line(dicom_dir: Path) -> None:
-    proc = start_cli("--no-browser", str(dicom_dir))
+    proc = start_cli("--no-browser", str(dicom_dir), env=LOCAL)
     try:
         assert READY.match(_readline(proc))
-        _readline(proc)
         assert _readline(proc).startswith("dcmview: loaded")
         started = time.monotonic()
         proc.send_signal(signal.SIGINT)
@@ -107,7 +140,7 @@ def _fake_browser(tmp_path: Path) -> tuple[dict[str, str], Path]:
         f'stat -c %a "$f" > {record}.mode\n'
     )
     script.chmod(0o755)
-    env = dict(os.environ, BROWSER=str(script))
+    env = dict(LOCAL, BROWSER=str(script))
     env.pop("DISPLAY", None)
     return env, record
 
@@ -142,7 +175,6 @@ def test_no_browser_flag_opens_nothing(dicom_dir: Path, tmp_path: Path) -> None:
     proc = start_cli("--no-browser", str(dicom_dir), env=env)
     try:
         assert READY.match(_readline(proc))
-        assert _readline(proc)
         assert _readline(proc).startswith("dcmview: loaded")
         time.sleep(1.0)  # a browser call happens right after the ready line (see above)
     finally:
@@ -152,7 +184,7 @@ def test_no_browser_flag_opens_nothing(dicom_dir: Path, tmp_path: Path) -> None:
 
 
 def test_demo_views_a_private_temporary_study() -> None:
-    proc = start_cli("--demo", "--no-browser")
+    proc = start_cli("--demo", "--no-browser", env=LOCAL)
     try:
         ready = parse_ready_line(_readline(proc))
         assert ready is not None
@@ -161,9 +193,8 @@ def test_demo_views_a_private_temporary_study() -> None:
         paths = [Path(f["path"]) for f in body["files"]]
         demo_root = next(p for p in paths[0].parents if p.name.startswith("dcmview-demo-"))
         assert demo_root.is_dir()
-        lines = [_readline(proc) for _ in range(2)]
         assert re.fullmatch(
-            r"dcmview: loaded \d+ DICOM file\(s\) from 1 path\(s\) \(0 skipped\)", lines[1]
+            r"dcmview: loaded \d+ DICOM files from 1 path \(0 skipped\)", _readline(proc)
         )
         tomo = next(i for i, f in enumerate(body["files"]) if "tomosynthesis" in f["path"])
         status, rois = api_get(ready.base_url, f"/api/file/{tomo}/annotations", ready.token)
@@ -197,6 +228,4 @@ def test_usage_error_from_a_real_process_has_no_traceback() -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert (
-        result.stderr == "dcmview: error: argument -p/--port: invalid port 'x': expected 0..65535\n"
-    )
+    assert result.stderr == "dcmview: error: argument -p/--port: expected a whole number, got 'x'\n"

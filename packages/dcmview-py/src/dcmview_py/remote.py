@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import _thread
 import contextlib
 import errno
 import os
@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from dcmview_server.config import ConfigError
+
 from dcmview_py.browser import BrowserOpener
-from dcmview_py.cli import PROG, UsageError, error, say
+from dcmview_py.options import Invocation, to_argv
+from dcmview_py.output import PROG, error, on_stdin_eof, say
 from dcmview_py.readyline import ReadyLine, parse_ready_line, ready_line
 
 if TYPE_CHECKING:
@@ -26,36 +29,24 @@ READY_TIMEOUT = 120.0
 _QUIET_PREFIXES = (f"{PROG}: to view from another machine:", f"{PROG}: stopped")
 
 
-def remote_command_line(ns: argparse.Namespace, host_label: str) -> str:
+def remote_command_line(inv: Invocation, host_label: str) -> str:
     """The remote shell command: ``--remote-command`` as the user wrote it (so ``~``, ``$VAR``
     and ``conda run …`` work in their remote shell), then our arguments, each one quoted."""
-    if "\x00" in ns.remote_command or "\n" in ns.remote_command:
-        raise UsageError("--remote-command must be a single line")
-    return f"{ns.remote_command.strip()} {shlex.join(remote_argv(ns, host_label))}"
+    return f"{inv.cli.remote_command.strip()} {shlex.join(remote_argv(inv, host_label))}"
 
 
-def remote_argv(ns: argparse.Namespace, host_label: str) -> list[str]:
-    """The arguments given to the remote ``dcmview`` for the parsed local options."""
-    argv = ["--no-browser", "--port", str(ns.port), "--tunnelled-from", host_label]
-    if ns.timeout is not None:
-        argv += ["--timeout", repr(ns.timeout)]
-    if ns.no_recursive:
-        argv.append("--no-recursive")
-    for item in ns.filter:
-        argv += ["--filter", item]
-    if ns.annotations is not None:
-        argv += ["--annotations", ns.annotations]
-    if ns.mask:
-        argv.append("--mask")
-    argv += ["--cache-budget", str(ns.cache_budget)]
-    if ns.no_token:
-        argv.append("--no-token")
-    for name in ns.allow_host:
-        argv += ["--allow-host", name]
-    if ns.demo:
+def remote_argv(inv: Invocation, host_label: str) -> list[str]:
+    """The arguments given to the remote ``dcmview``: every server option the user set (from
+    the declarations), then the paths."""
+    server, cli = inv.server, inv.cli
+    argv = ["--no-browser", f"--port={server.port}", f"--tunnelled-from={host_label}"]
+    argv += to_argv(server, skip=("port", "tunnel_host"))
+    if cli.verbose:
+        argv.append("--verbose")
+    if cli.demo:
         argv.append("--demo")
     else:
-        argv += ["--", *ns.paths]
+        argv += ["--", *server.paths]
     return argv
 
 
@@ -87,51 +78,39 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _interrupt_on_stdin_eof() -> None:
-    """Unwind like Ctrl+C when standard input closes (``view()``'s parent has gone)."""
-    import _thread
-
-    def run() -> None:
-        try:
-            while os.read(0, 4096):
-                pass
-        except OSError:
-            pass
-        _thread.interrupt_main()
-
-    threading.Thread(target=run, daemon=True, name="dcmview-stdin-eof").start()
-
-
-def run_tunnel(ns: argparse.Namespace) -> int:
+def run_tunnel(inv: Invocation) -> int:
     """Connect, start the remote server, forward its port, print the local URL, wait."""
     from dcmview_tunnel import RemoteCommandError, TunnelError, connect, parse_target
 
-    target = parse_target(ns.tunnel_host)
-    command_line = remote_command_line(ns, target.host)
+    cli = inv.cli
+    assert cli.tunnel_target is not None
+    destination = cli.tunnel_target
+    target = parse_target(destination)
+    command_line = remote_command_line(inv, target.host)
     backend = os.environ.get("DCMVIEW_SSH_BACKEND", "auto") or "auto"
     if backend not in ("auto", "paramiko", "ssh"):
-        raise UsageError(f"DCMVIEW_SSH_BACKEND must be auto, paramiko or ssh, not {backend!r}")
+        raise ConfigError(f"DCMVIEW_SSH_BACKEND must be auto, paramiko or ssh, not {backend!r}")
     with _sigterm_as_interrupt():
         try:
             tunnel = connect(
-                ns.tunnel_host,
-                ssh_config=ns.ssh_config,
+                destination,
+                ssh_config=cli.ssh_config,
                 backend=backend,  # type: ignore[arg-type]
                 batch_mode=not (sys.stdin is not None and sys.stdin.isatty()),
             )
         except (TunnelError, ValueError) as exc:
-            error(f"cannot reach {ns.tunnel_host} over SSH: {exc}")
-            for line in recipe_lines(ns.tunnel_host):
+            error(f"cannot reach {destination} over SSH: {exc}")
+            for line in recipe_lines(destination):
                 say(line, sys.stderr)
             return 2
         opener = BrowserOpener()
         proc = None
-        if ns.exit_on_eof:
-            _interrupt_on_stdin_eof()
+        if cli.exit_on_eof:  # unwind like Ctrl+C when view()'s parent has gone
+            on_stdin_eof(_thread.interrupt_main)
         try:
             say(
-                f"{PROG}: connected to {ns.tunnel_host} ({tunnel.backend}); starting "
-                f"{ns.remote_command.strip()} there"
+                f"{PROG}: connected to {destination} ({tunnel.backend}); starting "
+                f"{cli.remote_command.strip()} there"
             )
             proc = tunnel.run_shell(command_line)
             proc.relay_stderr(_relay_remote_stderr)
@@ -140,17 +119,17 @@ def run_tunnel(ns: argparse.Namespace) -> int:
                     lambda s: parse_ready_line(s) is not None, READY_TIMEOUT, on_line=say
                 )
             except RemoteCommandError as exc:
-                return _remote_failed(exc, ns)
+                return _remote_failed(exc, inv)
             ready = parse_ready_line(line)
             assert ready is not None
-            fwd = _forward(tunnel, ready, ns.tunnel_port)
+            fwd = _forward(tunnel, ready, cli.tunnel_port)
             local_url = f"http://127.0.0.1:{fwd.local_port}" + ready.url[len(ready.base_url) :]
             say(ready_line(local_url))
             say(
-                f"{PROG}: tunnelled to {ns.tunnel_host} over SSH ({tunnel.backend}); the "
+                f"{PROG}: tunnelled to {destination} over SSH ({tunnel.backend}); the "
                 f"remote server listens on its 127.0.0.1:{ready.port}"
             )
-            if not ns.no_browser:
+            if cli.browser:
                 opener.open(local_url)
             return _relay_until_end(proc, tunnel)
         except KeyboardInterrupt:
@@ -176,7 +155,7 @@ def _forward(tunnel: Tunnel, ready: ReadyLine, tunnel_port: int) -> Forward:
             return tunnel.forward(ready.port, local_port=tunnel_port)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UsageError(f"--tunnel-port {tunnel_port} is already in use") from None
+                raise ConfigError(f"--tunnel-port {tunnel_port} is already in use") from None
             raise
     try:
         return tunnel.forward(ready.port, local_port=ready.port)
@@ -184,17 +163,18 @@ def _forward(tunnel: Tunnel, ready: ReadyLine, tunnel_port: int) -> Forward:
         return tunnel.forward(ready.port, local_port=0)
 
 
-def _remote_failed(exc: RemoteCommandError, ns: argparse.Namespace) -> int:
+def _remote_failed(exc: RemoteCommandError, inv: Invocation) -> int:
+    host = inv.cli.tunnel_target
     if exc.exit_status == 127:
         error(
-            f"{ns.remote_command!r} was not found on {ns.tunnel_host}; install dcmview there "
+            f"{inv.cli.remote_command!r} was not found on {host}; install dcmview there "
             "or pass its path with --remote-command"
         )
         return 1
     lines = [ln.strip() for ln in exc.stderr.splitlines() if ln.strip()]
     last = lines[-1] if lines else str(exc)
     last = last.removeprefix(f"{PROG}: error: ")
-    error(f"on {ns.tunnel_host}: {last} (remote exit status {exc.exit_status})")
+    error(f"on {host}: {last} (remote exit status {exc.exit_status})")
     return 2 if exc.exit_status == 2 else 1
 
 

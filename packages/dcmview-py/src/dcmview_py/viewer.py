@@ -14,7 +14,7 @@ import tempfile
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -28,39 +28,25 @@ _EOF = object()
 
 
 class DcmviewStartError(RuntimeError):
-    """The viewer process failed to start; ``stderr`` holds what it wrote."""
+    """The viewer failed to start: the message is its one-line reason (``no DICOM files
+    found (…)``, ``port 8765 … in use``); ``stderr`` holds all it wrote."""
 
     def __init__(self, message: str, *, stderr: str = "", returncode: int | None = None) -> None:
-        detail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
-        super().__init__(f"{message}: {detail}" if detail else message)
+        errors = [ln for ln in stderr.splitlines() if ln.startswith("dcmview: error: ")]
+        reason = errors[-1].removeprefix("dcmview: error: ") if errors else ""
+        super().__init__(reason or message)
         self.stderr = stderr
         self.returncode = returncode
 
 
 # -- argument checking ----------------------------------------------------------------------
-def _check_int(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in {low}..{high}, got {value}")
-    return value
-
-
 def _check_flag(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, not {type(value).__name__}")
     return value
 
 
-def _check_str(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, not {type(value).__name__}")
-    if not value.strip():
-        raise ValueError(f"{name} must not be empty")
-    return value
-
-
-def _split_items(items: Any) -> tuple[list[str], list[Any]]:
+def _split_items(items: Any, rgb: bool | None) -> tuple[list[str], list[Any]]:
     """Separate paths from in-memory objects; TypeError for anything else."""
     from dcmview_py.inmemory import check_array, is_array, is_dataset
 
@@ -81,7 +67,7 @@ def _split_items(items: Any) -> tuple[list[str], list[Any]]:
         elif is_dataset(item):
             objects.append(item)
         elif is_array(item):
-            check_array(item, index)
+            check_array(item, index, rgb=rgb)
             objects.append(item)
         else:
             raise TypeError(
@@ -89,86 +75,6 @@ def _split_items(items: Any) -> tuple[list[str], list[Any]]:
                 f"not {type(item).__name__}"
             )
     return paths, objects
-
-
-def _cli_args(
-    *,
-    port: Any,
-    host: Any,
-    timeout: Any,
-    recursive: Any,
-    annotations: Any,
-    filters: Any,
-    mask: Any,
-    cache_budget: Any,
-    tunnel_host: Any,
-    tunnel_port: Any,
-    allow_hosts: Any,
-    ssh_config: Any,
-    remote_command: Any,
-    demo: Any,
-) -> list[str]:
-    """Validate the keyword arguments and turn them into ``dcmview`` options."""
-    from dcmview_server.config import parse_size
-
-    args = ["--port", str(_check_int(port, "port", 0, 65535))]
-    if host is not None:
-        args += ["--host", _check_str(host, "host")]
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
-        if not 0 < timeout < float("inf"):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
-        args += ["--timeout", repr(float(timeout))]
-    if not _check_flag(recursive, "recursive"):
-        args.append("--no-recursive")
-    if annotations is not None:
-        if not isinstance(annotations, (str, os.PathLike)):
-            raise TypeError("annotations must be a path to an EMBED ROI CSV")
-        csv = os.fsdecode(annotations)
-        if tunnel_host is None and not os.path.isfile(csv):
-            raise ValueError(f"annotations CSV not found: {csv}")
-        args += ["--annotations", csv]
-    if isinstance(filters, (str, bytes)) or not isinstance(filters, Iterable):
-        raise TypeError('filters must be a list of "FIELD=VALUE" strings')
-    for item in filters:
-        text = _check_str(item, "filter")
-        field, sep, _ = text.partition("=")
-        if not sep or not field.strip():
-            raise ValueError(f"invalid filter {text!r}: expected FIELD=VALUE or FIELD==VALUE")
-        args += ["--filter", text]
-    if _check_flag(mask, "mask"):
-        args.append("--mask")
-    if cache_budget is not None:
-        if isinstance(cache_budget, bool) or not isinstance(cache_budget, (int, str)):
-            raise TypeError("cache_budget must be bytes (int) or a size string like '256MiB'")
-        size = cache_budget if isinstance(cache_budget, int) else parse_size(cache_budget)
-        if size <= 0:
-            raise ValueError("cache_budget must be positive")
-        args += ["--cache-budget", str(size)]
-    for name in allow_hosts:
-        args += ["--allow-host", _check_str(name, "allow_hosts item")]
-    if _check_flag(demo, "demo"):
-        args.append("--demo")
-    if tunnel_host is not None:
-        from dcmview_tunnel import parse_target
-
-        parse_target(_check_str(tunnel_host, "tunnel_host"))
-        if host is not None:
-            raise ValueError("host cannot be combined with tunnel_host")
-        args += ["--tunnel", "--tunnel-host", tunnel_host]
-        args += ["--tunnel-port", str(_check_int(tunnel_port, "tunnel_port", 0, 65535))]
-        if ssh_config is not None:
-            if not os.path.isfile(os.fsdecode(ssh_config)):
-                raise ValueError(f"ssh_config file not found: {os.fsdecode(ssh_config)}")
-            args += ["--ssh-config", os.fsdecode(ssh_config)]
-        if remote_command is not None:
-            args += ["--remote-command", _check_str(remote_command, "remote_command")]
-    else:
-        _check_int(tunnel_port, "tunnel_port", 0, 0)
-        if ssh_config is not None or remote_command is not None:
-            raise ValueError("ssh_config and remote_command need tunnel_host")
-    return args
 
 
 # -- the process ------------------------------------------------------------------------------
@@ -400,72 +306,55 @@ def _wait_ready(
 def view(
     items: Any = None,
     *,
-    port: int = 0,
-    host: str | None = None,
-    browser: bool = True,
-    timeout: float | None = None,
-    recursive: bool = True,
-    annotations: str | os.PathLike[str] | None = None,
-    filters: Sequence[str] = (),
-    mask: bool = False,
-    cache_budget: int | str | None = None,
-    tunnel_host: str | None = None,
-    tunnel_port: int = 0,
     block: bool = True,
     height: int | str = DEFAULT_HEIGHT,
-    allow_hosts: Sequence[str] = (),
     proxy_url: str | None = None,
-    ssh_config: str | os.PathLike[str] | None = None,
-    remote_command: str | None = None,
-    demo: bool = False,
     start_timeout: float | None = None,
+    rgb: bool | None = None,
+    **options: Any,
 ) -> ViewerHandle:
     """View DICOM paths, pydicom Datasets and numpy arrays in the dcmview viewer.
 
-    Keyword arguments mirror the ``dcmview`` flags. ``block=True`` waits until the viewer exits
-    (Ctrl+C stops it) and returns the stopped handle; ``block=False`` returns the running
-    handle at once. In-memory objects are written as DICOM to a private temporary directory
-    deleted when the viewer stops. A bad argument raises ``ValueError``/``TypeError`` before
-    anything starts; a viewer that fails to start raises :class:`DcmviewStartError`.
+    ``options`` are the ``dcmview`` options as keywords (``port``, ``host``, ``browser``,
+    ``timeout``, ``recursive``, ``filters``, ``annotations``, ``save_annotations``, ``mask``,
+    ``cache_budget``, ``allow_hosts``, ``tunnel_host``, ``tunnel_port``, ``ssh_config``,
+    ``remote_command``, ``demo``, ``verbose``, …: `dcmview_py.options.keywords` lists them all).
+    ``block=True`` waits until the viewer exits (Ctrl+C stops it) and returns the stopped
+    handle; ``block=False`` returns the running handle once the first file is loaded.
+    In-memory objects are written as DICOM to a private temporary directory deleted when the
+    viewer stops; ``rgb`` decides whether a ``uint8`` array whose last axis is 3 or 4 is a colour
+    image (None: yes, see `dcmview_py.inmemory`). A bad argument raises
+    ``ValueError``/``TypeError`` before anything starts; a viewer that fails to start (no DICOM
+    files found, port in use …) raises :class:`DcmviewStartError` with the reason.
     """
-    paths, objects = _split_items(items)
-    if not paths and not objects and not demo:
-        raise ValueError("view() needs at least one path, Dataset or array (or demo=True)")
-    if demo and (paths or objects):
-        raise ValueError("demo=True takes no items")
-    if tunnel_host is not None and objects:
-        raise ValueError("in-memory objects cannot be viewed through tunnel_host")
-    if tunnel_host is None:
-        for path in paths:
-            if not os.path.lexists(path):
-                raise ValueError(f"path not found: {path}")
-    if isinstance(allow_hosts, str):
-        raise TypeError("allow_hosts must be a list of host names")
+    from dcmview_py.options import from_keywords, secret_env, to_argv
+
+    if rgb is not None:
+        _check_flag(rgb, "rgb")
+    paths, objects = _split_items(items, rgb)
     if not isinstance(height, (int, str)) or isinstance(height, bool):
         raise TypeError("height must be pixels (int) or a CSS length (str)")
-    args = _cli_args(
-        port=port, host=host, timeout=timeout, recursive=recursive, annotations=annotations,
-        filters=filters, mask=mask, cache_budget=cache_budget, tunnel_host=tunnel_host,
-        tunnel_port=tunnel_port, allow_hosts=allow_hosts, ssh_config=ssh_config,
-        remote_command=remote_command, demo=demo,
-    )  # fmt: skip
-    _check_flag(browser, "browser")
     _check_flag(block, "block")
+    tunnelled = options.get("tunnel_host") is not None
+    if tunnelled and objects:
+        raise ValueError("in-memory objects cannot be viewed through tunnel_host")
 
     tmpdir = tempfile.mkdtemp(prefix="dcmview-view-") if objects else None
     try:
+        inv = from_keywords([*paths, *([tmpdir] if tmpdir else [])], options)
         if objects:
             from dcmview_py.inmemory import write_objects
 
             assert tmpdir is not None
-            paths.append(tmpdir)
-            write_objects(objects, tmpdir)
-        argv = [sys.executable, "-m", "dcmview_py", "--no-browser", "--exit-on-eof", *args]
+            write_objects(objects, tmpdir, rgb=rgb)
+        argv = [sys.executable, "-m", "dcmview_py", "--no-browser", "--exit-on-eof"]
+        argv += to_argv(inv.server, skip=("paths",))
+        argv += to_argv(inv.cli, skip=("browser", "exit_on_eof", "remove_on_exit"))
         if tmpdir is not None:  # the viewer deletes it too, should this process die first
-            argv += ["--remove-on-exit", tmpdir]
-        if not demo:
-            argv += ["--", *paths]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+            argv.append(f"--remove-on-exit={tmpdir}")
+        if not inv.cli.demo:
+            argv += ["--", *inv.server.paths]
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **secret_env(inv.cli))
         process = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -479,7 +368,7 @@ def view(
             shutil.rmtree(tmpdir, ignore_errors=True)
         raise
     reader = _Reader(process, echo=block)
-    limit = start_timeout or (TUNNEL_START_TIMEOUT if tunnel_host else START_TIMEOUT)
+    limit = start_timeout or (TUNNEL_START_TIMEOUT if tunnelled else START_TIMEOUT)
     try:
         ready, before = _wait_ready(process, reader, limit)
     except BaseException:
@@ -489,7 +378,7 @@ def view(
     if block:
         for line in [*before, f"dcmview: server running at {ready.url}"]:
             print(line, flush=True)
-    if browser:
+    if inv.cli.browser:
         handle.open_browser()
     if block:
         try:

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-
-from dcmview_core.demo import LESIONS, TOMO_COLUMNS, TOMO_FRAMES, TOMO_ROWS, write_demo
 from dcmview_core.discovery import scan
 from dcmview_core.model import FileEntry, SupportState, Window
+
+from dcmview_py.demo.study import LESIONS, TOMO_COLUMNS, TOMO_FRAMES, TOMO_ROWS, write_demo
 
 
 @pytest.fixture(scope="module")

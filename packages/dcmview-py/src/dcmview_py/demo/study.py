@@ -415,6 +415,16 @@ def _image(ds: Any, pixels: NDArray[Any], photometric: str, bits_stored: int) ->
 
 
 def _tomosynthesis(path: Path) -> Any:
+    ds = _tomo_header()
+    frames = tomosynthesis_frames()
+    _image(ds, frames, "MONOCHROME2", 16)
+    _tomo_functional_groups(ds, frames.shape[0])
+    _save(ds, path)
+    return ds
+
+
+def _tomo_header() -> Any:
+    """The tomosynthesis dataset without pixels (the report refers to its UIDs)."""
     study = _uid("study", "mg")
     ds = _base(MG_TOMO, _uid("mg", "tomo"), study, "MG")
     ds.StudyDescription = "Screening tomosynthesis"
@@ -432,8 +442,10 @@ def _tomosynthesis(path: Path) -> Any:
     ds.ContentQualification = "PRODUCT"
     ds.BurnedInAnnotation = "NO"
     ds.PixelSpacing = [0.1, 0.1]
-    frames = tomosynthesis_frames()
-    _image(ds, frames, "MONOCHROME2", 16)
+    return ds
+
+
+def _tomo_functional_groups(ds: Any, frame_count: int) -> None:
     shared = Dataset()
     measures = Dataset()
     measures.PixelSpacing = [0.1, 0.1]
@@ -451,7 +463,7 @@ def _tomosynthesis(path: Path) -> Any:
     shared.PixelValueTransformationSequence = DicomSequence([transform])
     ds.SharedFunctionalGroupsSequence = DicomSequence([shared])
     per_frame = []
-    for z in range(frames.shape[0]):
+    for z in range(frame_count):
         item = Dataset()
         content = Dataset()
         content.InStackPositionNumber = z + 1
@@ -462,8 +474,6 @@ def _tomosynthesis(path: Path) -> Any:
         item.PlanePositionSequence = DicomSequence([position])
         per_frame.append(item)
     ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
-    _save(ds, path)
-    return ds
 
 
 def _ct_dataset(index: int, pixels: NDArray[np.int16]) -> Any:
@@ -610,10 +620,6 @@ def _code(value: str, scheme: str, meaning: str) -> Any:
     return code
 
 
-def _write_ct(index: int, pixels: NDArray[np.int16], path: Path) -> None:
-    _save(_ct_dataset(index, pixels), path)
-
-
 def _save(ds: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
@@ -625,7 +631,8 @@ def _compressed(ds: Any, syntax: str, path: Path, **kwargs: Any) -> None:
     _save(ds, path)
 
 
-def _annotations(path: Path, tomo_path: Path) -> None:
+def write_annotations(path: Path, tomo_path: Path) -> None:
+    """The EMBED ROI CSV: one box per lesion of the tomosynthesis at ``tomo_path`` (absolute)."""
     coords, frames = [], []
     for lesion in LESIONS:
         cy, cx = lesion.center
@@ -645,52 +652,102 @@ def _annotations(path: Path, tomo_path: Path) -> None:
         )
 
 
+# ---------------------------------------------------------------------------------------------
+# the study, one part per function: each writes its files below ``root`` and returns their
+# paths relative to it. To add a part (a series, a SEG, mammography views …), write a function
+# like these and append it to PARTS; names sort in viewing order (NN_ prefixes).
+
+_ct_slices = functools.cache(ct_slices)
+_cine_frames = functools.cache(cine_mr_frames)
+TOMO_NAME = "01_mg_tomosynthesis.dcm"
+
+
+def _write(root: Path, name: str, ds: Any) -> str:
+    _save(ds, root / name)
+    return name
+
+
+def part_tomosynthesis(root: Path) -> list[str]:
+    """Breast tomosynthesis with three lesions (the annotations CSV boxes them)."""
+    _tomosynthesis(root / TOMO_NAME)
+    return [TOMO_NAME]
+
+
+def part_ct_series(root: Path) -> list[str]:
+    """An 8-slice chest CT series with window presets."""
+    return [
+        _write(root, f"02_ct/ct_{i + 1:03d}.dcm", _ct_dataset(i, pixels))
+        for i, pixels in enumerate(_ct_slices())
+    ]
+
+
+def part_mr_cine(root: Path) -> list[str]:
+    """A 30-frame cardiac cine MR."""
+    return [_write(root, "03_mr_cine.dcm", _mr_dataset(_cine_frames()))]
+
+
+def part_radiograph(root: Path) -> list[str]:
+    """A MONOCHROME1 chest radiograph."""
+    _radiograph(root / "04_cr_chest_monochrome1.dcm")
+    return ["04_cr_chest_monochrome1.dcm"]
+
+
+def part_ultrasound(root: Path) -> list[str]:
+    """An RGB ultrasound cine stored as YBR_FULL_422 JPEG Baseline."""
+    _ultrasound(root / "05_us_cine_ybr422_jpeg.dcm")
+    return ["05_us_cine_ybr422_jpeg.dcm"]
+
+
+def part_compressed(root: Path) -> list[str]:
+    """The middle CT slice as RLE, JPEG 2000 and JPEG-LS Lossless; the cine MR as JPEG-LS."""
+    slices = _ct_slices()
+    middle = len(slices) // 2
+    ct = functools.partial(_ct_dataset, middle, slices[middle])
+    variants: list[tuple[str, Any, str, dict[str, str]]] = [
+        # pydicom's own RLE encoder: always installed, so the bytes do not depend on whether
+        # GDCM (pydicom's first choice when present) is installed
+        ("ct_rle.dcm", ct(), RLELossless, {"encoding_plugin": "pydicom"}),
+        ("ct_jpeg2000.dcm", ct(), JPEG2000Lossless, {"encoding_plugin": "pylibjpeg"}),
+        ("ct_jpegls.dcm", ct(), JPEGLSLossless, {}),
+        ("mr_cine_jpegls.dcm", _mr_dataset(_cine_frames()), JPEGLSLossless, {}),
+    ]
+    names = []
+    for name, ds, syntax, kwargs in variants:
+        names.append(f"06_compressed/{name}")
+        _compressed(ds, syntax, root / names[-1], **kwargs)
+    return names
+
+
+def part_report(root: Path) -> list[str]:
+    """A structured report on the tomosynthesis (no pixel data)."""
+    _structured_report(root / "07_sr_report.dcm", _tomo_header())
+    return ["07_sr_report.dcm"]
+
+
+PARTS: tuple[Callable[[Path], list[str]], ...] = (
+    part_tomosynthesis,
+    part_ct_series,
+    part_mr_cine,
+    part_radiograph,
+    part_ultrasound,
+    part_compressed,
+    part_report,
+)
+
+
+def write_images(directory: str | os.PathLike[str]) -> list[Path]:
+    """Write every part's DICOM files into *directory*; return them (deterministic bytes)."""
+    root = Path(directory).absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    return [root / name for part in PARTS for name in part(root)]
+
+
 def write_demo(directory: str | os.PathLike[str]) -> list[Path]:
     """Write the demo study into *directory* (created if needed); return the files written.
 
     Deterministic: the same call writes the same bytes. The annotations CSV comes last.
     """
-    root = Path(directory).absolute()
-    root.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def add(name: str, make: Callable[[Path], Any]) -> Any:
-        path = root / name
-        result = make(path)
-        written.append(path)
-        return result
-
-    tomo = add("01_mg_tomosynthesis.dcm", _tomosynthesis)
-    slices = ct_slices()
-    for i, pixels in enumerate(slices):
-        add(f"02_ct/ct_{i + 1:03d}.dcm", functools.partial(_write_ct, i, pixels))
-    cine = cine_mr_frames()
-    add("03_mr_cine.dcm", lambda p: _save(_mr_dataset(cine), p))
-    add("04_cr_chest_monochrome1.dcm", _radiograph)
-    add("05_us_cine_ybr422_jpeg.dcm", _ultrasound)
-    middle = len(slices) // 2
-    add(
-        "06_compressed/ct_rle.dcm",
-        # pydicom's own encoder: always installed, so the bytes do not depend on whether
-        # GDCM (a dev dependency, pydicom's first choice) is present
-        lambda p: _compressed(
-            _ct_dataset(middle, slices[middle]), RLELossless, p, encoding_plugin="pydicom"
-        ),
-    )
-    add(
-        "06_compressed/ct_jpeg2000.dcm",
-        lambda p: _compressed(
-            _ct_dataset(middle, slices[middle]), JPEG2000Lossless, p, encoding_plugin="pylibjpeg"
-        ),
-    )
-    add(
-        "06_compressed/ct_jpegls.dcm",
-        lambda p: _compressed(_ct_dataset(middle, slices[middle]), JPEGLSLossless, p),
-    )
-    add(
-        "06_compressed/mr_cine_jpegls.dcm",
-        lambda p: _compressed(_mr_dataset(cine), JPEGLSLossless, p),
-    )
-    add("07_sr_report.dcm", lambda p: _structured_report(p, tomo))
-    add("annotations.csv", lambda p: _annotations(p, root / "01_mg_tomosynthesis.dcm"))
-    return written
+    written = write_images(directory)
+    csv_path = Path(directory).absolute() / "annotations.csv"
+    write_annotations(csv_path, Path(directory).absolute() / TOMO_NAME)
+    return [*written, csv_path]
