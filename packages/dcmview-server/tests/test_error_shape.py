@@ -158,6 +158,7 @@ def test_every_code_has_the_one_shape(
     # provoked elsewhere: internal/unavailable/tag_read_failed below, the stack codes in test_series
     covered = set(cases) | {"internal", "unavailable", "tag_read_failed"}
     covered |= {"not_monochrome", "volume_too_large"}
+    covered |= {"upstream_failed"}  # below, and for real in tests/test_remote_e2e.py
     assert covered == set(ERROR_CODES)
     for code, provoke in cases.items():
         if code == "request_timeout":
@@ -184,6 +185,18 @@ def test_long_request_lines_are_414_and_long_headers_413(shape_server: ServerHan
     response = _raw(port, big_header)
     check_shape(response, "payload_too_large")
     assert "headers" in response.json()["error"]
+
+
+def test_a_failed_remote_source_is_502_whatever_its_os_error_parentage() -> None:
+    """`UpstreamError` is a PixelError and an OSError: it must not become a local read error."""
+    from dcmview_core import UpstreamError
+
+    response = to_response(UpstreamError("the DICOMweb server answered 503"))
+    assert response.status == 502
+    assert json.loads(bytes(response.body or b"")) == {
+        "code": "upstream_failed",
+        "error": "the DICOMweb server answered 503",
+    }
 
 
 def test_no_empty_alt_svc_header(shape_server: ServerHandle) -> None:

@@ -340,3 +340,18 @@ def test_prefetch_slots_are_first_come_first_served() -> None:
         assert slots.used == 0
 
     asyncio.run(main())
+
+
+def test_the_tag_preview_is_computed_once_per_file(study: Path) -> None:
+    """The preview is cached in the byte budget: a second request does not re-read the file."""
+    ct = entries(study)[5]
+    pool = ThreadPoolExecutor(1)
+
+    async def main() -> None:
+        service = FrameService(pool, 8 * 2**20, 1)
+        first = await service.tags(ct)
+        assert ("tags", ct.index) in service.encoded
+        assert await service.tags(ct) is first
+
+    asyncio.run(main())
+    pool.shutdown()

@@ -135,6 +135,14 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
     async def _start(app: Sanic[Any, Any]) -> None:
         state.start(asyncio.get_running_loop())
 
+    @app.after_server_start
+    async def _services(app: Sanic[Any, Any]) -> None:
+        # Overlay metadata (SEG/RTSTRUCT headers) is read as the scan finds the files, not at
+        # the viewer's first request; imported here so start-up does not pay for it earlier.
+        from dcmview_server.overlays import overlay_service
+
+        overlay_service(state)
+
     @app.after_server_stop
     async def _stop(app: Sanic[Any, Any]) -> None:
         state.close()

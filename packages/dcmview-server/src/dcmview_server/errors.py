@@ -18,6 +18,7 @@ from dcmview_core import (
     NoPixelData,
     PixelError,
     UnsupportedTransferSyntax,
+    UpstreamError,
     display_path,
 )
 from sanic import Request
@@ -57,6 +58,7 @@ ERROR_CODES: dict[str, int] = {
     "not_monochrome": 422,
     "volume_too_large": 422,
     "internal": 500,
+    "upstream_failed": 502,
     "unavailable": 503,
 }
 
@@ -99,6 +101,7 @@ def _translate(exc: BaseException, request: Request | None = None) -> ApiError:
         return exc
     if isinstance(exc, PixelError):
         pixel_map: list[tuple[type[PixelError], str]] = [
+            (UpstreamError, "upstream_failed"),  # a remote source failed: first (it is an OSError)
             (NoPixelData, "no_pixel_data"),
             (FrameOutOfRange, "frame_out_of_range"),
             (UnsupportedTransferSyntax, "unsupported_transfer_syntax"),

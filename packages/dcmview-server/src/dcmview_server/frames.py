@@ -25,6 +25,7 @@ from dcmview_core import (
     Frame,
     TagNotFound,
     TagReadError,
+    UpstreamError,
     UsageError,
     encode_png,
     encode_thumbnail_jpeg,
@@ -179,11 +180,10 @@ class FrameService:
         return body, headers
 
     async def tags(self, entry: FileEntry) -> list[dict[str, Any]]:
-        """The file's ``TagNode[]`` preview tree."""
-        nodes: list[dict[str, Any]] = await self.work.run(
-            ("tags", entry.index), lambda: _tag_tree(entry.path)
+        """The file's ``TagNode[]`` preview tree (cached: a few KiB, counted as 32 KiB)."""
+        return await self.computed(
+            ("tags", entry.index), _tag_tree, entry.path, size=lambda _nodes: 32_768
         )
-        return nodes
 
     async def select_tag(
         self, entry: FileEntry, tag_path: str, offset: int, limit: int
@@ -194,6 +194,8 @@ class FrameService:
             node: dict[str, Any] = await self.work.run(
                 key, lambda: select_tag(entry.path, tag_path, offset=offset, limit=limit)
             )
+        except UpstreamError:
+            raise  # a remote source failed: 502 (errors._translate)
         except (UsageError, ValueError) as error:
             raise ApiError("invalid_query", f"bad tag path {tag_path[:80]!r}: {error}") from error
         except TagNotFound as error:
@@ -238,6 +240,8 @@ def raw_headers(frame: Frame) -> dict[str, str]:
 def _read(entry: FileEntry, index: int) -> Frame:
     try:
         return read_frame(entry, index)
+    except UpstreamError:
+        raise  # a remote source failed: 502 (errors._translate), not a local read error
     except OSError as error:  # the file changed or vanished since the scan
         raise ApiError(
             "pixel_decode_failed", f"the file can no longer be read: {error.strerror or error}"
@@ -247,6 +251,8 @@ def _read(entry: FileEntry, index: int) -> Frame:
 def _tag_tree(path: str) -> list[dict[str, Any]]:
     try:
         return tag_tree(path)
+    except UpstreamError:
+        raise
     except (TagReadError, OSError) as error:
         raise ApiError("tag_read_failed", f"the header could not be read: {error}") from error
 

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 
-from dcmview_core import FileEntry
+from dcmview_core import FileEntry, frame_nbytes
 
 from dcmview_server.keys import Kind
 
@@ -102,13 +102,6 @@ Touch = Callable[[int, int, Kind], None]
 """Access the viewed entry once more (promotes it to the cache's protected segment)."""
 
 
-def frame_bytes(entry: FileEntry) -> int:
-    """The decoded size of one frame, as the prefetch budget estimates it."""
-    if (entry.samples_per_pixel or 1) > 1:
-        return entry.rows * entry.columns * 3
-    return max(1, entry.rows * entry.columns * max(1, (entry.bits_allocated or 8) // 8))
-
-
 class Prefetcher:
     """Per-file cursors, the prefetch tasks they start and the slots those tasks hold."""
 
@@ -184,7 +177,7 @@ class Prefetcher:
         # Prefetched frames enter the cache's probation segment (what the protected segment
         # leaves of the budget); they must fit there beside the viewed frame.
         probation = self.budget - int(self.budget * PROTECTED_FRACTION)
-        depth = min(PREFETCH_DEPTH, max(0, probation // (frame_bytes(entry) + 256) - 1))
+        depth = min(PREFETCH_DEPTH, max(0, probation // (frame_nbytes(entry) + 256) - 1))
         step, front, kind = cursor.direction, cursor.front, cursor.kind
         targets = [front + step * k for k in range(1, depth + 1)]
         targets = [t for t in targets if 0 <= t < entry.frame_count]

@@ -34,6 +34,7 @@ async def annotations_put(request: Request, i: str) -> HTTPResponse:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise ApiError("bad_request", f"the body is not valid JSON: {reason}") from error
     roi_set = state.annotations.replace(entry, payload)
+    state.roi_changed()  # counts the edit; rewrites --save-annotations (atomically)
     return json_response(roi_set.to_json())
 
 
@@ -43,6 +44,7 @@ async def annotations_export(request: Request) -> HTTPResponse:
     body = await asyncio.get_running_loop().run_in_executor(
         state.pool, state.annotations.export_csv, state.registry.entries()
     )
+    state.roi_exported()  # the edits so far are exported: no recovery file for them
     return raw(
         body,
         content_type="text/csv; charset=utf-8",
