@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +180,31 @@ def test_first_frame_of_a_large_object_costs_a_few_ranged_reads(
     assert frame_bytes <= 1.05 * len(data) / 48 + 8192
     assert len([s for s in served if s.method == "GET"]) <= 4 + 48 * encapsulated
     assert frame.samples.shape == (1024, 1024)
+
+
+# --- plain HTTP(S) objects ---------------------------------------------------------------------
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_https_glob_of_objects_on_a_plain_web_server(tmp_path: Path) -> None:
+    files = fixture_files(tmp_path, ["CT_small.dcm", "JPEG2000.dcm"])
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert dc.prepare_inputs([f"{base}/*.dcm"]) == [f"{base}/*.dcm"]
+        names = list(dc.remote.list_remote(f"{base}/*.dcm"))
+        assert names == [f"{base}/{p.name}" for p in files]
+        for name, path in zip(names, files, strict=True):
+            entry = dc.read_entry(name)
+            assert isinstance(entry, dc.FileEntry)
+            (expected,) = _local_frames(path)
+            np.testing.assert_array_equal(dc.read_frame(entry, 0).samples, expected.samples)
+    finally:
+        server.shutdown()
+        server.server_close()

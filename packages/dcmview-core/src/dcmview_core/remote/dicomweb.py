@@ -209,12 +209,12 @@ class Instance:
     def header_dataset(self) -> Dataset:
         """The header as a pydicom `Dataset` (file meta set; no pixel data).
 
-        Values the server sent as BulkDataURI (LUT data, overlays) are empty here: the scan
+        Values the server sent as BulkDataURI (LUT data, overlays) are left out: the scan
         never downloads bulk data. `frame_dataset` has them.
         """
         with self._lock:
             if self._dataset is None:
-                self._dataset = self._from_json(_no_bulk_data)
+                self._dataset = self._from_json(None)
             return self._dataset
 
     def frame_dataset(self) -> Dataset:
@@ -226,9 +226,14 @@ class Instance:
             full = self._full
         return full if full is not None else self.header_dataset()
 
-    def _from_json(self, handler: Callable[[str, str, str], bytes]) -> Dataset:
+    def _from_json(self, handler: Callable[[str, str, str], bytes] | None) -> Dataset:
+        """The dataset of the metadata; without *handler*, BulkDataURI values are left out
+        (pydicom inspects a handler's signature per element: a third of the scan's time)."""
+        item = self._item
+        if handler is None:
+            item = {k: v for k, v in item.items() if "BulkDataURI" not in v}
         with quiet_pydicom():  # servers send odd values too; the header is what it is
-            ds = Dataset.from_json(self._item, bulk_data_uri_handler=handler)
+            ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
         meta = FileMetaDataset()
         meta.TransferSyntaxUID = UID(self.transfer_syntax_uid)
         if "SOPClassUID" in ds:
@@ -367,10 +372,6 @@ def _whole_instance(url: str) -> Dataset:
         while len(_whole) > 2:
             _whole.popitem(last=False)
     return ds
-
-
-def _no_bulk_data(tag: str, vr: str, uri: str) -> bytes:
-    return b""
 
 
 def _bulk_data(tag: str, vr: str, uri: str) -> bytes:

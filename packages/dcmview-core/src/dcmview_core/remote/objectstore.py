@@ -191,6 +191,11 @@ def _scheme_name(scheme: str, path: str) -> str:
 
 
 def _remember(name: str, info: dict[str, Any], fs: Any) -> RangedObject:
+    if info.get("size") is None:  # an HTTP index page lists names only: ask the object
+        try:
+            info = {**info, **fs.info(_path(name))}
+        except Exception as exc:
+            raise _upstream(name, exc) from None
     version = info.get("ETag") or info.get("etag") or info.get("LastModified") or info.get("mtime")
     source = RangedObject(name, int(info.get("size") or 0), str(version) if version else None, fs)
     with _objects_lock:
