@@ -124,6 +124,80 @@ export interface RawFrame {
   data: Samples;
 }
 
+/** A stack's volume geometry (docs/api.md "Series stacks and volumes"). */
+export interface VolumeInfo {
+  /** [slices, rows, columns] */
+  shape: [number, number, number];
+  /** [slice, row, column] spacing, mm */
+  spacing: [number, number, number];
+  uniform: boolean;
+  origin: [number, number, number];
+  /** Row cosines then column cosines. */
+  orientation: [number, number, number, number, number, number];
+  axis_labels: [string, string, string];
+  /** Each slice's distance from slice 0 along the normal, mm (ascending). */
+  slice_positions?: number[];
+}
+
+/** A series (or multi-frame file) scrolled as one image: slice k is file `slices[k][0]`, frame `slices[k][1]`. */
+export interface Stack {
+  id: string;
+  label: string;
+  series_instance_uid: string | null;
+  study_instance_uid: string | null;
+  patient_id: string | null;
+  modality: string | null;
+  series_number?: number | null;
+  series_description?: string | null;
+  rows?: number;
+  columns?: number;
+  samples_per_pixel?: number;
+  slice_count: number;
+  slices: [number, number][];
+  volume: VolumeInfo | null;
+}
+
+export interface SeriesResponse {
+  series: Stack[];
+  scan_complete: boolean;
+}
+
+/** The plane axis of a stack image: 0 the acquired slices, 1 constant row, 2 constant column. */
+export type Axis = 0 | 1 | 2;
+
+export type RegionShape = 'rect' | 'ellipse';
+
+/** A half-open pixel box: rows y0 ≤ r < y1, columns x0 ≤ c < x1. */
+export interface RegionBox {
+  y0: number;
+  x0: number;
+  y1: number;
+  x1: number;
+}
+
+export interface RegionStats {
+  shape: RegionShape;
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  min: number | null;
+  max: number | null;
+  sum: number | null;
+  unit: string | null;
+  area_px: number;
+  area_mm2: number | null;
+  spacing_source: string | null;
+}
+
+/** A stack slice as raw samples, with what the slice headers add. */
+export interface SliceFrame extends RawFrame {
+  /** [row, column] mm from `X-Pixel-Spacing`, when known. */
+  pixelSpacing: [number, number] | null;
+  /** Axis 0: the file and frame shown (`X-Slice-File`, `X-Slice-Frame`). */
+  sliceFile: number | null;
+  sliceFrame: number | null;
+}
+
 export type ConnectionState = 'ok' | 'unauthorized' | 'restarted' | 'stopped';
 
 export class ApiError extends Error {
@@ -185,6 +259,50 @@ export function parseRaw(buffer: ArrayBuffer, headers: Headers): RawFrame {
     defaultWindow,
     data,
   };
+}
+
+/**
+ * Float32 samples (`X-Frame-Sample-Format: float`: modality values of a reformat whose slices
+ * have different rescales) as int32 with a slope, so every renderer draws them as usual.
+ */
+function quantizeFloat(f: Float32Array): { data: Int32Array; slope: number } {
+  let top = 0;
+  for (let i = 0; i < f.length; i++) {
+    const a = Math.abs(f[i]);
+    if (a > top && Number.isFinite(a)) top = a;
+  }
+  const slope = top > 0 ? Math.max(top / 2 ** 30, 1e-6) : 1;
+  const data = new Int32Array(f.length);
+  for (let i = 0; i < f.length; i++) data[i] = Number.isFinite(f[i]) ? Math.round(f[i] / slope) : 0;
+  return { data, slope };
+}
+
+/** `/raw` of a stack slice: the raw frame plus its spacing and (axis 0) the file frame shown. */
+export function parseSlice(buffer: ArrayBuffer, headers: Headers): SliceFrame {
+  const float = (headers.get('X-Frame-Sample-Format') ?? '').toLowerCase() === 'float';
+  let frame: RawFrame;
+  if (float) {
+    const h = new Headers(headers);
+    h.set('X-Frame-Pixel-Representation', '1');
+    const base = parseRaw(buffer, h);
+    const q = quantizeFloat(new Float32Array(buffer, 0, buffer.byteLength >> 2));
+    frame = { ...base, signed: true, data: q.data, slope: q.slope, intercept: 0 };
+  } else frame = parseRaw(buffer, headers);
+  const sp = (headers.get('X-Pixel-Spacing') ?? '').split('\\').map(Number);
+  const file = headers.get('X-Slice-File');
+  const fr = headers.get('X-Slice-Frame');
+  return {
+    ...frame,
+    pixelSpacing: sp.length === 2 && sp.every((v) => Number.isFinite(v) && v > 0) ? [sp[0], sp[1]] : null,
+    sliceFile: file !== null && file !== '' ? Number(file) : null,
+    sliceFrame: fr !== null && fr !== '' ? Number(fr) : null,
+  };
+}
+
+function statsQuery(shape: RegionShape, b: RegionBox, axis?: Axis): string {
+  const q = new URLSearchParams({ shape, y0: String(b.y0), x0: String(b.x0), y1: String(b.y1), x1: String(b.x1) });
+  if (axis !== undefined) q.set('axis', String(axis));
+  return q.toString();
 }
 
 /** File name from a `Content-Disposition` header, or the fallback. */
@@ -288,6 +406,25 @@ export class Api {
       if (err instanceof ApiError && err.status === 404) return null;
       throw err;
     }
+  }
+
+  series(): Promise<SeriesResponse> {
+    return this.json('series');
+  }
+
+  async sliceRaw(stack: string, k: number, axis: Axis, signal?: AbortSignal): Promise<SliceFrame> {
+    const res = await this.request(`series/${encodeURIComponent(stack)}/slice/${k}/raw?axis=${axis}`, { signal });
+    return parseSlice(await res.arrayBuffer(), res.headers);
+  }
+
+  /** Region statistics of a file frame. */
+  frameStats(file: number, frame: number, shape: RegionShape, box: RegionBox, signal?: AbortSignal): Promise<RegionStats> {
+    return this.json(`file/${file}/frame/${frame}/stats?${statsQuery(shape, box)}`, { signal });
+  }
+
+  /** Region statistics of a stack slice on any axis (a reformat's own spacing gives the area). */
+  sliceStats(stack: string, k: number, axis: Axis, shape: RegionShape, box: RegionBox, signal?: AbortSignal): Promise<RegionStats> {
+    return this.json(`series/${encodeURIComponent(stack)}/slice/${k}/stats?${statsQuery(shape, box, axis)}`, { signal });
   }
 
   async thumbnail(file: number, size: number, signal?: AbortSignal): Promise<Blob> {

@@ -106,13 +106,23 @@ export class FrameStore {
    * flight are dropped; other owners' are left alone.
    */
   prefetch(file: number, frames: number[], frameSize: number, owner = 0): void {
+    this.prefetchFrames(
+      frames.map((f) => [file, f]),
+      frameSize,
+      owner,
+    );
+  }
+
+  /** The same for (file, frame) pairs of any files (a stack's slices across its files). */
+  prefetchFrames(items: [number, number][], frameSize: number, owner = 0): void {
     this.queues.set(owner, []);
     const share = this.budget / Math.max(1, this.queues.size);
     const room = Math.max(1, Math.floor((share * 0.9) / Math.max(1, frameSize)));
-    const wanted = frames.slice(0, room).filter((f) => !this.has(file, f) && !this.inflight.has(key(file, f)));
-    this.queues.set(owner, wanted.map((f) => [file, f]));
+    const wanted = items.slice(0, room).filter(([f, fr]) => !this.has(f, fr) && !this.inflight.has(key(f, fr)));
+    this.queues.set(owner, wanted);
+    const files = new Set(items.map(([f]) => f));
     for (const [k, v] of this.inflight) {
-      if (v.prefetch && v.owner === owner && !k.startsWith(`${file}:`)) {
+      if (v.prefetch && v.owner === owner && !files.has(Number(k.split(':')[0]))) {
         v.ctrl.abort();
         this.inflight.delete(k);
       }

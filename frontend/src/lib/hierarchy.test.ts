@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FileEntry } from './api';
+import type { FileEntry, Stack } from './api';
 import { parseFilter } from './filter';
-import { buildTree, filterTree, flatten, rowOffsets, visibleRange } from './hierarchy';
+import { buildTree, filterTree, flatten, rowOffsets, sliceCount, visibleRange } from './hierarchy';
 
 let next = 0;
 function file(p: Partial<FileEntry>): FileEntry {
@@ -51,6 +51,46 @@ describe('buildTree', () => {
       ['Coronal', 1],
     ]);
     expect(p1.children[0].children[0].files.map((f) => f.instance_number)).toEqual([1, 2]);
+  });
+});
+
+describe('series rows from stacks', () => {
+  const stack = (id: string, label: string, slices: [number, number][]): Stack => ({
+    id,
+    label,
+    series_instance_uid: '1.1.1',
+    study_instance_uid: '1.1',
+    patient_id: 'P1',
+    modality: 'CT',
+    slice_count: slices.length,
+    slices,
+    volume: null,
+  });
+  const a = file({ series_instance_uid: '9.1', instance_number: 1 });
+  const b = file({ series_instance_uid: '9.1', instance_number: 2 });
+  const loc = file({ series_instance_uid: '9.1', instance_number: 3, rows: 4 });
+  const seg = file({ series_instance_uid: '9.1', instance_number: 4, has_pixels: false, support_state: 'metadata_only' });
+  const list = [a, b, loc, seg];
+
+  it('a series row per stack, files in slice order, its slice count; files in no stack keep a row', () => {
+    const stacks = [stack('s0', 'P1 · CT · Axial', [[b.index, 0], [a.index, 0]]), stack('s1', 'P1 · CT · Axial (2)', [[loc.index, 0]])];
+    const series = buildTree(list, stacks)[0].children[0].children;
+    expect(series.map((g) => [g.label, g.detail, g.stack?.id ?? null, g.files.map((f) => f.index)])).toEqual([
+      ['Axial', '#1 CT · 2 slices', 's0', [b.index, a.index]],
+      ['Axial (2)', '#1 CT · 1 slice', 's1', [loc.index]],
+      ['Axial', '#1 CT', null, [seg.index]],
+    ]);
+    const rows = flatten(buildTree(list, stacks), new Set());
+    const row = rows.find((r) => r.stack?.id === 's0');
+    expect(row).toMatchObject({ level: 'series', label: 'Axial', count: 2 });
+    // its instances stay listed under it
+    expect(rows[rows.indexOf(row!) + 1]).toMatchObject({ level: 'instance', file: b });
+    expect(sliceCount(120)).toBe('120 slices');
+  });
+
+  it('without stacks (not fetched yet) the series rows are as before', () => {
+    const series = buildTree(list)[0].children[0].children;
+    expect(series.map((g) => [g.label, g.count, g.stack ?? null])).toEqual([['Axial', 4, null]]);
   });
 });
 

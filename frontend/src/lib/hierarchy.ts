@@ -1,9 +1,11 @@
 /**
  * The navigator's tree, Patient → Study → Series → Instance, built from the flat file list,
- * and flattened into the rows a virtualised list shows.
+ * and flattened into the rows a virtualised list shows. When the server's stacks are known, a
+ * series has one row per stack (a series split by shape or orientation has several), which
+ * opens the stack as one image and says its slice count; its instances stay listed under it.
  */
 
-import type { FileEntry } from './api';
+import type { FileEntry, Stack } from './api';
 import { matches, type Term } from './filter';
 
 export type Level = 'patient' | 'study' | 'series' | 'instance';
@@ -17,6 +19,8 @@ export interface Group {
   files: FileEntry[];
   /** Instances below this node. */
   count: number;
+  /** The stack this series row opens (series level only). */
+  stack?: Stack | null;
 }
 
 export interface Row {
@@ -31,6 +35,8 @@ export interface Row {
   childCount: number;
   expanded: boolean;
   file: FileEntry | null;
+  /** A series row that opens a stack. */
+  stack: Stack | null;
 }
 
 const NONE = '\u2014';
@@ -47,8 +53,57 @@ function formatDate(d: string | null): string {
   return d && /^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : (d ?? '');
 }
 
-/** Group files into patients, studies and series, each level sorted. */
-export function buildTree(files: FileEntry[]): Group[] {
+/** "120 slices" */
+export function sliceCount(n: number): string {
+  return `${n} slice${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * A series' rows: one per stack holding its files (in slice order, the stack's " (2)" suffix
+ * kept), then, if some files are in no stack (no pixels, SEG…), a row of those as before.
+ */
+function seriesGroups(key: string, list: FileEntry[], stackOf: ReadonlyMap<number, Stack>): Group[] {
+  const f0 = list[0];
+  const label = f0.series_description || (f0.series_number !== null ? `Series ${f0.series_number}` : 'Series');
+  const detail = [f0.series_number !== null ? `#${f0.series_number}` : '', f0.modality ?? ''].filter(Boolean).join(' ');
+  const byIndex = new Map(list.map((f) => [f.index, f]));
+  const stacks: Stack[] = [];
+  const rest: FileEntry[] = [];
+  for (const f of list) {
+    const s = stackOf.get(f.index);
+    if (!s) rest.push(f);
+    else if (!stacks.includes(s)) stacks.push(s);
+  }
+  const out: Group[] = stacks.map((s) => {
+    const seen = new Set<number>();
+    const files: FileEntry[] = [];
+    for (const [fi] of s.slices) {
+      const f = byIndex.get(fi);
+      if (f && !seen.has(fi)) {
+        seen.add(fi);
+        files.push(f);
+      }
+    }
+    const suffix = /\(\d+\)$/.exec(s.label)?.[0];
+    return {
+      level: 'series',
+      key: `${key}#${s.id}`,
+      label: suffix ? `${label} ${suffix}` : label,
+      detail: [detail, sliceCount(s.slice_count)].filter(Boolean).join(' · '),
+      children: [],
+      files,
+      count: files.length,
+      stack: s,
+    };
+  });
+  if (rest.length) out.push({ level: 'series', key, label, detail, children: [], files: rest, count: rest.length, stack: null });
+  return out;
+}
+
+/** Group files into patients, studies and series, each level sorted; `stacks` give the series rows that open stacks. */
+export function buildTree(files: FileEntry[], stacks: readonly Stack[] = []): Group[] {
+  const stackOf = new Map<number, Stack>();
+  for (const s of stacks) for (const [f] of s.slices) if (!stackOf.has(f)) stackOf.set(f, s);
   const patients = new Map<string, Map<string, Map<string, FileEntry[]>>>();
   for (const f of files) {
     const p = f.patient_id ?? '';
@@ -66,30 +121,23 @@ export function buildTree(files: FileEntry[]): Group[] {
   for (const [pKey, studies] of patients) {
     const studyGroups: Group[] = [];
     for (const [sKey, series] of studies) {
-      const seriesGroups: Group[] = [];
+      const groups: Group[] = [];
       for (const [rKey, list] of series) {
         list.sort((a, b) => cmp(a.instance_number, b.instance_number) || a.index - b.index);
-        const f0 = list[0];
-        seriesGroups.push({
-          level: 'series',
-          key: rKey,
-          label: f0.series_description || (f0.series_number !== null ? `Series ${f0.series_number}` : 'Series'),
-          detail: [f0.series_number !== null ? `#${f0.series_number}` : '', f0.modality ?? ''].filter(Boolean).join(' '),
-          children: [],
-          files: list,
-          count: list.length,
-        });
+        groups.push(...seriesGroups(rKey, list, stackOf));
       }
-      seriesGroups.sort((a, b) => cmp(a.files[0].series_number, b.files[0].series_number) || cmp(a.label, b.label));
-      const f0 = seriesGroups[0].files[0];
+      // a split series' rows stay together, in stack order (the sort is stable)
+      const base = (g: Group): string => g.label.replace(/ \(\d+\)$/, '');
+      groups.sort((a, b) => cmp(a.files[0].series_number, b.files[0].series_number) || cmp(base(a), base(b)));
+      const f0 = groups[0].files[0];
       studyGroups.push({
         level: 'study',
         key: sKey,
         label: f0.study_description || 'Study',
         detail: formatDate(f0.study_date),
-        children: seriesGroups,
+        children: groups,
         files: [],
-        count: seriesGroups.reduce((n, g) => n + g.count, 0),
+        count: groups.reduce((n, g) => n + g.count, 0),
       });
     }
     studyGroups.sort((a, b) => cmp(a.children[0].files[0].study_date, b.children[0].files[0].study_date) || cmp(a.label, b.label));
@@ -143,6 +191,7 @@ export function flatten(tree: Group[], collapsed: ReadonlySet<string>): Row[] {
       childCount: g.level === 'series' ? g.files.length : g.children.length,
       expanded,
       file: null,
+      stack: g.stack ?? null,
     });
     if (!expanded) return;
     for (const c of g.children) walk(c, depth + 1, id);
@@ -157,6 +206,7 @@ export function flatten(tree: Group[], collapsed: ReadonlySet<string>): Row[] {
         childCount: 0,
         expanded: false,
         file: f,
+        stack: null,
       });
     }
   };

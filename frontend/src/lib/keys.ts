@@ -5,7 +5,7 @@
 
 import { LAYOUTS, type LayoutId } from './layouts';
 
-export type Tool = 'pan' | 'zoom' | 'scroll' | 'window' | 'roi';
+export type Tool = 'pan' | 'zoom' | 'scroll' | 'window' | 'roi' | 'ellipse';
 
 export const TOOLS: readonly { id: Tool; name: string; key: string }[] = [
   { id: 'pan', name: 'Pan', key: 'P' },
@@ -13,6 +13,8 @@ export const TOOLS: readonly { id: Tool; name: string; key: string }[] = [
   { id: 'scroll', name: 'Scroll', key: 'S' },
   { id: 'window', name: 'Window/Level', key: 'W' },
   { id: 'roi', name: 'ROI', key: 'R' },
+  // stats-only regions (tools/ellipse.ts), not saved
+  { id: 'ellipse', name: 'Ellipse', key: 'E' },
 ];
 
 export type Action =
@@ -110,6 +112,15 @@ export const SHEET: readonly { group: string; rows: readonly [string, string][] 
       ['Select the previous / next box', '↑ / ↓ in the ROI list'],
       ['Delete ROI', 'Delete or Backspace'],
       ['Deselect', 'Esc'],
+    ],
+  },
+  {
+    group: 'Series and MPR',
+    rows: [
+      ['Open a series as one stack', 'Its row in the Files panel'],
+      ['Scroll the slices', 'Wheel, ← →, the slider'],
+      ['Move the crosshair (MPR)', 'Click, or drag its lines'],
+      ['Region statistics', 'Select an ROI, or draw with Ellipse (E)'],
     ],
   },
   { group: 'Help', rows: [['Keyboard shortcuts', '?']] },

@@ -4,19 +4,26 @@
  * current one), with loop and sweep, and measures the rate reached.
  */
 
-import type { FrameStore } from '../lib/frames';
 import { RateMeter, nextFrame, upcomingFrames } from '../lib/frames';
 import type { RawFrame } from '../lib/api';
 
-/** What the clock drives: the viewport's file and frame. */
+/**
+ * What the clock drives: the viewport's position (a frame of its file, or a slice of its
+ * stack across files) and where each position's decoded frame is.
+ */
 export interface CineTarget {
-  readonly fileIndex: number | null;
-  readonly frameIndex: number;
-  readonly frameCount: number;
-  /** Show `frame`, already decoded as `raw`. */
-  show(frame: number, raw: RawFrame): void;
-  /** Go to `frame` (loaded as usual). */
-  goto(frame: number): void;
+  /** Something is shown that can play. */
+  readonly playable: boolean;
+  readonly position: number;
+  readonly positionCount: number;
+  /** The decoded frame of position `p`, if it is cached. */
+  cached(p: number): RawFrame | undefined;
+  /** Load position `p`'s frame now. */
+  load(p: number): Promise<RawFrame>;
+  /** Show position `p`, already decoded as `raw`. */
+  show(p: number, raw: RawFrame): void;
+  /** Go to position `p` (loaded as usual). */
+  goto(p: number): void;
   /** The clock moved: fetch ahead. */
   prefetch(): void;
 }
@@ -42,10 +49,7 @@ export class Cine {
   private raf = 0;
   private meter = new RateMeter(1000);
 
-  constructor(
-    private target: CineTarget,
-    private store: FrameStore,
-  ) {}
+  constructor(private target: CineTarget) {}
 
   /** The frames to fetch ahead of `frame`: many while playing, a few while stepping. */
   upcoming(frame: number, frameCount: number): number[] {
@@ -61,8 +65,8 @@ export class Cine {
 
   play(): void {
     const t = this.target;
-    if (t.frameCount <= 1 || this.playing) return;
-    if (!this.loop && !this.sweep && t.frameIndex >= t.frameCount - 1) t.goto(0);
+    if (t.positionCount <= 1 || this.playing) return;
+    if (!this.loop && !this.sweep && t.position >= t.positionCount - 1) t.goto(0);
     this.playing = true;
     this.meter.reset();
     this.measured = 0;
@@ -83,18 +87,18 @@ export class Cine {
 
   private tick = (now: number): void => {
     const t = this.target;
-    if (!this.playing || t.fileIndex === null) return;
+    if (!this.playing || !t.playable) return;
     this.raf = requestAnimationFrame(this.tick);
     if (now < this.due - 2) return;
-    const n = nextFrame(t.frameIndex, this.direction, t.frameCount, this.loop, this.sweep);
+    const n = nextFrame(t.position, this.direction, t.positionCount, this.loop, this.sweep);
     if (!n) {
       this.stop();
       return;
     }
-    const f = this.store.get(t.fileIndex, n.frame);
+    const f = t.cached(n.frame);
     if (!f) {
       // not here yet: wait for it (the display keeps the current frame), keep fetching
-      void this.store.load(t.fileIndex, n.frame).catch(() => undefined);
+      void t.load(n.frame).catch(() => undefined);
       return;
     }
     t.show(n.frame, f);

@@ -7,6 +7,8 @@
 import { untrack } from 'svelte';
 import { cellCount, fillCells, type LayoutId } from '../lib/layouts';
 import { linkedFrame, linkedZoom } from '../lib/linking';
+import type { Stack } from '../lib/api';
+import { Mpr } from './mpr.svelte';
 import { ViewportState, type ViewerContext } from './viewport.svelte';
 
 /** What linked viewports take from the active one. */
@@ -25,6 +27,8 @@ export class Layout {
   /** Open files, in tab order. */
   tabs = $state.raw<number[]>([]);
   readonly linking = new Linking();
+  /** The MPR planes' manager (crosshair, window) while the layout is MPR. */
+  mpr = $state.raw<Mpr | null>(null);
   readonly active = $derived.by(() => this.viewports[Math.min(this.activeIndex, this.viewports.length - 1)]);
 
   private readonly ctx: ViewerContext;
@@ -45,6 +49,11 @@ export class Layout {
 
   /** Switch layout: cells that stay keep their viewport; new cells show open files not shown yet. */
   setKind(kind: LayoutId): void {
+    if (kind === 'mpr') {
+      this.setMpr();
+      return;
+    }
+    this.leaveMpr();
     const n = cellCount(kind);
     const keep = this.viewports.slice(0, n);
     for (const v of this.viewports.slice(n)) v.destroy();
@@ -65,6 +74,47 @@ export class Layout {
     if (this.activeIndex >= n) this.activeIndex = 0;
   }
 
+  /** The MPR layout on the active viewport's stack (or its file's); nothing changes when there is none. */
+  private setMpr(): void {
+    const from = this.mpr ? this.mpr.viewports[0] : this.active;
+    if (!(from.stack ?? this.ctx.stacks.stackOf(from.fileIndex))) return;
+    this.mpr?.destroy();
+    const ids = [0, 1, 2, 3].filter((id) => id !== from.id);
+    const m = Mpr.create(this.ctx, from, [ids[0], ids[1]], () => this.active);
+    if (!m) return;
+    for (const v of this.viewports) if (v !== from) v.destroy();
+    this.mpr = m;
+    this.viewports = [...m.viewports];
+    this.kind = 'mpr';
+    this.activeIndex = 0;
+  }
+
+  /** Back from MPR: the acquired plane's viewport stays (as a stack viewer), the reformats close. */
+  private leaveMpr(): void {
+    const m = this.mpr;
+    if (!m) return;
+    m.destroy();
+    this.mpr = null;
+    const [a, ...rest] = m.viewports;
+    for (const v of rest) v.destroy();
+    this.viewports = [a];
+    this.activeIndex = 0;
+  }
+
+  /** Open a stack (a navigator series row) in the active viewport; in MPR, as the MPR planes. */
+  openStack(stack: Stack): void {
+    const first = stack.slices[0]?.[0];
+    if (first === undefined) return;
+    if (!this.tabs.includes(first)) this.tabs = [...this.tabs, first];
+    if (this.mpr) {
+      this.setKind('1x1');
+      this.viewports[0].openStack(stack);
+      this.setKind('mpr');
+      return;
+    }
+    this.active.openStack(stack);
+  }
+
   activate(i: number): void {
     if (i >= 0 && i < this.viewports.length) this.activeIndex = i;
   }
@@ -72,6 +122,13 @@ export class Layout {
   /** Open `file` in the active viewport (or viewport `at`) and as a tab. */
   open(file: number, at = this.activeIndex): void {
     if (!this.tabs.includes(file)) this.tabs = [...this.tabs, file];
+    if (this.mpr) {
+      // another file in MPR: the MPR planes of its stack (else 1×1)
+      this.setKind('1x1');
+      this.viewports[0].open(file);
+      this.setKind('mpr');
+      return;
+    }
     this.viewports[at]?.open(file);
   }
 
@@ -86,12 +143,12 @@ export class Layout {
 
   /** Linked viewports follow the active one's window, zoom and frame. */
   private follow(): void {
-    if (!this.linking.on || this.viewports.length < 2) return;
+    if (this.mpr || !this.linking.on || this.viewports.length < 2) return;
     const a = this.active;
     const { window: linkWindow, zoom: linkZoom, frame: linkFrame } = this.linking;
     const choice = a.choice;
     const manual = a.manual;
-    const frame = a.frameIndex;
+    const frame = a.position;
     const placement = a.placement;
     const spacing = a.info?.pixel_spacing?.[1];
     untrack(() => {
@@ -101,7 +158,7 @@ export class Layout {
           o.choice = choice;
           o.manual = { ...manual };
         }
-        if (linkFrame) o.goto(linkedFrame(frame, o.frameCount));
+        if (linkFrame) o.goto(linkedFrame(frame, o.positionCount));
         if (linkZoom) {
           if (!placement) o.placement = null;
           else {

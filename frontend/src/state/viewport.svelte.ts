@@ -7,10 +7,11 @@
  */
 
 import { untrack } from 'svelte';
-import type { FileEntry, FileInfo, RawFrame, Window } from '../lib/api';
+import type { Axis, FileEntry, FileInfo, RawFrame, RegionBox, RegionShape, RegionStats, Stack, Window } from '../lib/api';
 import { ApiError } from '../lib/api';
 import { describeFile, humanError, syntaxName } from '../lib/describe';
 import type { FrameStore } from '../lib/frames';
+import { aspectOf, planeCount, planeSpacing } from '../lib/mpr';
 import { frameRange, isColour } from '../lib/renderer';
 import { UPRIGHT, mirror, turn, type Orientation, type Placement } from '../lib/viewport';
 import {
@@ -24,7 +25,10 @@ import {
 import { Cine, fpsChoices, type CineTarget } from './cine.svelte';
 import type { UnexportedEdits } from './edits.svelte';
 import { Rois } from './rois.svelte';
+import type { Mpr } from './mpr.svelte';
+import { Regions } from './regions.svelte';
 import type { Session } from './session.svelte';
+import type { Stacks } from './stacks.svelte';
 
 /** The pixel under the pointer. */
 export interface Probe {
@@ -55,6 +59,15 @@ export interface ViewerContext {
   percentiles: Map<number, Window>;
   /** Overlay planes by `file:frame` (null: the frame has none). */
   overlays: Map<string, Uint8Array | null>;
+  /** The server's stacks (series scrolled as one image) and the reformat cache. */
+  stacks: Stacks;
+}
+
+/** Where a position's frame comes from: a decoded-frame store and its (file, frame) key. */
+interface FrameSource {
+  store: FrameStore;
+  a: number;
+  b: number;
 }
 
 function seriesKey(f: FileEntry | null): string | null {
@@ -84,11 +97,40 @@ export class ViewportState implements CineTarget {
   probe = $state<Probe | null>(null);
   rendererKind = $state('');
 
+  // ---- stacks (a series scrolled as one image; MPR planes) -----------------------------------
+  /** The stack shown, by id (null: the file's own frames). */
+  stackId = $state<string | null>(null);
+  /** The stack axis shown: 0 its slices, 1 and 2 the reformats (MPR). */
+  axis = $state<Axis>(0);
+  /** The plane shown on that axis; on axis 0 slice k is the file frame `stack.slices[k]`. */
+  slice = $state(0);
+  /** The viewport's name in the MPR layout ("Axial", …), else null. */
+  planeLabel = $state<string | null>(null);
+  /** The MPR layout this viewport is one plane of (crosshair, linked window), else null. */
+  mpr = $state.raw<Mpr | null>(null);
+  /** Stats-only regions (Ellipse). */
+  readonly regions = new Regions();
+
   readonly cine: Cine;
   readonly rois: Rois;
 
   readonly file = $derived.by<FileEntry | null>(() => this.ctx.session.file(this.fileIndex));
   readonly frameCount = $derived(Math.max(1, this.info?.frame_count ?? this.file?.frame_count ?? 1));
+  readonly stack = $derived.by<Stack | null>(() => (this.stackId === null ? null : (this.ctx.stacks.byId.get(this.stackId) ?? null)));
+  /** What the frame bar, wheel, keys and cine move through: the stack's planes, else the file's frames. */
+  readonly position = $derived(this.stackId !== null ? this.slice : this.frameIndex);
+  readonly positionCount = $derived.by(() => {
+    const s = this.stack;
+    if (this.stackId === null) return this.frameCount;
+    if (!s) return 1;
+    return this.axis === 0 ? s.slice_count : s.volume ? planeCount(s.volume, this.axis) : 1;
+  });
+  /** The volume geometry of what is shown (a stack's, else the stack of the file), for orientation letters. */
+  readonly volume = $derived.by(() => (this.stack ?? this.ctx.stacks.stackOf(this.fileIndex))?.volume ?? null);
+  /** Screen height of an image row per column width: a stack plane's physical aspect (1 for a plain file). */
+  readonly aspect = $derived(this.stack?.volume ? aspectOf(planeSpacing(this.stack.volume, this.axis)) : 1);
+  /** The plane on screen, as a key (stats-only regions belong to one). */
+  readonly planeKey = $derived(this.stackId !== null ? `${this.stackId}/${this.axis}/${this.slice}` : `f${this.fileIndex}/${this.frameIndex}`);
   /** The file may have frames to show: ask the server for them (it explains when it cannot). */
   readonly tryPixels = $derived.by(() => {
     const f = this.file;
@@ -140,7 +182,7 @@ export class ViewportState implements CineTarget {
       tl: f ? `${f.label}${f.series_description ? '\n' + f.series_description : ''}` : '',
       tr:
         f && shows
-          ? `Frame ${this.frameIndex + 1} / ${this.frameCount}${r ? `\n${r.columns} × ${r.rows}` : ''}${this.info ? `\n${syntaxName(this.info)}` : ''}`
+          ? `${this.stackId !== null ? 'Slice' : 'Frame'} ${this.position + 1} / ${this.positionCount}${r ? `\n${r.columns} × ${r.rows}` : ''}${this.info ? `\n${syntaxName(this.info)}` : ''}`
           : '',
       br: shows ? `${this.windowText}${this.monochrome1 ? ' · MONOCHROME1' : ''}${this.invert ? ' · inverted' : ''}` : '',
     };
@@ -151,15 +193,15 @@ export class ViewportState implements CineTarget {
   constructor(ctx: ViewerContext, id: number) {
     this.ctx = ctx;
     this.id = id;
-    this.cine = new Cine(this, ctx.store);
+    this.cine = new Cine(this);
     this.rois = new Rois(ctx.session.api, ctx.edits);
     this.dispose = $effect.root(() => {
       $effect(() => {
         const f = this.fileIndex;
         return untrack(() => this.followFile(f));
       });
-      $effect(() => this.loadFrame(this.fileIndex, this.frameIndex, this.tryPixels));
-      $effect(() => this.loadOverlay(this.fileIndex, this.frameIndex, this.info?.has_overlay ?? false));
+      $effect(() => this.loadFrame(this.tryPixels ? this.source(this.position) : null));
+      $effect(() => this.loadOverlay(this.fileIndex, this.frameIndex, (this.info?.has_overlay ?? false) && this.axis === 0));
     });
   }
 
@@ -173,8 +215,11 @@ export class ViewportState implements CineTarget {
   // ---- what is shown -------------------------------------------------------------------------
   /** Show file `i` with the view it had last (or fitted, upright, with its series' window). */
   open(i: number | null): void {
-    if (i === this.fileIndex) return;
+    if (i === this.fileIndex && this.stackId === null) return;
     this.cine.stop();
+    this.stackId = null;
+    this.axis = 0;
+    this.regions.clear();
     this.saveView();
     this.fileIndex = i;
     const saved = i === null ? undefined : this.ctx.fileViews.get(i);
@@ -202,26 +247,104 @@ export class ViewportState implements CineTarget {
     });
   }
 
+  /** Open a stack (a series as one image) at slice `k`: its slices' files and frames in turn. */
+  openStack(stack: Stack, k = 0): void {
+    const at = stack.slices[k] ?? stack.slices[0];
+    if (!at) return;
+    this.open(at[0]);
+    this.stackId = stack.id;
+    this.axis = 0;
+    this.setSlice(k);
+  }
+
+  /** Show plane `k` of a stack axis (the MPR layout's planes); `file`/`frame`: the slice the crosshair is in. */
+  showPlane(stack: Stack, axis: Axis, k: number, file: number, frame: number): void {
+    this.stackId = stack.id;
+    this.axis = axis;
+    this.slice = k;
+    this.fileIndex = file;
+    this.frameIndex = frame;
+  }
+
+  /** The slice of the stack that shows `file`'s `frame` (0 when not in it). */
+  static sliceOf(stack: Stack, file: number | null, frame: number): number {
+    return Math.max(0, stack.slices.findIndex(([f, fr]) => f === file && fr === frame));
+  }
+
+  private setSlice(k: number): void {
+    const s = this.stack;
+    const n = this.positionCount;
+    this.slice = Math.max(0, Math.min(n - 1, k));
+    const at = s && this.axis === 0 ? s.slices[this.slice] : undefined;
+    if (at) {
+      this.fileIndex = at[0];
+      this.frameIndex = at[1];
+    }
+  }
+
   // ---- frames --------------------------------------------------------------------------------
   step(delta: number): void {
     if (this.cine.playing) this.cine.stop();
     this.cine.direction = delta < 0 ? -1 : 1;
-    this.frameIndex = Math.max(0, Math.min(this.frameCount - 1, this.frameIndex + delta));
+    this.goto(this.position + delta);
   }
 
-  goto(frame: number): void {
-    this.frameIndex = Math.max(0, Math.min(this.frameCount - 1, frame));
+  /** Go to a position: a frame of the file, or a plane of the stack. */
+  goto(position: number): void {
+    if (this.stackId !== null) this.setSlice(position);
+    else this.frameIndex = Math.max(0, Math.min(this.frameCount - 1, position));
   }
 
-  show(frame: number, raw: RawFrame): void {
+  show(position: number, raw: RawFrame): void {
     this.raw = raw;
-    this.frameIndex = frame;
+    this.goto(position);
+  }
+
+  get playable(): boolean {
+    return this.fileIndex !== null;
+  }
+
+  /** Where position `p`'s frame comes from: the file's frame, a stack slice's file frame, or a reformat plane. */
+  private source(p: number): FrameSource | null {
+    const s = this.stack;
+    if (this.stackId === null) return this.fileIndex === null ? null : { store: this.ctx.store, a: this.fileIndex, b: p };
+    if (!s) return null;
+    if (this.axis === 0) {
+      const at = s.slices[p];
+      return at ? { store: this.ctx.store, a: at[0], b: at[1] } : null;
+    }
+    return { store: this.ctx.stacks.reformats, a: this.ctx.stacks.code(s.id, this.axis), b: p };
+  }
+
+  cached(p: number): RawFrame | undefined {
+    const src = this.source(p);
+    return src ? src.store.get(src.a, src.b) : undefined;
+  }
+
+  load(p: number): Promise<RawFrame> {
+    const src = this.source(p);
+    return src ? src.store.load(src.a, src.b) : Promise.reject(new Error('nothing to show'));
   }
 
   prefetch(): void {
-    if (this.fileIndex === null || this.frameCount <= 1) return;
+    if (this.fileIndex === null || this.positionCount <= 1) return;
     const bytes = this.raw ? this.raw.data.byteLength : (this.file?.rows ?? 512) * (this.file?.columns ?? 512) * 2;
-    this.ctx.store.prefetch(this.fileIndex, this.cine.upcoming(this.frameIndex, this.frameCount), bytes, this.id);
+    const ahead = this.cine.upcoming(this.position, this.positionCount);
+    const items = ahead.map((p) => this.source(p)).filter((x): x is FrameSource => x !== null);
+    if (!items.length) return;
+    items[0].store.prefetchFrames(
+      items.map((x) => [x.a, x.b]),
+      bytes,
+      this.id,
+    );
+  }
+
+  /** Region statistics of the plane shown: a stack's slice (any axis), else the file's frame. */
+  statsOf(shape: RegionShape, box: RegionBox, signal?: AbortSignal): Promise<RegionStats> {
+    const api = this.ctx.session.api;
+    if (this.stackId !== null) return api.sliceStats(this.stackId, this.slice, this.axis, shape, box, signal);
+    if (this.fileIndex === null) return Promise.reject(new Error('no image'));
+    return api.frameStats(this.fileIndex, this.frameIndex, shape, box, signal);
   }
 
   // ---- window --------------------------------------------------------------------------------
@@ -289,7 +412,7 @@ export class ViewportState implements CineTarget {
 
   // ---- loading (run by the effects) ---------------------------------------------------------
   private followFile(f: number | null): (() => void) | undefined {
-    const stopRois = this.rois.load(f);
+    const stopRois = this.rois.load(this.axis === 0 ? f : null);
     if (f === null) return stopRois;
     let live = true;
     this.ctx.session.api
@@ -297,7 +420,7 @@ export class ViewportState implements CineTarget {
       .then((i) => {
         if (!live) return;
         this.info = i;
-        this.cine.rateFrom(i.frame_time_ms);
+        if (!this.cine.playing) this.cine.rateFrom(i.frame_time_ms);
       })
       .catch(() => undefined);
     return () => {
@@ -306,12 +429,12 @@ export class ViewportState implements CineTarget {
     };
   }
 
-  private loadFrame(f: number | null, fr: number, tryPixels: boolean): (() => void) | undefined {
-    if (f === null || !tryPixels) {
+  private loadFrame(src: FrameSource | null): (() => void) | undefined {
+    if (src === null) {
       this.loading = false;
       return;
     }
-    const store = this.ctx.store;
+    const { store, a: f, b: fr } = src;
     const hit = store.get(f, fr);
     if (hit) {
       this.raw = hit;

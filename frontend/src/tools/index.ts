@@ -5,6 +5,7 @@
  */
 
 import type { Tool } from '../lib/keys';
+import { ellipseTool } from './ellipse';
 import { roiTool } from './roi';
 import type { ToolBehaviour } from './types';
 import { panTool, scrollTool, windowTool, zoomTool } from './view';
@@ -15,6 +16,7 @@ export const BEHAVIOURS: Record<Tool, ToolBehaviour> = {
   scroll: scrollTool,
   window: windowTool,
   roi: roiTool,
+  ellipse: ellipseTool,
 };
 
 /** The behaviour a press of `button` (0 left, 1 middle, 2 right) gets with `tool` chosen. */
