@@ -17,8 +17,8 @@ test-pkg name *args:
     uv run --exact --package {{name}} python -m pytest packages/{{name}} {{args}}
 
 # Each package alone (proves no package leans on an undeclared sibling).
-test-each:
-    for p in {{packages}}; do if [ -d packages/$p ]; then just test-pkg $p; fi; done
+test-each *args:
+    for p in {{packages}}; do if [ -d packages/$p ]; then just test-pkg $p {{args}}; fi; done
 
 # Lint, format check and strict type check.
 lint:
@@ -41,9 +41,11 @@ fmt:
 demo *args:
     uv run dcmview --demo {{args}}
 
-# Build the viewer into dcmview-server's package data.
+# Check, unit-test and build the viewer into dcmview-server's package data.
 frontend:
-    npm --prefix frontend ci
+    npm --prefix frontend ci --no-audit --no-fund --loglevel=error
+    npm --prefix frontend run check
+    npm --prefix frontend test
     npm --prefix frontend run build
 
 # Run the benchmarks (pass --quick for the short run).

@@ -13,7 +13,8 @@ import pytest
 from dcmview_core.discovery import scan
 from dcmview_core.model import FileEntry, SupportState, Window
 
-from dcmview_py.demo.study import LESIONS, TOMO_COLUMNS, TOMO_FRAMES, TOMO_ROWS, write_demo
+from dcmview_py.demo.annotations import LESIONS, TOMO_COLUMNS, TOMO_FRAMES, TOMO_ROWS
+from dcmview_py.demo.study import write_demo
 
 
 @pytest.fixture(scope="module")

@@ -92,7 +92,7 @@ def test_in_memory_objects_written_as_dicom_and_deleted_on_stop() -> None:
         assert stat.S_IMODE(tmpdir.stat().st_mode) == 0o700
         files = _files(handle)
         assert len(files) == 4
-        written = sorted(tmpdir.glob("*.dcm"))
+        written = sorted(tmpdir.rglob("*.dcm"))
         assert len(written) == 4
         assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in written)
         back = [pydicom.dcmread(p) for p in written]
@@ -231,3 +231,81 @@ def test_viewer_stops_when_its_parent_dies(dicom_dir: Path, tmp_path: Path) -> N
     pid_text, tmpdir = result.stdout.split()
     assert _gone(int(pid_text))
     assert not Path(tmpdir).exists()
+
+
+# ---- colour arrays (issue 12 §5) ------------------------------------------------------------
+
+
+def test_rgb_arrays_are_one_colour_image(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.full((6, 5, 1), 255, np.uint8)], axis=-1)
+    cine = rng.integers(0, 256, (2, 6, 5, 3), dtype=np.uint8)
+    paths = write_objects([rgb, rgba, cine], tmp_path)
+    one, two, three = (pydicom.dcmread(p) for p in paths)
+    for ds in (one, two):
+        assert (ds.SamplesPerPixel, ds.PhotometricInterpretation) == (3, "RGB")
+        assert (ds.Rows, ds.Columns, ds.PlanarConfiguration) == (6, 5, 0)
+        assert "NumberOfFrames" not in ds
+        np.testing.assert_array_equal(ds.pixel_array, rgb)  # alpha dropped
+    assert three.NumberOfFrames == 2
+    assert three.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7.4"
+    np.testing.assert_array_equal(three.pixel_array, cine)
+    (tmp_path / "f").mkdir()
+    frames = pydicom.dcmread(write_objects([rgb], tmp_path / "f", rgb=False)[0])
+    assert (frames.NumberOfFrames, frames.Rows, frames.Columns) == (6, 5, 3)
+    assert frames.SamplesPerPixel == 1
+
+
+def test_ambiguous_shapes_warn_and_rgb_forces(tmp_path: Path) -> None:
+    from dcmview_py.inmemory import check_array
+
+    with pytest.warns(UserWarning, match="one colour image"):
+        assert check_array(np.zeros((3, 7, 3), np.uint8), 0).samples == 3
+    with pytest.warns(UserWarning, match="channels-first"):
+        assert check_array(np.zeros((3, 7, 9), np.uint8), 0).frames == 3
+    assert check_array(np.zeros((3, 7, 3), np.uint8), 0, rgb=False).frames == 3
+    assert check_array(np.zeros((7, 9, 4), np.uint8), 0, rgb=True).samples == 3
+    with pytest.raises(ValueError, match="rgb=True needs a uint8 array"):
+        check_array(np.zeros((7, 9, 3), np.uint16), 0, rgb=True)
+    assert check_array(np.zeros((7, 9, 3), np.uint16), 0).frames == 7  # only uint8 is colour
+
+
+# ---- failed starts, keywords from the declarations (issue 11, issue 12 §2, §3c) ----------------
+
+
+def test_a_start_without_files_raises_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("hello")
+    with pytest.raises(DcmviewStartError) as info:
+        view([tmp_path], browser=False, block=False)
+    assert str(info.value).startswith("no DICOM files found (a.txt: not DICOM")
+    assert info.value.returncode == 1
+
+
+def test_keywords_become_the_child_arguments(dicom_dir: Path, tmp_path: Path) -> None:
+    from dcmview_py.options import from_keywords, keywords, secret_env, to_argv
+
+    assert {"port", "browser", "filters", "save_annotations", "overlays", "verbose"} <= set(
+        keywords()
+    )
+    inv = from_keywords(
+        [str(dicom_dir)],
+        {
+            "save_annotations": tmp_path / "out.csv",
+            "filters": ["modality=CT"],
+            "timeout": 5,
+            "recursive": False,
+            "dicomweb_token": "s3cret",
+        },
+    )
+    argv = to_argv(inv.server, skip=("paths",)) + to_argv(inv.cli)
+    assert argv == [
+        "--timeout=5.0", "--no-recursive", "--filter=modality=CT",
+        f"--save-annotations={tmp_path / 'out.csv'}",
+    ]  # fmt: skip
+    assert "s3cret" not in " ".join(argv)  # secrets go by environment, not by `ps`
+    assert secret_env(inv.cli) == {"DCMVIEW_DICOMWEB_TOKEN": "s3cret"}
+    csv = tmp_path / "in.csv"
+    csv.write_text("anon_dicom_path,ROI_coords\n")
+    with pytest.raises(ValueError, match="must not be the --annotations CSV"):
+        view([dicom_dir], annotations=csv, save_annotations=str(csv), browser=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import queue
 import shutil
@@ -14,7 +15,7 @@ import tempfile
 import threading
 import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -303,6 +304,39 @@ def _wait_ready(
         before.append(item)
 
 
+def _overlay_arrays(overlays: Any) -> bool:
+    """Whether ``overlays`` (a ``{name: path or array}`` mapping) holds arrays to write."""
+    from dcmview_py.inmemory import is_array
+
+    return isinstance(overlays, Mapping) and any(is_array(v) for v in overlays.values())
+
+
+def _place_overlays(options: dict[str, Any], tmpdir: str) -> None:
+    """``overlays={name: path or array}`` → paths; arrays saved as ``<tmpdir>/overlays/k/name.npy``
+    (the overlay's label is the file stem, i.e. ``name``)."""
+    from pathlib import Path
+
+    from dcmview_py.inmemory import is_array
+
+    overlays = options.get("overlays")
+    if not isinstance(overlays, Mapping):
+        return
+    placed: list[str] = []
+    for k, (name, value) in enumerate(overlays.items()):
+        if not isinstance(name, str) or not name or "/" in name or "\x00" in name:
+            raise ValueError(f"overlays: invalid overlay name {name!r}")
+        if is_array(value):
+            import numpy as np
+
+            folder = Path(tmpdir) / "overlays" / str(k)
+            folder.mkdir(parents=True)
+            np.save(folder / f"{name}.npy", value, allow_pickle=False)
+            placed.append(str(folder / f"{name}.npy"))
+        else:
+            placed.append(value)
+    options["overlays"] = tuple(placed)
+
+
 def view(
     items: Any = None,
     *,
@@ -339,14 +373,23 @@ def view(
     if tunnelled and objects:
         raise ValueError("in-memory objects cannot be viewed through tunnel_host")
 
-    tmpdir = tempfile.mkdtemp(prefix="dcmview-view-") if objects else None
+    overlay_arrays = _overlay_arrays(options.get("overlays"))
+    tmpdir = tempfile.mkdtemp(prefix="dcmview-view-") if objects or overlay_arrays else None
     try:
-        inv = from_keywords([*paths, *([tmpdir] if tmpdir else [])], options)
+        if tmpdir is not None:
+            _place_overlays(options, tmpdir)
+        if isinstance(options.get("segment_labels"), Mapping):
+            labels = options["segment_labels"]
+            options["segment_labels"] = json.dumps({str(k): v for k, v in labels.items()})
+        images = os.path.join(tmpdir, "images") if tmpdir is not None and objects else None
+        if images is not None:
+            os.mkdir(images, 0o700)
+        inv = from_keywords([*paths, *([images] if images else [])], options)
         if objects:
             from dcmview_py.inmemory import write_objects
 
-            assert tmpdir is not None
-            write_objects(objects, tmpdir, rgb=rgb)
+            assert images is not None
+            write_objects(objects, images, rgb=rgb)
         argv = [sys.executable, "-m", "dcmview_py", "--no-browser", "--exit-on-eof"]
         argv += to_argv(inv.server, skip=("paths",))
         argv += to_argv(inv.cli, skip=("browser", "exit_on_eof", "remove_on_exit"))

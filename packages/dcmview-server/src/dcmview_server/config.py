@@ -384,6 +384,26 @@ class ServerConfig:
         help="write every ROI edit to this EMBED CSV at once (atomically: temp file + "
         "rename); must not be the --annotations CSV",
     )
+    overlays: tuple[str, ...] = option(
+        (),
+        "--overlay",
+        metavar="PATH",
+        check=path_text,
+        parse=str,
+        repeat=True,
+        group="files",
+        help="repeatable: a mask drawn over the images it fits: .npy (label, bool or 0-1 float "
+        "array), .nii/.nii.gz (needs dcmview-core[nifti]) or a DICOM SEG / RT Structure Set",
+    )
+    segment_labels: str | None = option(
+        None,
+        "--segment-labels",
+        metavar="JSON",
+        check=text,
+        parse=str,
+        group="files",
+        help='names of the label values of --overlay masks: \'{"1": "tumour"}\' or a JSON file',
+    )
     mask: bool = option(
         False,
         "--mask",
@@ -444,12 +464,29 @@ def check_environment(config: ServerConfig) -> None:
             raise ConfigError(f"--save-annotations directory does not exist: {parent}")
         if os.path.isdir(config.save_annotations):
             raise ConfigError(f"--save-annotations is a directory: {config.save_annotations}")
+    if config.overlays or config.segment_labels:
+        _check_overlays(config)
     if config.unix_socket is not None:
         parent = os.path.dirname(os.path.abspath(config.unix_socket)) or "."
         if not os.path.isdir(parent):
             raise ConfigError(f"unix socket directory does not exist: {parent}")
         if len(os.fsencode(os.path.abspath(config.unix_socket))) > 100:
             raise ConfigError(f"unix socket path is too long: {config.unix_socket}")
+
+
+def _check_overlays(config: ServerConfig) -> None:
+    """dcmview-core's checks of ``--overlay`` paths and ``--segment-labels`` (imported only
+    when they are given)."""
+    from dcmview_core import UsageError
+    from dcmview_core.overlays import check_overlay_path, parse_segment_labels
+
+    try:
+        for path in config.overlays:
+            check_overlay_path(path)
+        if config.segment_labels:
+            parse_segment_labels(config.segment_labels)
+    except UsageError as error:
+        raise ConfigError(str(error)) from None
 
 
 @dataclass(frozen=True)

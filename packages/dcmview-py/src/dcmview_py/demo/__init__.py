@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,18 +41,28 @@ class DemoStudy:
     annotations: str
 
 
-def cache_key() -> str:
-    """``<version>-<hash>``: changes whenever the demo's bytes could change."""
-    from importlib import metadata
+def installed_versions() -> dict[str, str]:
+    """``{normalised distribution name: version}`` from the ``*.dist-info`` directories on
+    ``sys.path`` (one directory listing each: much cheaper than ``importlib.metadata``)."""
+    found: dict[str, str] = {}
+    for folder in sys.path:
+        with contextlib.suppress(OSError):
+            for entry in os.listdir(folder or "."):
+                if entry.endswith(".dist-info"):
+                    name, _, version = entry.removesuffix(".dist-info").partition("-")
+                    found.setdefault(name.lower().replace("_", "-").replace(".", "-"), version)
+    return found
 
+
+def cache_key() -> str:
+    """``<version>-<hash>``: changes whenever the demo's bytes could change (the writer's
+    source, the versions of the libraries that compute and encode the pixels)."""
     digest = hashlib.sha256()
     for source in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    versions = installed_versions()
     for name in _ENCODERS:
-        try:
-            digest.update(f"{name}={metadata.version(name)}\n".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=-\n".encode())
+        digest.update(f"{name}={versions.get(name, '-')}\n".encode())
     return f"{__version__}-{digest.hexdigest()[:16]}"
 
 
@@ -136,7 +147,7 @@ def demo_study(cache: Path | None = None) -> Iterator[DemoStudy]:
     The study comes from the user cache dir (built there on first use); when the cache cannot
     be written, the study is generated in the temporary directory instead.
     """
-    from dcmview_py.demo.study import TOMO_NAME, write_annotations, write_images
+    from dcmview_py.demo.annotations import TOMO_NAME, write_annotations
 
     with tempfile.TemporaryDirectory(prefix="dcmview-demo-") as tmp:
         study = Path(tmp) / "study"
@@ -144,6 +155,8 @@ def demo_study(cache: Path | None = None) -> Iterator[DemoStudy]:
         try:
             place(cached_entry(cache), study)
         except OSError:
+            from dcmview_py.demo.study import write_images
+
             shutil.rmtree(study, ignore_errors=True)
             write_images(study)
         csv = Path(tmp) / "annotations.csv"  # beside the study: the scan does not skip it

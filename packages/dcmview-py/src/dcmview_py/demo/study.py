@@ -21,13 +21,10 @@ Same directory, same bytes: UIDs, dates and random seeds are fixed.
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
-import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +39,16 @@ from pydicom.uid import (
     JPEGBaseline8Bit,
     JPEGLSLossless,
     RLELossless,
+)
+
+from dcmview_py.demo.annotations import (
+    LESIONS,
+    TOMO_COLUMNS,
+    TOMO_FRAMES,
+    TOMO_NAME,
+    TOMO_ROWS,
+    Lesion,
+    write_annotations,
 )
 
 Array = NDArray[np.float32]
@@ -63,23 +70,6 @@ def _uid(*parts: object) -> str:
     """A fixed UID (2.25 form, PS3.5 B.2) derived from names: every run writes the same."""
     digest = hashlib.sha256("/".join(["dcmview-demo", *map(str, parts)]).encode()).digest()
     return f"2.25.{int.from_bytes(digest[:16], 'big')}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Lesion:
-    name: str
-    center: tuple[int, int]  # (y, x)
-    radius: int
-    depth: int  # frame in focus
-    kind: str  # "spiculated", "round", "calcifications"
-
-
-TOMO_FRAMES, TOMO_ROWS, TOMO_COLUMNS = 48, 1024, 832
-LESIONS = (
-    _Lesion("spiculated mass", (430, 470), 26, 20, "spiculated"),
-    _Lesion("circumscribed mass", (690, 300), 20, 31, "round"),
-    _Lesion("calcification cluster", (300, 260), 22, 12, "calcifications"),
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,7 +122,7 @@ def _breast_thickness(rows: int, columns: int) -> Array:
     return profile
 
 
-def _lesion_patch(lesion: _Lesion, rng: np.random.Generator) -> Array:
+def _lesion_patch(lesion: Lesion, rng: np.random.Generator) -> Array:
     """A lesion's added density in a square patch (values ≈ 0…1)."""
     size = lesion.radius * 6
     y, x = _grid(size, size)
@@ -631,27 +621,6 @@ def _compressed(ds: Any, syntax: str, path: Path, **kwargs: Any) -> None:
     _save(ds, path)
 
 
-def write_annotations(path: Path, tomo_path: Path) -> None:
-    """The EMBED ROI CSV: one box per lesion of the tomosynthesis at ``tomo_path`` (absolute)."""
-    coords, frames = [], []
-    for lesion in LESIONS:
-        cy, cx = lesion.center
-        half = int(lesion.radius * (2.2 if lesion.kind == "spiculated" else 1.5))
-        coords.append([cy - half, cx - half, cy + half, cx + half])
-        frames.append(list(range(max(0, lesion.depth - 3), min(TOMO_FRAMES, lesion.depth + 4))))
-    with path.open("w", newline="", encoding="utf-8") as fp:
-        writer = csv.writer(fp, lineterminator="\n")
-        writer.writerow(["anon_dicom_path", "num_ROI", "ROI_coords", "ROI_frames"])
-        writer.writerow(
-            [
-                os.path.abspath(tomo_path),
-                len(coords),
-                json.dumps(coords, separators=(",", ":")),
-                json.dumps(frames, separators=(",", ":")),
-            ]
-        )
-
-
 # ---------------------------------------------------------------------------------------------
 # the study, one part per function: each writes its files below ``root`` and returns their
 # paths relative to it. To add a part (a series, a SEG, mammography views …), write a function
@@ -659,7 +628,6 @@ def write_annotations(path: Path, tomo_path: Path) -> None:
 
 _ct_slices = functools.cache(ct_slices)
 _cine_frames = functools.cache(cine_mr_frames)
-TOMO_NAME = "01_mg_tomosynthesis.dcm"
 
 
 def _write(root: Path, name: str, ds: Any) -> str:
