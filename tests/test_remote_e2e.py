@@ -125,8 +125,14 @@ def test_dicomweb_study_opens_like_the_local_files(tmp_path: Path, files: list[P
             for entry in remote.files():
                 assert entry["path"].startswith(f"dicomweb://127.0.0.1:{orthanc.port}/studies/")
             _same_as_local(remote, local)
-            # stopped mid-session: uncached frames fail with 502, everything else works
+        finally:
+            remote.stop()
+            local.stop()
+        # stopped mid-session: uncached frames fail with 502, everything else works
+        remote = Viewer(orthanc.dicomweb, *studies)
+        try:
             rtdose = next(f for f in remote.files() if f["frame_count"] == 15)
+            assert _raw(remote, rtdose["index"], 0).status_code == 200
             orthanc.stop()
             failed = _raw(remote, rtdose["index"], 14)
             assert failed.status_code == 502, failed.text
@@ -137,7 +143,6 @@ def test_dicomweb_study_opens_like_the_local_files(tmp_path: Path, files: list[P
             assert _raw(remote, rtdose["index"], 14).status_code == 200
         finally:
             remote.stop()
-            local.stop()
 
 
 def _study(path: Path) -> str:
