@@ -12,6 +12,7 @@ from it.
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
 import threading
@@ -201,9 +202,11 @@ class Instance:
         meta_ts = _value(item, "00020010") or _value(item, "00083002")
         self.transfer_syntax_uid: str = str(meta_ts) if meta_ts else EXPLICIT_LE
         """Stored syntax: from the metadata when it says, else learnt from the first frame."""
-        self._item = {k: v for k, v in item.items() if k not in _PIXEL_KEYS}
-        self._dataset: Dataset | None = None
-        self._full: Dataset | None = None
+        self.instance_number = _number(_value(item, "00200013"))
+        kept = {k: v for k, v in item.items() if k not in _PIXEL_KEYS}
+        self._json = json.dumps(kept, separators=(",", ":")).encode()
+        """The metadata, compact (a study of 10,000 instances holds no 10,000 Datasets)."""
+        self._bulky = b"BulkDataURI" in self._json
         self._lock = threading.Lock()
 
     def header_dataset(self) -> Dataset:
@@ -212,25 +215,28 @@ class Instance:
         Values the server sent as BulkDataURI (LUT data, overlays) are left out: the scan
         never downloads bulk data. `frame_dataset` has them.
         """
-        with self._lock:
-            if self._dataset is None:
-                self._dataset = self._from_json(None)
-            return self._dataset
+        return self._from_json(None)
 
     def frame_dataset(self) -> Dataset:
-        """`header_dataset` with its BulkDataURI values fetched (what frames are decoded with)."""
-        with self._lock:
-            if self._full is None:
-                bulky = any("BulkDataURI" in str(v) for k, v in self._item.items())
-                self._full = self._from_json(_bulk_data) if bulky else None
-            full = self._full
-        return full if full is not None else self.header_dataset()
+        """`header_dataset` with its BulkDataURI values fetched (what frames are decoded with);
+        the last `FRAME_DATASETS` are kept."""
+        with _frame_datasets_lock:
+            found = _frame_datasets.get(self.name)
+            if found is not None:
+                _frame_datasets.move_to_end(self.name)
+                return found
+        made = self._from_json(_bulk_data if self._bulky else None)
+        with _frame_datasets_lock:
+            _frame_datasets[self.name] = made
+            while len(_frame_datasets) > FRAME_DATASETS:
+                _frame_datasets.popitem(last=False)
+        return made
 
     def _from_json(self, handler: Callable[[str, str, str], bytes] | None) -> Dataset:
         """The dataset of the metadata; without *handler*, BulkDataURI values are left out
         (pydicom inspects a handler's signature per element: a third of the scan's time)."""
-        item = self._item
-        if handler is None:
+        item: dict[str, Any] = json.loads(self._json)
+        if handler is None and self._bulky:
             item = {k: v for k, v in item.items() if "BulkDataURI" not in v}
         with quiet_pydicom():  # servers send odd values too; the header is what it is
             ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
@@ -278,11 +284,7 @@ class Instance:
 
     def _learn(self, syntax: str) -> None:
         with self._lock:
-            if syntax != self.transfer_syntax_uid:
-                self.transfer_syntax_uid = syntax
-                for ds in (self._dataset, self._full):
-                    if ds is not None:
-                        ds.file_meta.TransferSyntaxUID = UID(syntax)
+            self.transfer_syntax_uid = syntax
 
     def _frame_from_instance(self, index: int) -> tuple[bytes, str]:
         ds = _whole_instance(self.url)
@@ -350,6 +352,9 @@ def one_frame_file(header: Dataset, index: int, data: bytes, syntax: str) -> byt
     return buffer.getvalue()
 
 
+FRAME_DATASETS = 64
+_frame_datasets: OrderedDict[str, Dataset] = OrderedDict()
+_frame_datasets_lock = threading.Lock()
 _whole: OrderedDict[str, Dataset] = OrderedDict()
 _whole_lock = threading.Lock()
 
@@ -458,7 +463,7 @@ def _series_instances(root: str, study: str, series: str) -> list[Instance]:
         sop = _value(item, "00080018")
         if sop:
             found.append(Instance(root, study, series, str(sop), item))
-    found.sort(key=lambda i: (_number(_value(i._item, "00200013")), i.sop))
+    found.sort(key=lambda i: (i.instance_number, i.sop))
     return found
 
 
