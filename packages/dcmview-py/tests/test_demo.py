@@ -171,3 +171,46 @@ def test_deterministic(demo_dir: tuple[Path, list[Path]], tmp_path: Path) -> Non
         return hashlib.sha256(data).hexdigest()
 
     assert [digest(p, first_root) for p in first] == [digest(p, tmp_path / "again") for p in second]
+
+
+# ---- the cache in the user cache dir (issue 12 §8) --------------------------------------------
+
+
+def test_demo_study_is_built_once_then_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from dcmview_py import demo
+    from dcmview_py.demo import study
+
+    monkeypatch.setattr(study, "PARTS", (study.part_radiograph, study.part_report))
+    cache = tmp_path / "cache"
+    with demo.demo_study(cache) as first:
+        names = sorted(p.name for p in Path(first.directory).rglob("*.dcm"))
+        digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                   for p in Path(first.directory).rglob("*.dcm")}  # fmt: skip
+        csv_text = Path(first.annotations).read_text()
+        assert first.directory in csv_text  # the CSV names this run's own files
+    assert names == ["04_cr_chest_monochrome1.dcm", "07_sr_report.dcm"]
+    assert not Path(first.directory).exists()  # the run's copy is removed
+    (entry,) = (cache / "demo").iterdir()
+    assert entry.name == demo.cache_key()
+    built = {p.name: p.stat().st_ino for p in entry.rglob("*.dcm")}
+
+    def boom(directory: object) -> None:
+        raise AssertionError("the cached study must not be regenerated")
+
+    monkeypatch.setattr(study, "write_images", boom)
+    with demo.demo_study(cache) as second:
+        for path in Path(second.directory).rglob("*.dcm"):
+            assert path.stat().st_ino == built[path.name]  # a hard link, not a copy
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digests[path.name]
+    monkeypatch.undo()
+    monkeypatch.setattr(study, "PARTS", (study.part_radiograph, study.part_report))
+    victim = next(entry.rglob("*.dcm"))
+    os.chmod(victim, 0o644)
+    victim.write_bytes(b"corrupted")
+    with demo.demo_study(cache) as third:  # verification fails: rebuilt, same bytes
+        for path in Path(third.directory).rglob("*.dcm"):
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digests[path.name]
