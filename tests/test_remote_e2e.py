@@ -77,7 +77,8 @@ class Viewer:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return fixture_files(tmp_path_factory.mktemp("fixtures"), NAMES)
+    made: list[Path] = fixture_files(tmp_path_factory.mktemp("fixtures"), NAMES)
+    return made
 
 
 def _by_uid(viewer: Viewer) -> dict[str, dict[str, Any]]:
