@@ -229,3 +229,63 @@ def test_usage_error_from_a_real_process_has_no_traceback() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr == "dcmview: error: argument -p/--port: expected a whole number, got 'x'\n"
+
+
+# ---- ROI edits are never lost silently (issue 12 §3) -------------------------------------------
+
+BOXES = {"num_roi": 1, "roi_coords": [[1, 2, 3, 4]], "roi_frames": [[0]]}
+
+
+def _put_rois(base_url: str, token: str, index: int) -> int:
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{base_url}/api/file/{index}/annotations",
+        data=json.dumps(BOXES).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return int(response.status)
+
+
+def test_ctrl_c_writes_unsaved_edits_to_a_recovery_csv(dicom_dir: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = start_cli("--no-browser", str(dicom_dir), env=LOCAL, cwd=work)
+    try:
+        ready = parse_ready_line(_readline(proc))
+        assert ready is not None
+        assert ready.token is not None
+        scanned_files(ready.base_url, ready.token)
+        assert _put_rois(ready.base_url, ready.token, 0) == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    (recovered,) = work.glob("dcmview-annotations-recovered-*.csv")
+    assert f"dcmview: unsaved ROI edits were written to {recovered}" in out.splitlines()
+    assert "[[1,2,3,4]]" in recovered.read_text().replace(" ", "")
+    assert not list(dicom_dir.glob("*.csv"))
+
+
+def test_save_annotations_after_every_put(dicom_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "saved.csv"
+    proc = start_cli(
+        "--no-browser", "--save-annotations", str(target), str(dicom_dir), env=LOCAL, cwd=tmp_path
+    )
+    try:
+        ready = parse_ready_line(_readline(proc))
+        assert ready is not None
+        assert ready.token is not None
+        scanned_files(ready.base_url, ready.token)
+        assert not target.exists()
+        assert _put_rois(ready.base_url, ready.token, 1) == 200
+        text = target.read_text()  # written before the PUT answered
+        assert "[[1,2,3,4]]" in text.replace(" ", "")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    assert "recovered" not in out  # saved: nothing to recover
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["saved.csv"]
