@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TagNode } from './api';
-import { TAG_ROW_HEIGHT, TAG_VIRTUAL_FROM, copyText, formatValue, mergePage, tagRows, tagWindow } from './tags';
+import { TAG_ROW_HEIGHT, TAG_VIRTUAL_FROM, copyText, displayKeyword, formatValue, mergePage, tagRows, tagWindow } from './tags';
 
 const s = (tag: string, keyword: string, value: string, vr = 'LO'): TagNode => ({
   tag,
@@ -82,5 +82,15 @@ describe('tagWindow', () => {
     expect(tagWindow(TAG_VIRTUAL_FROM, 0, 220)).toEqual([0, TAG_VIRTUAL_FROM]);
     expect(tagWindow(30, 22 * 100, 220)).toEqual([0, 30]);
     expect(tagWindow(TAG_VIRTUAL_FROM + 1, 0, 220, 22, 10)).toEqual([0, 20]);
+  });
+});
+
+describe('group length', () => {
+  it('names (gggg,0000) GroupLength when the dictionary gives no keyword', () => {
+    const node = { tag: '(0009,0000)', vr: 'UL', keyword: '', value: { type: 'number' as const, value: 12 } };
+    expect(displayKeyword(node)).toBe('GroupLength');
+    expect(copyText(node)).toBe('(0009,0000) GroupLength = 12');
+    expect(displayKeyword({ ...node, tag: '(0009,0010)' })).toBe('Unknown');
+    expect(displayKeyword({ ...node, keyword: 'FileMetaInformationGroupLength' })).toBe('FileMetaInformationGroupLength');
   });
 });

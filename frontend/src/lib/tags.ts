@@ -31,14 +31,21 @@ export function formatValue(node: TagNode): string {
   }
 }
 
+/** The keyword, or for an element the dictionary leaves unnamed, a name from its tag. */
+function keywordOf(node: TagNode): string {
+  if (node.keyword) return node.keyword;
+  // (gggg,0000) is every group's length element (PS3.5 7.2), named or not
+  return /^\([0-9A-Fa-f]{4},0000\)$/.test(node.tag) ? 'GroupLength' : 'Unknown';
+}
+
 export function displayKeyword(node: TagNode): string {
   if (node.keyword === 'Private' && node.private_creator) return `Private (${node.private_creator})`;
-  return node.keyword || 'Unknown';
+  return keywordOf(node);
 }
 
 /** What a click copies: `(gggg,eeee) Keyword = value`. */
 export function copyText(node: TagNode): string {
-  return `${node.tag} ${node.keyword || 'Unknown'} = ${formatValue(node)}`;
+  return `${node.tag} ${keywordOf(node)} = ${formatValue(node)}`;
 }
 
 /** Whether the node itself matches the lower-cased needle. */
