@@ -477,8 +477,7 @@ def check_environment(config: ServerConfig) -> None:
 def _check_overlays(config: ServerConfig) -> None:
     """dcmview-core's checks of ``--overlay`` paths and ``--segment-labels`` (imported only
     when they are given)."""
-    from dcmview_core import UsageError
-    from dcmview_core.overlays import check_overlay_path, parse_segment_labels
+    from dcmview_core import UsageError, check_overlay_path, parse_segment_labels
 
     try:
         for path in config.overlays:

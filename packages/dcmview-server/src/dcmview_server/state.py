@@ -25,8 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from dcmview_annotations import display_path
-from dcmview_core import FileEntry
+from dcmview_core import FileEntry, display_path
 
 from dcmview_server import scanning
 from dcmview_server.annotations import AnnotationsState
