@@ -169,14 +169,51 @@ def test_monochrome1_is_inverted_after_windowing() -> None:
     assert invert_monochrome1(np.array([0, 255], np.uint8)).tolist() == [255, 0]
 
 
-def test_table_lookup_equals_direct_evaluation() -> None:
+@pytest.mark.parametrize("through_table", [True, False])
+def test_table_lookup_equals_direct_evaluation(
+    through_table: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 16-bit frame gives the same image through the 65536-entry table (large frames) as
+    evaluated per sample (frames smaller than the table), both equal to int32 evaluation."""
+    from dcmview_core import present
+
+    monkeypatch.setattr(present, "_TABLE_MIN_SAMPLES", 0 if through_table else 1 << 30)
     values = np.arange(-3000, 3000, 7)
     for function in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
-        lut16 = gray(values, "int16", voi_lut_function=function, rescale_slope=0.5)
-        direct = gray(values, "int32", voi_lut_function=function, rescale_slope=0.5)
-        a = render_display(lut16, center=40, width=400).image
-        b = render_display(direct, center=40, width=400).image
-        np.testing.assert_array_equal(a, b)
+        for photometric in ("MONOCHROME2", "MONOCHROME1"):
+            meta = {"voi_lut_function": function, "rescale_slope": 0.5}
+            meta["photometric_interpretation"] = photometric
+            lut16 = gray(values, "int16", **meta)
+            direct = gray(values, "int32", **meta)
+            a = render_display(lut16, center=40, width=400).image
+            b = render_display(direct, center=40, width=400).image
+            np.testing.assert_array_equal(a, b)
+
+
+def test_kept_tables_are_per_window_and_never_change() -> None:
+    """Frames of a sweep share a kept table; another window, rescale or photometric gets its
+    own, and a kept table cannot be written to through a display image."""
+    rng = np.random.default_rng(4)
+    big = rng.integers(0, 4096, size=(300, 300), dtype=np.uint16)  # above the table threshold
+    first = render_display(gray(big, "uint16"), center=2000, width=1000).image
+    again = render_display(gray(big, "uint16"), center=2000, width=1000).image
+    other = render_display(gray(big, "uint16"), center=1000, width=1000).image
+    inverted = render_display(
+        gray(big, "uint16", photometric_interpretation="MONOCHROME1"), center=2000, width=1000
+    ).image
+    rescaled = render_display(gray(big, "uint16", rescale_slope=2.0), center=2000, width=1000)
+    expected = apply_window(big.astype(np.float64), 2000, 1000, "LINEAR")
+    np.testing.assert_array_equal(first, expected)
+    np.testing.assert_array_equal(again, expected)
+    np.testing.assert_array_equal(other, apply_window(big.astype(np.float64), 1000, 1000, "LINEAR"))
+    np.testing.assert_array_equal(inverted, 255 - expected)
+    np.testing.assert_array_equal(
+        rescaled.image, apply_window(big.astype(np.float64) * 2, 2000, 1000, "LINEAR")
+    )
+    first[:] = 0  # the image is the caller's own array, not the kept table
+    np.testing.assert_array_equal(
+        render_display(gray(big, "uint16"), center=2000, width=1000).image, expected
+    )
 
 
 def test_colour_is_not_windowed() -> None:
