@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from dcmview_server import ScanSummary, ServerConfig
+from dcmview_server import ConfigError, ScanSummary, ServerConfig
 from dcmview_server.config import Skip
 
 from dcmview_py import __version__
@@ -243,3 +243,20 @@ def test_recipe_names_the_host() -> None:
 
 def test_parser_is_argparse() -> None:
     assert isinstance(build_parser(), argparse.ArgumentParser)
+
+
+def test_remote_names_are_not_looked_up_on_disk(tmp_path: Path) -> None:
+    inv = parse_args(["s3://bucket/study/", "https://pacs.example/dicom-web", str(tmp_path)])
+    assert inv.remote_inputs
+    assert not parse_args([str(tmp_path)]).remote_inputs
+    assert parse_args(["--study", "1.2.3", str(tmp_path)]).remote_inputs
+    with pytest.raises(ConfigError, match="cannot be used with --tunnel"):
+        parse_args(["--tunnel", "--tunnel-host", "gpu", "s3://bucket/x"])
+
+
+def test_secret_options_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DCMVIEW_DICOMWEB_TOKEN", "from-env")
+    assert parse_args([str(tmp_path)]).cli.dicomweb_token == "from-env"
+    assert parse_args(["--dicomweb-token", "flag", str(tmp_path)]).cli.dicomweb_token == "flag"

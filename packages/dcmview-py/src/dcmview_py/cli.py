@@ -127,7 +127,7 @@ def run_local(inv: Invocation) -> int:
 
 def resolve_remote_inputs(inv: Invocation) -> list[str]:
     """Expand and check DICOMweb/object-storage inputs (dcmview-core's remote sources)."""
-    from dcmview_core.remote import prepare_inputs  # type: ignore[import-not-found,unused-ignore]
+    from dcmview_core import prepare_inputs
 
     cli = inv.cli
     paths: list[str] = prepare_inputs(

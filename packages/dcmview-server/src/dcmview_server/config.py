@@ -41,7 +41,6 @@ _UNITS = {
     "tb": 1000**4,
     "tib": 2**40,
 }
-_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class ConfigError(ValueError):
@@ -187,8 +186,13 @@ def user_cache_dir() -> Path:
 
 
 def is_url(name: str) -> bool:
-    """True for ``scheme://…`` names (remote sources; never checked on the local disk)."""
-    return _URL_RE.match(name) is not None
+    """True for a remote source name (dcmview-core's `is_remote`: ``s3://``, ``https://`` …);
+    core is imported only for names that contain ``://``."""
+    if "://" not in name:
+        return False
+    from dcmview_core import is_remote
+
+    return bool(is_remote(name))
 
 
 # ---- the declaration ---------------------------------------------------------------------------
@@ -454,7 +458,7 @@ def _same_file(a: str, b: str) -> bool:
 def check_environment(config: ServerConfig) -> None:
     """What must hold on this machine before serving ``config``; `ConfigError` otherwise."""
     for path in config.paths:
-        if not is_url(path) and not os.path.lexists(path):
+        if not os.path.lexists(path) and not is_url(path):
             raise ConfigError(f"path not found: {path}")
     if config.annotations is not None and not os.path.exists(config.annotations):
         raise ConfigError(f"--annotations CSV not found: {config.annotations}")
