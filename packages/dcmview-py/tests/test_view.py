@@ -309,3 +309,17 @@ def test_keywords_become_the_child_arguments(dicom_dir: Path, tmp_path: Path) ->
     csv.write_text("anon_dicom_path,ROI_coords\n")
     with pytest.raises(ValueError, match="must not be the --annotations CSV"):
         view([dicom_dir], annotations=csv, save_annotations=str(csv), browser=False)
+
+
+def test_overlay_arrays_are_saved_as_npy_named_by_their_key(tmp_path: Path) -> None:
+    from dcmview_py.viewer import _place_overlays
+
+    mask = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    options: dict[str, Any] = {"overlays": {"prediction": mask, "truth": "/data/gt.nii.gz"}}
+    _place_overlays(options, str(tmp_path))
+    saved, path = options["overlays"]
+    assert saved == str(tmp_path / "overlays" / "0" / "prediction.npy")
+    np.testing.assert_array_equal(np.load(saved), mask)
+    assert path == "/data/gt.nii.gz"
+    with pytest.raises(ValueError, match="invalid overlay name"):
+        _place_overlays({"overlays": {"a/b": mask}}, str(tmp_path))
