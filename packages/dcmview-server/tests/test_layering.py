@@ -23,7 +23,6 @@ PUBLIC = {
 }
 PENDING: dict[str, str] = {
     # file -> why it is still allowed (remove the line once the file follows the rule)
-    "config.py": "imports dcmview_core.overlays: core to export its checks (cli-options, overlays)",
 }
 
 
