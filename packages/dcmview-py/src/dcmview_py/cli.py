@@ -72,6 +72,9 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dcmview`` command; return the exit status."""
+    # before numpy is imported: THP compaction costs more than it saves per frame
+    # (docs/performance.md); a user's own setting is kept
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     line_buffered()
     args = sys.argv[1:] if argv is None else list(argv)
     try:
