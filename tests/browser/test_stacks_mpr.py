@@ -161,7 +161,7 @@ def test_a_series_opens_as_one_stack_and_scrolls_across_its_files(
     x, y = image_point(vp, 1.5, 1.5, COLS, ROWS)
 
     def shows_slice(k: int) -> None:
-        # the counter, the file highlighted in the navigator, and the probe's value of the corner marker
+        # the counter, the file selected in the navigator, the probe on the corner marker
         expect(page.get_by_test_id("frame-counter")).to_have_text(f"{k + 1} / 20")
         expect(
             page.get_by_role("treeitem", name=re.compile(re.escape(names[k])))
@@ -285,7 +285,7 @@ def test_mpr_planes_have_their_physical_aspect_labels_and_a_linked_crosshair(
         )
         assert got == want, name
         expect(r.get_by_test_id("reference-lines").locator("line")).to_have_count(2)
-    # a click in the axial plane at row 30, column 40 moves the coronal to row 30, the sagittal to column 40
+    # a click in the axial plane at row 30, column 40: coronal shows row 30, sagittal column 40
     x, y = image_point(axial.locator(".viewport"), 40.5, 30.5, COLS, ROWS)
     page.mouse.click(x, y)
     expect(coronal.get_by_test_id("image-facts")).to_contain_text(f"Slice 31 / {ROWS}")
@@ -307,6 +307,17 @@ def test_mpr_planes_have_their_physical_aspect_labels_and_a_linked_crosshair(
     page.get_by_role("combobox", name="Window presets").select_option(label="CT Lung")
     for r in (axial, sagittal):
         expect(r.get_by_test_id("window-readout")).to_contain_text("W 1500 · C -600")
+    # region statistics on a reformat (its own spacing: 2.5 × 0.5 mm pixels)
+    page.get_by_role("radio", name="Ellipse").click()
+    x0, y0 = image_point(cv, 20, 30, COLS, tall)
+    x1, y1 = image_point(cv, 44, 70, COLS, tall)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=4)
+    page.mouse.up()
+    expect(coronal.get_by_test_id("ellipse-stats")).to_have_text(
+        re.compile(r"^mean \d+(\.\d)? HU · SD \d+(\.\d)? · min 900 · max 1100 · \d+(\.\d)? mm²$")
+    )
     # back to 1×1: the stack stays open
     page.get_by_role("radiogroup", name="Layout").get_by_role("radio", name="1×1").click()
     expect(page.get_by_role("region", name="Viewport 1")).to_be_visible()

@@ -238,7 +238,8 @@ export class ViewportState implements CineTarget {
   }
 
   private saveView(): void {
-    if (this.fileIndex === null) return;
+    // a reformat's view (flipped, its own zoom) is not the view of the file its crosshair is in
+    if (this.fileIndex === null || this.axis !== 0) return;
     this.ctx.fileViews.set(this.fileIndex, {
       frame: this.frameIndex,
       orientation: { ...this.orientation },
@@ -366,7 +367,9 @@ export class ViewportState implements CineTarget {
   }
 
   private percentileOf(f: RawFrame): Window {
-    const k = this.fileIndex ?? -1;
+    // one window for a whole stack (its first file's key, negated), so scrolling does not flicker
+    const s = this.stack;
+    const k = s && s.slices.length ? -2 - s.slices[0][0] : (this.fileIndex ?? -1);
     let w = this.ctx.percentiles.get(k);
     if (!w) {
       w = percentileWindow(f.data, f.rows * f.columns, f.slope, f.intercept);
