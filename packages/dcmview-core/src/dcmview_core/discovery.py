@@ -19,7 +19,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from pydicom.datadict import dictionary_has_tag
 from pydicom.dataset import Dataset
@@ -31,7 +31,14 @@ from dcmview_core.decoders import EXPLICIT_VR_LE, NATIVE_SYNTAXES, decoder_for
 from dcmview_core.decoders import support_reason as _syntax_support_reason
 from dcmview_core.errors import UnsupportedTransferSyntax, UsageError
 from dcmview_core.filters import Filter
-from dcmview_core.model import FileEntry, Geometry, SupportState, Window, display_path
+from dcmview_core.model import (
+    FileEntry,
+    Geometry,
+    NamedWindow,
+    SupportState,
+    Window,
+    display_path,
+)
 from dcmview_core.pixelmap import (
     default_bits_allocated,
     frame_bits,
@@ -270,8 +277,7 @@ def _one_line(text: str, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-@dataclass(frozen=True, slots=True)
-class _Pixels:
+class _Pixels(NamedTuple):
     has_pixels: bool
     declared: int
     present: int
@@ -377,17 +383,51 @@ def _numbers(value: Any, count: int) -> tuple[float, ...] | None:
     """Exactly *count* finite numbers, else None."""
     if value is None:
         return None
-    if type(value) is bytes:  # the lean reader's raw value: one pass in the common case
+    if type(value) is bytes:  # the lean reader's raw value
+        key = (value, count)
+        known = _PARSED.get(key, _MISSING)
+        if known is not _MISSING:
+            return cast(tuple[float, ...] | None, known)
+        fast: tuple[float, ...] | None
         try:
-            fast = tuple(map(float, value.split(b"\\")))
+            parsed = tuple(map(float, value.split(b"\\")))
         except ValueError:
-            pass
+            fast = _numbers(value.decode("latin-1"), count)
         else:
-            return fast if len(fast) == count and math.isfinite(sum(fast)) else None
+            fast = parsed if len(parsed) == count and math.isfinite(sum(parsed)) else None
+        _remember(key, fast)
+        return fast
     numbers = float_values(value)
     if len(numbers) != count or None in numbers:
         return None
     return tuple(n for n in numbers if n is not None)
+
+
+_PARSED: dict[object, object] = {}
+"""Raw header values already parsed: a series repeats its orientation, spacing and windows
+in every file, so each distinct value is parsed once (bounded; cleared when full)."""
+_MISSING = object()
+
+
+def _remember(key: object, value: object) -> None:
+    if len(_PARSED) >= 4096:
+        _PARSED.clear()
+    _PARSED[key] = value
+
+
+def _windows_of(v: dict[str, Any]) -> tuple[NamedWindow, ...]:
+    centers, widths = v.get("WindowCenter"), v.get("WindowWidth")
+    if centers is None or widths is None:
+        return ()
+    explanations = v.get("WindowCenterWidthExplanation")
+    if type(centers) is not bytes or type(widths) is not bytes or type(explanations) is list:
+        return named_windows(centers, widths, explanations)
+    key = ("windows", centers, widths, explanations)
+    known = _PARSED.get(key, _MISSING)
+    if known is _MISSING:
+        known = named_windows(centers, widths, explanations)
+        _remember(key, known)
+    return cast(tuple[NamedWindow, ...], known)
 
 
 def _number(value: Any) -> float | None:
@@ -472,9 +512,7 @@ def _frame_time(v: dict[str, Any]) -> float | None:
 def _build(path: str, header: Header, pixels: _Pixels, index: int) -> FileEntry:
     v = header.values
     state, reason, detail = _support(header, pixels)
-    presets = named_windows(
-        v.get("WindowCenter"), v.get("WindowWidth"), v.get("WindowCenterWidthExplanation")
-    )
+    presets = _windows_of(v)
     window = Window(presets[0].center, presets[0].width) if presets else None
     geometry = _geometry(v, pixels.declared or 1)
     spacing = None
