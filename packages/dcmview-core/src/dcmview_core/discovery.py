@@ -8,6 +8,14 @@ saying why a file was left out. Parsing may run in worker threads; the order nev
 Nothing here blocks on special files: a path is opened with ``O_NONBLOCK`` and checked to be a
 regular file with ``fstat`` before a byte is read, so FIFOs, sockets and devices are skipped.
 Directory symlinks are followed once (a loop is walked once).
+
+Bytes come through `dcmview_core.source` (a ``scheme://`` input is expanded by its registered
+lister and read by its registered opener), the dataset is opened by
+`dcmview_core.dataset.open_dataset` when the lean reader (`_header.read_lean`) declines, frames
+are counted by `dcmview_core.pixelmap` and windows parsed by `dcmview_core.voi`: the rules frame
+reading and the tag tree use too. A skipped path says why in one line; its ``reason`` is a
+stable kind (`SKIP_KIND_NAMES`), and a file with the ``DICM`` magic whose dataset is empty or
+junk is skipped as ``unparsable``, never listed.
 """
 
 from __future__ import annotations
