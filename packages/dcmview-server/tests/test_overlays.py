@@ -199,19 +199,6 @@ def test_seg_without_its_images_is_listed_with_a_reason(make_server: Any, study:
     assert r.json()["code"] == "not_found"
 
 
-def _config_has_overlays() -> bool:
-    from dataclasses import fields
-
-    from dcmview_server import ServerConfig
-
-    return {"overlays", "segment_labels"} <= {f.name for f in fields(ServerConfig)}
-
-
-@pytest.mark.xfail(
-    not _config_has_overlays(),
-    reason="ServerConfig.overlays / segment_labels are the cli-options helper's (requests.md)",
-    strict=True,
-)
 def test_overlay_files_from_the_config(make_server: Any, study: Any, tmp_path: Path) -> None:
     folder, _sources, _ = study
     labels = np.random.default_rng(1).integers(0, 3, (SLICES, ROWS, COLS), dtype=np.uint8)
