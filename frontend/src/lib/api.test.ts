@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Api, ApiError, dispositionFilename, parseRaw, type ConnectionState } from './api';
+import { Api, ApiError, dispositionFilename, parseRaw, parseSlice, type ConnectionState } from './api';
 
 function answer(status: number, body: BodyInit | null, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers: { 'X-Server-Instance': '1', ...headers } });
@@ -92,5 +92,39 @@ describe('dispositionFilename', () => {
   it('reads the attachment name', () => {
     expect(dispositionFilename('attachment; filename="dcmview-annotations.csv"', 'x')).toBe('dcmview-annotations.csv');
     expect(dispositionFilename(null, 'x')).toBe('x');
+  });
+});
+
+describe('stack slices and statistics', () => {
+  const heads = (h: Record<string, string>): Headers =>
+    new Headers({ 'X-Frame-Rows': '1', 'X-Frame-Columns': '3', 'X-Frame-Bits-Allocated': '16', 'X-Frame-Pixel-Representation': '1', ...h });
+
+  it('reads the spacing and the slice file/frame of a slice', () => {
+    const s = parseSlice(new Int16Array([1, -2, 3]).buffer, heads({ 'X-Pixel-Spacing': '2.5\\0.5', 'X-Slice-File': '14', 'X-Slice-Frame': '0' }));
+    expect([s.pixelSpacing, s.sliceFile, s.sliceFrame, Array.from(s.data)]).toEqual([[2.5, 0.5], 14, 0, [1, -2, 3]]);
+    const r = parseSlice(new Int16Array([1, 2, 3]).buffer, heads({}));
+    expect([r.pixelSpacing, r.sliceFile]).toEqual([null, null]);
+  });
+
+  it('float32 modality values become int32 samples with a slope (any renderer draws them)', () => {
+    const values = new Float32Array([-1000.5, 0.25, 3071]);
+    const s = parseSlice(values.buffer, heads({ 'X-Frame-Bits-Allocated': '32', 'X-Frame-Sample-Format': 'float' }));
+    expect(s.data).toBeInstanceOf(Int32Array);
+    expect(s.intercept).toBe(0);
+    Array.from(s.data).forEach((v, i) => expect(v * s.slope).toBeCloseTo(values[i], 4));
+  });
+
+  it('asks the stats routes with the box, the shape and (series) the axis', async () => {
+    const seen: string[] = [];
+    const api = new Api(null, () => {}, async (url) => {
+      seen.push(url);
+      return answer(200, JSON.stringify({ n: 1 }));
+    });
+    await api.frameStats(3, 2, 'rect', { y0: 1, x0: 2, y1: 3, x1: 4 });
+    await api.sliceStats('s0', 7, 1, 'ellipse', { y0: 1, x0: 2, y1: 3, x1: 4 });
+    expect(seen).toEqual([
+      'api/file/3/frame/2/stats?shape=rect&y0=1&x0=2&y1=3&x1=4',
+      'api/series/s0/slice/7/stats?shape=ellipse&y0=1&x0=2&y1=3&x1=4&axis=1',
+    ]);
   });
 });

@@ -87,6 +87,44 @@ describe('FrameStore prefetch owners', () => {
   });
 });
 
+describe('FrameStore prefetch across files', () => {
+  it("prefetches a stack's next slices, each a frame of another file, and keeps the files it still needs", async () => {
+    const asked: string[] = [];
+    const aborted: string[] = [];
+    const store = new FrameStore(
+      (f, frame, signal) =>
+        new Promise((resolve) => {
+          asked.push(`${f}:${frame}`);
+          signal.addEventListener('abort', () => aborted.push(`${f}:${frame}`));
+          setTimeout(() => resolve(raw(100)), 5);
+        }),
+      10_000,
+      2,
+    );
+    store.prefetchFrames(
+      [
+        [7, 0],
+        [3, 0],
+        [9, 0],
+      ],
+      100,
+    );
+    // the next step: file 3 is still wanted, file 7 no longer
+    store.prefetchFrames(
+      [
+        [3, 0],
+        [9, 0],
+        [4, 0],
+      ],
+      100,
+    );
+    await new Promise((r) => setTimeout(r, 40));
+    expect(aborted).toEqual(['7:0']);
+    expect(asked).toEqual(['7:0', '3:0', '9:0', '4:0']);
+    expect(store.has(3, 0) && store.has(9, 0) && store.has(4, 0)).toBe(true);
+  });
+});
+
 describe('RateMeter', () => {
   it('measures frames per second over its window', () => {
     const m = new RateMeter(1000);
