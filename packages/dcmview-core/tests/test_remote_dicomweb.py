@@ -5,17 +5,21 @@ from __future__ import annotations
 import inspect
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pydicom
 import pytest
+from pydicom.dataset import Dataset
 
 import dcmview_core as dc
 from dcmview_core import frames as frames_module
 from dcmview_core.remote import _http, dicomweb
+from dcmview_core.remote._json import dataset_from_json
 
 sys.path.insert(0, str(Path(__file__).parent))  # the real-server fixtures beside this file
 from remote_servers import OrthancServer, fixture_files, free_port, orthanc_binary
@@ -313,3 +317,29 @@ def test_a_truncated_multipart_body_is_an_upstream_error(
     for cut in (len(body) - 10, len(body) // 2, 40):
         with pytest.raises(dc.UpstreamError, match="truncated multipart body"):
             dicomweb.first_part(content_type, body[:cut])
+
+
+def _values(ds: Dataset) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for element in ds:
+        if element.VR == "SQ":
+            out[str(element.tag)] = [_values(item) for item in element.value]
+        else:
+            out[str(element.tag)] = element.value
+    return out
+
+
+CHARSETS = Path(pydicom.__file__).parent / "data" / "charset_files"
+
+
+def test_raw_json_datasets_equal_pydicoms_conversion(files: list[Path]) -> None:
+    names = ("chrFren.dcm", "chrX1.dcm", "chrJapMulti.dcm", "chrRuss.dcm", "chrSQEncoding.dcm")
+    texts = [CHARSETS / n for n in names]
+    for path in [*files, *texts]:
+        with dc.quiet_pydicom(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # rtdose.dcm holds an invalid UI in a sequence
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            as_json = ds.to_json_dict(bulk_data_threshold=10**9)
+            expected = _values(Dataset.from_json(as_json))
+            got = _values(dataset_from_json(as_json))
+        assert got == expected, path.name

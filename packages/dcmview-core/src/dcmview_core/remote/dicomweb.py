@@ -34,6 +34,7 @@ from dcmview_core._header import quiet_pydicom
 from dcmview_core.errors import FrameOutOfRange, UsageError
 from dcmview_core.frames import Frame, read_source_frame
 from dcmview_core.remote import _http
+from dcmview_core.remote._json import dataset_from_json
 from dcmview_core.remote.errors import UpstreamError
 
 SCHEME = "dicomweb"
@@ -233,13 +234,14 @@ class Instance:
         return made
 
     def _from_json(self, handler: Callable[[str, str, str], bytes] | None) -> Dataset:
-        """The dataset of the metadata; without *handler*, BulkDataURI values are left out
-        (pydicom inspects a handler's signature per element: a third of the scan's time)."""
+        """The dataset of the metadata; without *handler*, BulkDataURI values are left out and
+        the values stay raw bytes until read (`dataset_from_json`: several times faster)."""
         item: dict[str, Any] = json.loads(self._json)
-        if handler is None and self._bulky:
-            item = {k: v for k, v in item.items() if "BulkDataURI" not in v}
         with quiet_pydicom():  # servers send odd values too; the header is what it is
-            ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
+            if handler is None:
+                ds = dataset_from_json(item)
+            else:
+                ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
         meta = FileMetaDataset()
         meta.TransferSyntaxUID = UID(self.transfer_syntax_uid)
         if "SOPClassUID" in ds:
