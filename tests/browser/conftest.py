@@ -14,6 +14,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -206,6 +207,10 @@ def dcmview_command() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "dcmview_py"]
 
 
+RUN_DIR = tempfile.mkdtemp(prefix="dcmview-e2e-cwd-")
+"""The working directory of every viewer the tests start."""
+
+
 def start_server(
     data: Path, *extra: str, token: str | None = None, wait_scan: bool = True
 ) -> Server:
@@ -221,6 +226,7 @@ def start_server(
         text=True,
         start_new_session=True,
         env=env,
+        cwd=RUN_DIR,  # a stop with unexported ROI edits writes its recovery CSV here, not in the repo
     )
     assert proc.stdout is not None
     sel = selectors.DefaultSelector()
