@@ -14,8 +14,8 @@ import selectors
 import shutil
 import signal
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -226,7 +226,7 @@ def start_server(
         text=True,
         start_new_session=True,
         env=env,
-        cwd=RUN_DIR,  # a stop with unexported ROI edits writes its recovery CSV here, not in the repo
+        cwd=RUN_DIR,  # a stop with unexported ROI edits writes its recovery CSV here
     )
     assert proc.stdout is not None
     sel = selectors.DefaultSelector()
