@@ -47,7 +47,7 @@ def phantom() -> np.ndarray:
     return hu
 
 
-def write_series(root: Path) -> tuple[np.ndarray, list[str]]:
+def write_series(root: Path, positions: bool = True) -> tuple[np.ndarray, list[str]]:
     """One axial CT series of single-frame files: file names and instance numbers shuffled
     against the slice positions, so only the positions give the order. Returns the HU volume
     (slice 0 lowest) and each slice's file name."""
@@ -74,8 +74,9 @@ def write_series(root: Path) -> tuple[np.ndarray, list[str]]:
         ds.Modality = "CT"
         ds.FrameOfReferenceUID = frame_of_reference
         ds.InstanceNumber = int(SLICES - order[k])
-        ds.ImagePositionPatient = [0.0, 0.0, k * GAP]
-        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        if positions:
+            ds.ImagePositionPatient = [0.0, 0.0, k * GAP]
+            ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
         ds.PixelSpacing = [PIXEL, PIXEL]
         ds.SliceThickness = GAP
         ds.Rows, ds.Columns = ROWS, COLS
@@ -322,3 +323,25 @@ def test_mpr_planes_have_their_physical_aspect_labels_and_a_linked_crosshair(
     page.get_by_role("radiogroup", name="Layout").get_by_role("radio", name="1×1").click()
     expect(page.get_by_role("region", name="Viewport 1")).to_be_visible()
     expect(page.get_by_test_id("frame-counter")).to_have_text(re.compile(r"/ 20$"))
+
+
+def test_mpr_of_a_stack_without_a_volume_says_why(
+    page: Page, start_dcmview: Callable[..., Server], tmp_path: Path
+) -> None:
+    write_series(tmp_path, positions=False)
+    server = start_dcmview(tmp_path)
+    open_series(page, server)
+    page.locator(".viewport").first.focus()
+    page.keyboard.press("m")
+    cells = page.get_by_role("region", name=re.compile(r"^Viewport [123]$"))
+    expect(cells).to_have_count(3)
+    for i in (2, 3):
+        message = page.get_by_role("region", name=f"Viewport {i}").get_by_test_id(
+            "viewport-message"
+        )
+        expect(message).to_contain_text("No reformat:")
+        expect(message).to_contain_text("has no volume")
+    # the acquired plane still scrolls
+    expect(
+        page.get_by_role("region", name="Viewport 1").get_by_test_id("image-facts")
+    ).to_contain_text("Slice 1 / 20")

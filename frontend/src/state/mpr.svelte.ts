@@ -74,7 +74,7 @@ export class Mpr {
     });
     const m = new Mpr([from, planes[0], planes[1]], active);
     m.viewports.forEach((v, axis) => {
-      v.planeLabel = planeName(vol?.axis_labels[axis]);
+      v.planeLabel = vol ? planeName(vol.axis_labels[axis]) : null;
       v.mpr = m;
     });
     return m;

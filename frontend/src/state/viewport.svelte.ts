@@ -167,6 +167,10 @@ export class ViewportState implements CineTarget {
     if (s.files.length === 0) return s.scan.complete ? 'No DICOM files were found.' : 'Scanning for DICOM files…';
     const f = this.file;
     if (!f) return this.id === 0 ? 'Choose a file in the navigator.' : 'Empty viewport: choose a file in the navigator.';
+    // a reformat that cannot be built is not a problem of the file
+    if (this.axis !== 0 && this.stack && !this.stack.volume)
+      return 'No reformat: this stack has no volume (its slices need positions, one orientation and a pixel spacing, in monochrome).';
+    if (this.axis !== 0 && this.frameError !== null && this.raw === null) return `No reformat: ${this.frameError}.`;
     if (!this.showsImage) {
       if (this.tryPixels && this.frameError === null) return null; // still asking
       return describeFile(f, this.info, this.frameError).join('\n');
@@ -314,6 +318,7 @@ export class ViewportState implements CineTarget {
       const at = s.slices[p];
       return at ? { store: this.ctx.store, a: at[0], b: at[1] } : null;
     }
+    if (!s.volume) return null; // nothing to ask for (the message says why)
     return { store: this.ctx.stacks.reformats, a: this.ctx.stacks.code(s.id, this.axis), b: p };
   }
 
