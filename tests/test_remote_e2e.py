@@ -40,8 +40,9 @@ BUCKET = "dcmview-e2e"
 class Viewer:
     """A running ``dcmview`` process and an HTTP client on its API."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = start_cli("--no-browser", *args, env=env)
+    def __init__(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+        # cwd: a viewer stopped with unexported ROI edits writes its recovery CSV there
+        self.proc = start_cli("--no-browser", *args, env=env, cwd=cwd)
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline().rstrip("\n")
         match = READY.match(first)
@@ -119,9 +120,9 @@ def _same_as_local(remote: Viewer, local: Viewer) -> None:
 def test_dicomweb_study_opens_like_the_local_files(tmp_path: Path, files: list[Path]) -> None:
     with OrthancServer(tmp_path / "orthanc") as orthanc:
         orthanc.upload(files)
-        local = Viewer(*map(str, files))
+        local = Viewer(*map(str, files), cwd=tmp_path)
         studies = [arg for f in files for arg in ("--study", _study(f))]
-        remote = Viewer(orthanc.dicomweb, *studies)
+        remote = Viewer(orthanc.dicomweb, *studies, cwd=tmp_path)
         try:
             for entry in remote.files():
                 assert entry["path"].startswith(f"dicomweb://127.0.0.1:{orthanc.port}/studies/")
@@ -130,7 +131,7 @@ def test_dicomweb_study_opens_like_the_local_files(tmp_path: Path, files: list[P
             remote.stop()
             local.stop()
         # stopped mid-session: uncached frames fail with 502, everything else works
-        remote = Viewer(orthanc.dicomweb, *studies)
+        remote = Viewer(orthanc.dicomweb, *studies, cwd=tmp_path)
         try:
             rtdose = next(f for f in remote.files() if f["frame_count"] == 15)
             assert _raw(remote, rtdose["index"], 0).status_code == 200
@@ -165,14 +166,16 @@ def s3() -> Iterator[MotoS3]:
         server.stop()
 
 
-def test_s3_prefix_opens_like_the_local_files(s3: MotoS3, files: list[Path]) -> None:
+def test_s3_prefix_opens_like_the_local_files(
+    s3: MotoS3, files: list[Path], tmp_path: Path
+) -> None:
     client = s3.client()
     client.create_bucket(Bucket=BUCKET)
     for path in files:
         client.upload_file(str(path), BUCKET, f"study/{path.name}")
     env = dict(os.environ, AWS_ENDPOINT_URL=s3.endpoint)
-    local = Viewer(*map(str, files))
-    remote = Viewer(f"s3://{BUCKET}/study/", env=env)
+    local = Viewer(*map(str, files), cwd=tmp_path)
+    remote = Viewer(f"s3://{BUCKET}/study/", env=env, cwd=tmp_path)
     try:
         paths = sorted(f["path"] for f in remote.files())
         assert paths == sorted(f"s3://{BUCKET}/study/{p.name}" for p in files)
@@ -182,11 +185,15 @@ def test_s3_prefix_opens_like_the_local_files(s3: MotoS3, files: list[Path]) -> 
         local.stop()
 
 
-def test_unreachable_dicomweb_server_is_a_one_line_error() -> None:
+def test_unreachable_dicomweb_server_is_a_one_line_error(tmp_path: Path) -> None:
     from remote_servers import free_port
 
     proc = start_cli(
-        "--no-browser", f"http://127.0.0.1:{free_port()}/dicom-web", "--study", "1.2.3"
+        "--no-browser",
+        f"http://127.0.0.1:{free_port()}/dicom-web",
+        "--study",
+        "1.2.3",
+        cwd=tmp_path,
     )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, (out, err)
