@@ -35,6 +35,14 @@ from dcmview_core.frames import (
     read_frame,
     read_source_frame,
 )
+from dcmview_core.measure import (
+    MAX_MEASUREMENTS,
+    Measurement,
+    MeasurementError,
+    MeasurementKind,
+    measure,
+    parse_measurements,
+)
 from dcmview_core.model import (
     FileEntry,
     Geometry,
@@ -94,6 +102,7 @@ _install_remote()  # dicomweb://, s3://, gs://, http(s):// byte sources and list
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_MEASUREMENTS",
     "OVERLAY_SOP_CLASSES",
     "PRESETS",
     "SKIP_KIND_NAMES",
@@ -112,6 +121,9 @@ __all__ = [
     "Geometry",
     "LocalFile",
     "Lut",
+    "Measurement",
+    "MeasurementError",
+    "MeasurementKind",
     "NamedWindow",
     "NoPixelData",
     "NotMonochrome",
@@ -151,6 +163,7 @@ __all__ = [
     "is_remote",
     "label_dtype",
     "label_map",
+    "measure",
     "modality_values",
     "named_windows",
     "open_dataset",
@@ -158,6 +171,7 @@ __all__ = [
     "overlay_mask",
     "parse_filter",
     "parse_filters",
+    "parse_measurements",
     "parse_segment_labels",
     "parse_windows",
     "pixel_area",
