@@ -219,7 +219,7 @@ def test_check_files(
         "the header. Use force=True to force reading.)",
         f"line 8, anon_dicom_path: file not found (looked for '{data}/tomo.dcm ' or '{work}/tomo.dcm '); "
         "the path has leading or trailing spaces, which are part of a file name",
-        f"{csv}: 7 rows, 8 boxes, 5 files found, 2 files missing: 6 problems (1 relative path(s) "
+        f"{csv}: 7 rows, 8 boxes, 5 files found, 2 files missing: 6 problems (1 relative path "
         "found in the working directory, not beside the CSV)",
     ]
     code, out, _ = run(["validate", str(csv), "--check-files", "--format", "json"], capsys)
@@ -244,7 +244,7 @@ def test_check_files_valid(
     csv.write_bytes(HEADER + b'a.dcm,1,"[[0,0,8,6]]","[[2]]"\n')
     assert run(["validate", str(csv), "--check-files"], capsys) == (
         0,
-        f"{csv}: 1 row, 1 box, 1 files found, 0 files missing: valid\n",
+        f"{csv}: 1 row, 1 box, 1 file found, 0 files missing: valid\n",
         "",
     )
 
@@ -366,7 +366,7 @@ def test_check_files_finds_a_file_named_by_its_display_form(
     csv.write_bytes(HEADER + b'caf\\xe9.dcm,1,"[[0,0,8,6]]","[[1]]"\n')
     assert run(["validate", str(csv), "--check-files"], capsys) == (
         0,
-        f"{csv}: 1 row, 1 box, 1 files found, 0 files missing: valid\n",
+        f"{csv}: 1 row, 1 box, 1 file found, 0 files missing: valid\n",
         "",
     )
 

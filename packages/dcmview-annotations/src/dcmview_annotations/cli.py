@@ -137,24 +137,26 @@ class Report:
 
     def summary(self) -> str:
         """The last line of the text report."""
-        parts = [
-            f"{self.rows} row{'' if self.rows == 1 else 's'}",
-            f"{self.boxes} box{'' if self.boxes == 1 else 'es'}",
-        ]
+        parts = [counted(self.rows, "row"), counted(self.boxes, "box", "boxes")]
         if self.files_checked:
-            parts.append(f"{self.files_found} files found")
-            parts.append(f"{self.files_missing} files missing")
+            parts.append(f"{counted(self.files_found, 'file')} found")
+            parts.append(f"{counted(self.files_missing, 'file')} missing")
         else:
             parts.append("files not checked (add --check-files)")
         n = len(self.problems)
-        verdict = "valid" if not n else f"{n} problem{'' if n == 1 else 's'}"
+        verdict = "valid" if not n else counted(n, "problem")
         text = f"{display_path(self.csv)}: {', '.join(parts)}: {verdict}"
         if self.resolved_by.get("cwd"):
             text += (
-                f" ({self.resolved_by['cwd']} relative path(s) found in the working directory,"
-                " not beside the CSV)"
+                f" ({counted(self.resolved_by['cwd'], 'relative path')} found in the working"
+                " directory, not beside the CSV)"
             )
         return text
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``1 file``, ``2 files`` (``plural`` for irregular words)."""
+    return f"{n} {word if n == 1 else plural or word + 's'}"
 
 
 def _check_row_file(parsed: AnnotationCsv, row: CsvRow, report: Report) -> None:
