@@ -40,6 +40,7 @@ from dcmview_server.config import (
 )
 from dcmview_server.frames import FrameService
 from dcmview_server.masking import Masker
+from dcmview_server.measurements import MeasurementStore
 from dcmview_server.registry import Registry
 from dcmview_server.responses import now_ms
 from dcmview_server.security import HostPolicy, StaticBundle, resolve_token
@@ -78,6 +79,7 @@ class AppState:
         self.unix_socket = config.unix_socket is not None
         self.bundle = StaticBundle(static_dir)
         self.annotations = AnnotationsState.load(config.annotations, self.registry, self.shown_path)
+        self.measurements = MeasurementStore()
         self.workers = workers or os.cpu_count() or 2
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="dcmview-cpu")
         self.frames = FrameService(self.pool, config.cache_budget, self.workers)

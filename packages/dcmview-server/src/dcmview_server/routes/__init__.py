@@ -11,10 +11,19 @@ from typing import Any
 
 from sanic import Sanic
 
-from dcmview_server.routes import files, frames, overlays, rois, series, static, tags
+from dcmview_server.routes import (
+    files,
+    frames,
+    measurements,
+    overlays,
+    rois,
+    series,
+    static,
+    tags,
+)
 from dcmview_server.routes.base import Route
 
-MODULES = (files, frames, tags, rois, series, overlays, static)
+MODULES = (files, frames, tags, rois, measurements, series, overlays, static)
 
 
 def register(app: Sanic[Any, Any]) -> None:
