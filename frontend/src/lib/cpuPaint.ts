@@ -6,6 +6,14 @@
 
 import type { Samples, Window } from './api';
 import { applyWindow, buildLut, modalityValue, storedRange, type Range, type WindowMode } from './windowing';
+import { blendSegments, type MergedLabels, type SegmentStyle } from './overlays';
+
+/** The segment overlays of a frame: merged label map, its outline pixels, and how to draw them. */
+export interface SegmentLayer {
+  labels: MergedLabels;
+  outline: Uint8Array | null;
+  style: SegmentStyle;
+}
 
 /** What the kernel needs of a frame (a `RawFrame` fits). */
 export interface PaintFrame {
@@ -39,7 +47,14 @@ export function paintRange(f: PaintFrame): Range {
  * little-endian machines); overlay pixels (non-zero mask) take the overlay colour. `range` is
  * the frame's stored range (`paintRange`), passed in because it is computed once per frame.
  */
-export function paintPixels(f: PaintFrame, range: Range, overlay: Uint8Array | null, p: PaintParams, out: Uint32Array): void {
+export function paintPixels(
+  f: PaintFrame,
+  range: Range,
+  overlay: Uint8Array | null,
+  p: PaintParams,
+  out: Uint32Array,
+  segments: SegmentLayer | null = null,
+): void {
   const n = f.rows * f.columns;
   const px = out;
   const grey = (v: number): number => 0xff000000 | (v << 16) | (v << 8) | v;
@@ -80,6 +95,9 @@ export function paintPixels(f: PaintFrame, range: Range, overlay: Uint8Array | n
       Math.round(OVERLAY_RGB[0] * 255);
     for (let i = 0; i < n; i++) if (overlay[i]) px[i] = c;
   }
+  // segments are drawn in image space, so they follow every pan/zoom/flip/rotation of the image
+  if (segments && segments.labels.rows === f.rows && segments.labels.columns === f.columns)
+    blendSegments(px, segments.labels, segments.style, segments.outline);
 }
 
 // ---- the worker protocol ------------------------------------------------------------------------
@@ -88,6 +106,8 @@ export function paintPixels(f: PaintFrame, range: Range, overlay: Uint8Array | n
 export type ToWorker =
   | { type: 'frame'; seq: number; frame: PaintFrame | null }
   | { type: 'overlay'; seq: number; mask: Uint8Array | null }
+  | { type: 'labels'; labels: MergedLabels | null; outline: Uint8Array | null }
+  | { type: 'style'; style: SegmentStyle }
   | { type: 'render'; seq: number; id: number; params: PaintParams };
 
 /** Worker → main thread: the windowed frame as a transferred ImageBitmap. */

@@ -5,6 +5,7 @@
  */
 
 import { paintPixels, paintRange, type FromWorker, type PaintFrame, type ToWorker } from './cpuPaint';
+import type { MergedLabels, SegmentStyle } from './overlays';
 import type { Range } from './windowing';
 
 let frame: PaintFrame | null = null;
@@ -14,12 +15,15 @@ let overlay: Uint8Array | null = null;
 let canvas: OffscreenCanvas | null = null;
 let ctx: OffscreenCanvasRenderingContext2D | null = null;
 let pixels: ImageData | null = null;
+let labels: MergedLabels | null = null;
+let outline: Uint8Array | null = null;
+let style: SegmentStyle | null = null;
 
 function render(seq: number, id: number, msg: Extract<ToWorker, { type: 'render' }>): void {
   if (!frame || seq !== frameSeq) return;
   const f = frame;
   if (!pixels || pixels.width !== f.columns || pixels.height !== f.rows) pixels = new ImageData(f.columns, f.rows);
-  paintPixels(f, range, overlay, msg.params, new Uint32Array(pixels.data.buffer));
+  paintPixels(f, range, overlay, msg.params, new Uint32Array(pixels.data.buffer), labels && style ? { labels, outline, style } : null);
   if (!canvas || canvas.width !== f.columns || canvas.height !== f.rows) {
     canvas = new OffscreenCanvas(f.columns, f.rows);
     ctx = canvas.getContext('2d', { alpha: false });
@@ -39,6 +43,11 @@ self.onmessage = (e: MessageEvent<ToWorker>): void => {
     range = frame && frame.samplesPerPixel === 1 ? paintRange(frame) : { min: 0, max: 0 };
   } else if (msg.type === 'overlay') {
     if (msg.seq === frameSeq) overlay = msg.mask;
+  } else if (msg.type === 'labels') {
+    labels = msg.labels;
+    outline = msg.outline;
+  } else if (msg.type === 'style') {
+    style = msg.style;
   } else {
     render(msg.seq, msg.id, msg);
   }

@@ -28,7 +28,8 @@ export type Action =
   | { kind: 'rotate'; turns: number }
   | { kind: 'help' }
   | { kind: 'delete-roi' }
-  | { kind: 'escape' };
+  | { kind: 'escape' }
+  | { kind: 'overlays' };
 
 /** Keys that are not tool letters, each written once (letters match either case). */
 const BINDINGS: readonly [readonly string[], Action][] = [
@@ -44,6 +45,7 @@ const BINDINGS: readonly [readonly string[], Action][] = [
   [['?'], { kind: 'help' }],
   [['Delete', 'Backspace'], { kind: 'delete-roi' }],
   [['Escape'], { kind: 'escape' }],
+  [['o'], { kind: 'overlays' }],
 ];
 
 const normal = (key: string): string => (key.length === 1 ? key.toLowerCase() : key);
@@ -92,6 +94,7 @@ export const SHEET: readonly { group: string; rows: readonly [string, string][] 
       ['Fit', 'F'],
       ['Reset view', 'Double-click'],
       ['Invert', 'I'],
+      ['Show / hide all overlays', 'O'],
       ['Flip horizontal', 'H'],
       ['Flip vertical', 'V'],
       ['Rotate counter-clockwise', ','],

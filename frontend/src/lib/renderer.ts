@@ -10,6 +10,7 @@ import type { RawFrame, Window } from './api';
 import { storedRange, type Range, type WindowMode } from './windowing';
 import { OVERLAY_RGB, paintPixels, type FromWorker, type PaintFrame, type ToWorker } from './cpuPaint';
 import type { Affine, Size } from './viewport';
+import type { MergedLabels, SegmentStyle } from './overlays';
 
 export interface RenderParams {
   /** Image → canvas (CSS pixels). */
@@ -29,6 +30,12 @@ export interface Renderer {
   readonly kind: 'webgl2' | 'cpu';
   setFrame(frame: RawFrame | null): void;
   setOverlay(mask: Uint8Array | null): void;
+  /**
+   * The segment overlays of the frame shown (merged label map, its outline pixels for the CPU
+   * path, null for none) and their style; drawn in image space in the same pass. A style change
+   * alone uploads only the small colour table.
+   */
+  setSegments(labels: MergedLabels | null, outline: Uint8Array | null, style: SegmentStyle): void;
   render(p: RenderParams): void;
   destroy(): void;
   /** True while the screen lags the newest frame/window (the CPU worker's answer is due). */
@@ -93,6 +100,11 @@ precision highp ${sampler};
 precision highp usampler2D;
 uniform ${sampler} u_tex;
 uniform usampler2D u_overlay;
+uniform usampler2D u_labels;
+uniform sampler2D u_lut;
+uniform bool u_has_labels;
+uniform bool u_outline;
+uniform int u_lut_entries;
 uniform vec2 u_size;
 uniform float u_slope;
 uniform float u_intercept;
@@ -105,6 +117,7 @@ uniform bool u_has_overlay;
 in vec2 v_img;
 out vec4 out_colour;
 ${fetch}
+uint labelAt(ivec2 p) { return texelFetch(u_labels, p, 0).r; }
 void main() {
   vec3 s;
   if (u_smooth) {
@@ -120,6 +133,24 @@ void main() {
   if (u_has_overlay) {
     uint o = texelFetch(u_overlay, clamp(ivec2(floor(v_img)), ivec2(0), ivec2(u_size) - 1), 0).r;
     if (o != 0u) c = vec3(${OVERLAY_RGB.join(', ')});
+  }
+  if (u_has_labels) {
+    // segments in image space (same rule as lib/overlays.ts outlineMask / blendSegments)
+    ivec2 p = clamp(ivec2(floor(v_img)), ivec2(0), ivec2(u_size) - 1);
+    uint l = labelAt(p);
+    if (l != 0u && int(l) < u_lut_entries) {
+      bool draw = true;
+      if (u_outline) {
+        ivec2 last = ivec2(u_size) - 1;
+        draw = p.x == 0 || p.y == 0 || p.x == last.x || p.y == last.y ||
+          labelAt(p + ivec2(1, 0)) != l || labelAt(p - ivec2(1, 0)) != l ||
+          labelAt(p + ivec2(0, 1)) != l || labelAt(p - ivec2(0, 1)) != l;
+      }
+      if (draw) {
+        vec4 k = texelFetch(u_lut, ivec2(int(l) % 256, int(l) / 256), 0);
+        c = mix(c, k.rgb, k.a);
+      }
+    }
   }
   out_colour = vec4(c, 1.0);
 }`;
@@ -144,6 +175,11 @@ const UNIFORMS = [
   'u_invert',
   'u_smooth',
   'u_has_overlay',
+  'u_labels',
+  'u_lut',
+  'u_has_labels',
+  'u_outline',
+  'u_lut_entries',
 ];
 
 function texFormat(gl: WebGL2RenderingContext, f: RawFrame): [number, number, number, 'uint' | 'int' | 'rgb'] {
@@ -163,6 +199,11 @@ export class WebGLRenderer implements Renderer {
   private frame: RawFrame | null = null;
   private texKind: 'uint' | 'int' | 'rgb' = 'uint';
   private hasOverlay = false;
+  private labelsTex: WebGLTexture;
+  private lutTex: WebGLTexture;
+  private labels: MergedLabels | null = null;
+  private lut: Uint8Array | null = null;
+  private outline = false;
   readonly pending = false;
   onpainted: (() => void) | null = null;
 
@@ -179,6 +220,8 @@ export class WebGLRenderer implements Renderer {
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     this.tex = this.makeTexture();
     this.overlayTex = this.makeTexture();
+    this.labelsTex = this.makeTexture();
+    this.lutTex = this.makeTexture();
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
   }
 
@@ -259,6 +302,30 @@ export class WebGLRenderer implements Renderer {
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8UI, f.columns, f.rows, 0, gl.RED_INTEGER, gl.UNSIGNED_BYTE, mask.subarray(0, f.rows * f.columns));
   }
 
+  setSegments(labels: MergedLabels | null, _outline: Uint8Array | null, style: SegmentStyle): void {
+    const gl = this.gl;
+    if (labels !== this.labels) {
+      this.labels = labels;
+      if (labels) {
+        gl.activeTexture(gl.TEXTURE2);
+        gl.bindTexture(gl.TEXTURE_2D, this.labelsTex);
+        gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16UI, labels.columns, labels.rows, 0, gl.RED_INTEGER, gl.UNSIGNED_SHORT, labels.data);
+      }
+    }
+    this.outline = style.outline;
+    if (style.lut !== this.lut) {
+      this.lut = style.lut;
+      // 256 entries a row: a uint16 label map's table stays within any texture size limit
+      const entries = style.lut.length >> 2;
+      const h = Math.max(1, Math.ceil(entries / 256));
+      const table = new Uint8Array(256 * h * 4);
+      table.set(style.lut);
+      gl.activeTexture(gl.TEXTURE3);
+      gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, h, 0, gl.RGBA, gl.UNSIGNED_BYTE, table);
+    }
+  }
+
   render(p: RenderParams): void {
     const gl = this.gl;
     const w = Math.max(1, Math.round(p.size.width * p.dpr));
@@ -286,6 +353,17 @@ export class WebGLRenderer implements Renderer {
     gl.bindTexture(gl.TEXTURE_2D, this.overlayTex);
     gl.uniform1i(loc.u_overlay, 1);
     gl.uniform1i(loc.u_has_overlay, this.hasOverlay ? 1 : 0);
+    const labels = this.labels;
+    const hasLabels = !!labels && !!this.lut && labels.rows === f.rows && labels.columns === f.columns;
+    gl.activeTexture(gl.TEXTURE2);
+    gl.bindTexture(gl.TEXTURE_2D, this.labelsTex);
+    gl.uniform1i(loc.u_labels, 2);
+    gl.activeTexture(gl.TEXTURE3);
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
+    gl.uniform1i(loc.u_lut, 3);
+    gl.uniform1i(loc.u_has_labels, hasLabels ? 1 : 0);
+    gl.uniform1i(loc.u_outline, this.outline ? 1 : 0);
+    gl.uniform1i(loc.u_lut_entries, this.lut ? this.lut.length >> 2 : 0);
     gl.uniform1f(loc.u_slope, f.slope);
     gl.uniform1f(loc.u_intercept, f.intercept);
     gl.uniform1f(loc.u_center, p.window.center);
@@ -326,6 +404,11 @@ export class CpuRenderer implements Renderer {
   private last: RenderParams | null = null;
   /** Counts overlay changes: an answer windowed before the overlay arrived is not the final one. */
   private overlayVersion = 0;
+  private segments: { labels: MergedLabels | null; outline: Uint8Array | null; style: SegmentStyle | null } = {
+    labels: null,
+    outline: null,
+    style: null,
+  };
   /** Main-thread fallback state. */
   private pixels: ImageData | null = null;
   /** Called after a worker answer has been drawn. */
@@ -398,6 +481,22 @@ export class CpuRenderer implements Renderer {
     this.post({ type: 'overlay', seq: this.seq, mask: copy }, copy ? [copy.buffer as ArrayBuffer] : []);
   }
 
+  setSegments(labels: MergedLabels | null, outline: Uint8Array | null, style: SegmentStyle): void {
+    const s = this.segments;
+    if (labels === s.labels && style === s.style) return;
+    if (labels !== s.labels) {
+      s.labels = labels;
+      s.outline = outline;
+      if (this.worker) this.post({ type: 'labels', labels, outline });
+    }
+    if (style !== s.style) {
+      s.style = style;
+      if (this.worker) this.post({ type: 'style', style: { lut: style.lut, outline: style.outline } });
+    }
+    this.overlayVersion++;
+    this.shownKey = '';
+  }
+
   private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
     this.worker!.postMessage(msg, transfer);
   }
@@ -430,7 +529,8 @@ export class CpuRenderer implements Renderer {
     if (key === this.shownKey && this.shownSeq === this.seq && this.image) return;
     if (!this.pixels || this.pixels.width !== f.columns || this.pixels.height !== f.rows) this.pixels = new ImageData(f.columns, f.rows);
     const range = isColour(f) ? { min: 0, max: 0 } : frameRange(f);
-    paintPixels(f, range, this.overlay, p, new Uint32Array(this.pixels.data.buffer));
+    const { labels, outline, style } = this.segments;
+    paintPixels(f, range, this.overlay, p, new Uint32Array(this.pixels.data.buffer), labels && style ? { labels, outline, style } : null);
     if (!(this.image instanceof HTMLCanvasElement) || this.image.width !== f.columns || this.image.height !== f.rows) {
       if (this.image && !(this.image instanceof HTMLCanvasElement)) this.image.close();
       const c = document.createElement('canvas');

@@ -9,6 +9,7 @@ import { PointerFocus, actionForKey, controlOf, keyBelongsToControl, roiGrow, ro
 import type { RendererChoice } from '../lib/renderer';
 import { UnexportedEdits } from './edits.svelte';
 import { Layout } from './layout.svelte';
+import { overlayLayers } from './overlays.svelte';
 import { Panels } from './panels.svelte';
 import { Session } from './session.svelte';
 import { Stacks } from './stacks.svelte';
@@ -87,6 +88,8 @@ export class Viewer {
   /** Start talking to the server and listening to the page; returns the stopper. */
   start(): () => void {
     const stops = [this.session.start(), this.edits.guard(window), this.focus.install(document), this.persist()];
+    overlayLayers.attach(this.session.api);
+    stops.push(() => overlayLayers.stop());
     return () => {
       for (const s of stops) s();
       this.layout.destroy();
@@ -157,6 +160,9 @@ export class Viewer {
         break;
       case 'escape':
         vp.rois.selected = -1;
+        break;
+      case 'overlays':
+        overlayLayers.toggleAll();
         break;
     }
   }
