@@ -17,10 +17,14 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dcmview_py import tables
 from dcmview_py.browser import BrowserOpener
 from dcmview_py.readyline import ReadyLine, parse_ready_line
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_HEIGHT = 600
 START_TIMEOUT = 60.0
@@ -212,6 +216,16 @@ class ViewerHandle:
     def open_browser(self) -> bool:
         """Open the viewer in the default browser (without exposing the token in ``ps``)."""
         return self._opener.open(self.url)
+
+    def measurements(self) -> pd.DataFrame:
+        """The lengths and angles drawn so far, one row each (``path, file, frame, kind,
+        points, value, unit, at_detector, label``); `ViewerApiError` when not running."""
+        return tables.measurements_frame(self.base_url, self.token)
+
+    def annotations(self) -> pd.DataFrame:
+        """The ROIs now, one row per file (``anon_dicom_path, num_ROI, ROI_coords,
+        ROI_frames``, as the EMBED CSV export); `ViewerApiError` when not running."""
+        return tables.annotations_frame(self.base_url, self.token)
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait for the viewer to exit; its status, or ``None`` on timeout."""
