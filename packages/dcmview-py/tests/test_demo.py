@@ -10,11 +10,30 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from dcmview_core import (
+    OVERLAY_SOP_CLASSES,
+    Box,
+    OverlayCatalog,
+    StackIndex,
+    modality_values,
+    read_frame,
+    region_stats,
+    segment_mask,
+)
 from dcmview_core.discovery import scan
 from dcmview_core.model import FileEntry, SupportState, Window
 
 from dcmview_py.demo.annotations import LESIONS, TOMO_COLUMNS, TOMO_FRAMES, TOMO_ROWS
-from dcmview_py.demo.study import write_demo
+from dcmview_py.demo.study import (
+    MG_ORIENTATION,
+    PHANTOM_HU,
+    PHANTOM_SEGMENTS,
+    PHANTOM_SLICES,
+    TOMO_SEG_HALF_DEPTH,
+    phantom_masks,
+    tomo_lesion_masks,
+    write_demo,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +66,14 @@ def test_written_files(demo_dir: tuple[Path, list[Path]]) -> None:
         "06_compressed/ct_jpegls.dcm",
         "06_compressed/mr_cine_jpegls.dcm",
         "07_sr_report.dcm",
+        *[f"08_ct_phantom/phantom_{k:03d}.dcm" for k in range(1, PHANTOM_SLICES + 1)],
+        "09_seg_ct_phantom.dcm",
+        "10_seg_tomosynthesis.dcm",
+        *[
+            f"{folder}/mg_{view}.dcm"
+            for folder in ("11_mg_current", "12_mg_prior")
+            for view in ("r_cc", "l_cc", "r_mlo", "l_mlo")
+        ],
         "annotations.csv",
     ]
     assert all(f.is_absolute() and f.is_file() for f in files)
@@ -62,6 +89,14 @@ def test_every_image_is_renderable_and_the_report_is_metadata_only(
         assert entry.support_state is expected, name
         assert entry.patient_id == "DEMO-0001"
     assert demo_entries["07_sr_report.dcm"].has_pixels is False
+
+
+def test_segmentations_are_read_as_overlays_not_images(
+    demo_entries: dict[str, FileEntry],
+) -> None:
+    for name in ("09_seg_ct_phantom.dcm", "10_seg_tomosynthesis.dcm"):
+        assert demo_entries[name].sop_class_uid in OVERLAY_SOP_CLASSES
+        assert demo_entries[name].modality == "SEG"
 
 
 def test_tomosynthesis(
@@ -171,6 +206,126 @@ def test_deterministic(demo_dir: tuple[Path, list[Path]], tmp_path: Path) -> Non
         return hashlib.sha256(data).hexdigest()
 
     assert [digest(p, first_root) for p in first] == [digest(p, tmp_path / "again") for p in second]
+
+
+# ---- what this wave built: stacks/MPR (issue 13), overlays (14), hanging + prior (15) -------
+
+
+def _ordered(entries: dict[str, FileEntry]) -> list[FileEntry]:
+    """The entries by file index (what a server's registry holds)."""
+    return sorted(entries.values(), key=lambda e: e.index)
+
+
+def test_the_phantom_is_one_stack_with_a_volume(demo_entries: dict[str, FileEntry]) -> None:
+    index = StackIndex()
+    index.extend(_ordered(demo_entries))
+    slices = [demo_entries[f"08_ct_phantom/phantom_{k:03d}.dcm"] for k in range(1, 65)]
+    ids = {index.stack_of(e.index) for e in slices}
+    assert len(ids) == 1
+    assert None not in ids
+    stack = index.get(ids.pop())  # type: ignore[arg-type]
+    assert stack is not None
+    assert stack.slice_count == PHANTOM_SLICES
+    assert [file for file, _ in stack.slices] == [e.index for e in slices]  # inferior → superior
+    assert stack.volume is not None
+    assert stack.volume.shape == (PHANTOM_SLICES, 256, 256)
+    assert stack.volume.spacing == (2.0, 0.8, 0.8)
+    assert stack.volume.uniform
+    # no other stack mixes copies into a series (the compressed variants have their own)
+    chest = {index.stack_of(demo_entries[f"02_ct/ct_{i:03d}.dcm"].index) for i in range(1, 9)}
+    assert len(chest) == 1
+    chest_stack = index.get(chest.pop())  # type: ignore[arg-type]
+    assert chest_stack is not None
+    assert chest_stack.slice_count == 8
+
+
+def test_phantom_stats_read_the_known_values(demo_entries: dict[str, FileEntry]) -> None:
+    masks = phantom_masks()
+    for name in PHANTOM_SEGMENTS:
+        k = int(np.argmax(masks[name].sum(axis=(1, 2))))  # the slice through the insert's middle
+        rows, columns = np.nonzero(masks[name][k])
+        cy, cx = int(rows.mean()), int(columns.mean())
+        frame = read_frame(demo_entries[f"08_ct_phantom/phantom_{k + 1:03d}.dcm"], 0)
+        stats = region_stats(modality_values(frame), "rect", Box(cy - 3, cx - 3, cy + 4, cx + 4))
+        assert (stats.mean, stats.sd, stats.min, stats.max) == (
+            PHANTOM_HU[name],
+            0,
+            *[PHANTOM_HU[name]] * 2,
+        )
+
+
+def test_the_segs_match_their_targets(demo_entries: dict[str, FileEntry]) -> None:
+    entries = _ordered(demo_entries)
+    index = StackIndex()
+    index.extend(entries)
+    overlays = {o.label: o for o in OverlayCatalog().overlays(entries, index.stacks())}
+    assert set(overlays) == {"Phantom inserts", "Lesions"}
+    phantom = overlays["Phantom inserts"]
+    assert phantom.reason is None
+    assert [s.label for s in phantom.segments] == list(PHANTOM_SEGMENTS)
+    assert len({s.color for s in phantom.segments}) == 3
+    masks = phantom_masks()
+    covered = np.flatnonzero(np.any([masks[n].any(axis=(1, 2)) for n in PHANTOM_SEGMENTS], 0))
+    by_file = {demo_entries[f"08_ct_phantom/phantom_{k + 1:03d}.dcm"].index: k for k in covered}
+    assert {t.file: t.frames for t in phantom.targets} == dict.fromkeys(by_file, (0,))
+    for file, k in by_file.items():  # exact masks through the overlay reader
+        for number, name in enumerate(PHANTOM_SEGMENTS, start=1):
+            drawn = segment_mask(phantom, file, 0, number) > 0
+            assert np.array_equal(drawn, masks[name][k]), (name, k)
+    lesions = overlays["Lesions"]
+    assert lesions.reason is None
+    tomo = demo_entries["01_mg_tomosynthesis.dcm"].index
+    expected = sorted(
+        z
+        for lesion in LESIONS
+        for z in range(lesion.depth - TOMO_SEG_HALF_DEPTH, lesion.depth + TOMO_SEG_HALF_DEPTH + 1)
+    )
+    assert [(t.file, list(t.frames)) for t in lesions.targets] == [(tomo, expected)]
+    for z, number, plane in tomo_lesion_masks():
+        assert np.array_equal(segment_mask(lesions, tomo, z, number) > 0, plane), (z, number)
+    for number, lesion in enumerate(LESIONS, start=1):
+        assert plane_at(lesions, tomo, lesion.depth, number)[lesion.center]
+
+
+def plane_at(overlay: Any, file: int, frame: int, number: int) -> Any:
+    """A segment's mask on one target frame, as bools."""
+    return segment_mask(overlay, file, frame, number) > 0
+
+
+def test_four_view_mammography_and_its_prior(
+    demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]
+) -> None:
+    studies: dict[str, list[str]] = {}
+    for folder in ("11_mg_current", "12_mg_prior"):
+        for laterality, view in (("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO")):
+            name = f"{folder}/mg_{laterality.lower()}_{view.lower()}.dcm"
+            entry = demo_entries[name]
+            assert (entry.modality, entry.view_position, entry.laterality) == (
+                "MG",
+                view,
+                laterality,
+            )
+            assert (entry.rows, entry.columns, entry.bits_allocated) == (512, 416, 16)
+            assert entry.geometry is not None
+            assert entry.geometry.imager_pixel_spacing is not None
+            assert entry.geometry.magnification is not None
+            ds = pydicom.dcmread(demo_dir[0] / name)
+            assert tuple(ds.PatientOrientation) == MG_ORIENTATION[(laterality, view)]
+            assert ds.PatientID == "DEMO-0001"
+            studies.setdefault(ds.StudyInstanceUID, []).append(ds.StudyDate)
+            # the tissue touches the chest-wall edge: left for R views, right for L views
+            pixels = ds.pixel_array.astype(np.int32)
+            wall, far = (
+                (pixels[:, 0], pixels[:, -1])
+                if laterality == "R"
+                else (pixels[:, -1], pixels[:, 0])
+            )
+            assert (wall > 1000).sum() > 200
+            assert (far > 1000).sum() == 0
+    assert len(studies) == 2  # current and prior: two studies, an earlier date for the prior
+    (current, prior) = sorted(studies.values(), key=lambda dates: dates[0], reverse=True)
+    assert len(set(current)) == len(set(prior)) == 1
+    assert prior[0] < current[0]
 
 
 # ---- the cache in the user cache dir (issue 12 §8) --------------------------------------------

@@ -14,6 +14,12 @@
 - ``compressed/``: the same CT slice as RLE Lossless, JPEG 2000 Lossless and JPEG-LS
   Lossless, and the cine MR as JPEG-LS Lossless;
 - ``sr_report.dcm``: a structured report (no pixel data);
+- ``08_ct_phantom/``: a 64-slice CT phantom, 256×256, 0.8 × 0.8 × 2 mm (a sphere of 200 HU, a
+  box of 500 HU and a cylinder of −500 HU in water): one stack with a volume, for MPR and stats;
+- ``09_seg_ct_phantom.dcm``: a DICOM SEG of the phantom's three inserts on its slices;
+- ``10_seg_tomosynthesis.dcm``: a DICOM SEG of the three lesions on the tomosynthesis frames;
+- ``11_mg_current/``, ``12_mg_prior/``: four-view mammograms (R CC, L CC, R MLO, L MLO) and
+  their prior a year earlier (another study and pixel size; the current left breast has a mass);
 - ``annotations.csv``: EMBED ROI boxes on the tomosynthesis lesions (absolute paths).
 
 Same directory, same bytes: UIDs, dates and random seeds are fixed.
@@ -34,6 +40,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
+    UID,
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
@@ -356,6 +363,96 @@ def ultrasound_frames(count: int = 12) -> NDArray[np.uint8]:
     return out
 
 
+# the CT phantom: patient-space boxes in mm (LPS), so the three MPR planes differ and region
+# statistics read exact values (no noise: every voxel of an insert holds its HU value)
+PHANTOM_SLICES, PHANTOM_SIZE = 64, 256
+PHANTOM_SPACING, PHANTOM_THICKNESS = 0.8, 2.0  # mm: in-plane, between slices (anisotropic)
+PHANTOM_HU = {"water": 0, "Sphere": 200, "Box": 500, "Cylinder": -500}
+PHANTOM_SEGMENTS = ("Sphere", "Box", "Cylinder")
+PHANTOM_COLOURS = ((230, 70, 60), (60, 150, 235), (245, 200, 40))
+
+
+def phantom_axes() -> tuple[Array, Array, Array]:
+    """Patient coordinates (mm) of the voxel centres along x (columns), y (rows), z (slices)."""
+    half = (PHANTOM_SIZE - 1) / 2 * PHANTOM_SPACING
+    xs = (np.arange(PHANTOM_SIZE, dtype=np.float32) * PHANTOM_SPACING - half).astype(np.float32)
+    zs = (
+        np.arange(PHANTOM_SLICES, dtype=np.float32) - (PHANTOM_SLICES - 1) / 2
+    ) * PHANTOM_THICKNESS
+    return xs, xs.copy(), zs.astype(np.float32)
+
+
+def phantom_masks() -> dict[str, NDArray[np.bool_]]:
+    """``slices × rows × columns`` masks of the water container and the three inserts: a
+    sphere (r 25 mm), a 40×50×40 mm box and an antero-posterior cylinder (r 12 mm)."""
+    xs, ys, zs = phantom_axes()
+    z, y, x = zs[:, None, None], ys[None, :, None], xs[None, None, :]
+    container = ((x / 95) ** 2 + (y / 80) ** 2 <= 1) & (np.abs(z) <= 56)
+    sphere = (x + 35) ** 2 + (y + 15) ** 2 + (z - 10) ** 2 <= 25**2
+    box = (x >= 20) & (x <= 60) & (y >= -30) & (y <= 20) & (z >= -40) & (z <= 0)
+    cylinder = ((x + 10) ** 2 + (z + 35) ** 2 <= 12**2) & (np.abs(y) <= 70)
+    return {
+        "water": container,
+        "Sphere": sphere & container,
+        "Box": box & container,
+        "Cylinder": cylinder & container,
+    }
+
+
+def phantom_slices() -> NDArray[np.int16]:
+    """The phantom in stored values (HU + 1024), ``64 × 256 × 256`` int16, air around it."""
+    hu = np.full((PHANTOM_SLICES, PHANTOM_SIZE, PHANTOM_SIZE), -1000, np.int16)
+    for name, mask in phantom_masks().items():
+        hu[mask] = PHANTOM_HU[name]
+    stored: NDArray[np.int16] = (hu + 1024).astype(np.int16)
+    return stored
+
+
+# two-dimensional mammograms: four views of a current study and of its prior
+MG_ROWS, MG_COLUMNS = 512, 416
+MG_VIEWS = (("R", "CC"), ("L", "CC"), ("R", "MLO"), ("L", "MLO"))
+MG_ORIENTATION = {  # PatientOrientation: rows (left → right), columns (top → bottom)
+    ("R", "CC"): ("A", "L"),  # chest wall on the left, lateral side up
+    ("L", "CC"): ("P", "R"),  # chest wall on the right
+    ("R", "MLO"): ("A", "FL"),  # axilla (superolateral) up
+    ("L", "MLO"): ("P", "FR"),
+}
+MG_MASS_MM = (62.0, -28.0, 7.0)  # the new mass of the current left breast: depth, up, radius
+
+
+def mammogram(laterality: str, view: str, spacing: float, *, mass: bool) -> NDArray[np.uint16]:
+    """One view, 512×416 MONOCHROME2 12-bit: a half-elliptical breast against the chest-wall
+    edge (the left edge for R, the right edge for L), ``spacing`` mm per pixel at the breast,
+    with the pectoral muscle on MLO views and, when ``mass``, a round mass (left breast)."""
+    rng = np.random.default_rng(_SEED + 10 + MG_VIEWS.index((laterality, view)))
+    y, x = _grid(MG_ROWS, MG_COLUMNS)
+    ymm, xmm = y * spacing, x * spacing  # xmm: distance from the chest wall
+    cc = view == "CC"
+    cy = MG_ROWS * spacing * (0.5 if cc else 0.44)
+    depth, half = (112.0, 86.0) if cc else (124.0, 104.0)
+    r2 = (xmm / depth) ** 2 + ((ymm - cy) / half) ** 2
+    thickness = np.clip(np.sqrt(np.clip(1 - r2, 0, 1)) * 3.0, 0, 1)
+    inside = r2 < 1
+    texture = _smooth_noise(rng, (MG_ROWS, MG_COLUMNS), 2.6)
+    gland = np.exp(
+        -(((ymm - cy) / (half * 0.55)) ** 2) - ((xmm - depth * 0.45) / (depth * 0.4)) ** 2
+    )
+    density = 0.5 + 0.5 * np.tanh(1.5 * texture + 2.0 * gland - 1.1)
+    signal = 700 + 1300 * thickness + thickness * 1100 * density
+    if not cc:  # the pectoral muscle: a triangle along the chest wall, widest at the top
+        pectoral = xmm < 58 * (1 - ymm / 150)
+        signal = np.where(pectoral, np.maximum(signal, 2700 + 90 * texture), signal)
+        inside |= pectoral
+    if mass:
+        along, up, radius = MG_MASS_MM
+        r = np.sqrt((xmm - along) ** 2 + (ymm - (cy + up)) ** 2)
+        signal = signal + 950 * _falling((r - radius) / 0.6)
+    signal = signal + rng.standard_normal((MG_ROWS, MG_COLUMNS)).astype(np.float32) * 25
+    background = 60 + rng.standard_normal((MG_ROWS, MG_COLUMNS)).astype(np.float32) * 8
+    image = np.clip(np.where(inside, signal, background), 0, 4095).astype(np.uint16)
+    return image if laterality == "R" else np.ascontiguousarray(image[:, ::-1])
+
+
 # ---------------------------------------------------------------------------------------------
 # DICOM datasets
 
@@ -435,12 +532,27 @@ def _tomo_header() -> Any:
     return ds
 
 
+TOMO_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def _tomo_position(z: int) -> list[float]:
+    """ImagePositionPatient of tomosynthesis frame ``z`` (1 mm apart)."""
+    return [0.0, 0.0, float(z)]
+
+
 def _tomo_functional_groups(ds: Any, frame_count: int) -> None:
     shared = Dataset()
     measures = Dataset()
     measures.PixelSpacing = [0.1, 0.1]
     measures.SliceThickness = 1.0
     shared.PixelMeasuresSequence = DicomSequence([measures])
+    orientation = Dataset()
+    orientation.ImageOrientationPatient = list(TOMO_ORIENTATION)
+    shared.PlaneOrientationSequence = DicomSequence([orientation])
+    anatomy = Dataset()
+    anatomy.AnatomicRegionSequence = DicomSequence([_code("76752008", "SCT", "Breast")])
+    anatomy.FrameLaterality = "L"
+    shared.FrameAnatomySequence = DicomSequence([anatomy])
     voi = Dataset()
     voi.WindowCenter = 25000
     voi.WindowWidth = 14000
@@ -460,7 +572,7 @@ def _tomo_functional_groups(ds: Any, frame_count: int) -> None:
         content.StackID = "1"
         item.FrameContentSequence = DicomSequence([content])
         position = Dataset()
-        position.ImagePositionPatient = [0.0, 0.0, float(z)]
+        position.ImagePositionPatient = _tomo_position(z)
         item.PlanePositionSequence = DicomSequence([position])
         per_frame.append(item)
     ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frame)
@@ -602,6 +714,192 @@ def _structured_report(path: Path, tomo: Any) -> Any:
     return ds
 
 
+def _phantom_dataset(index: int, pixels: NDArray[np.int16]) -> Any:
+    ds = _base(CT_IMAGE, _uid("phantom", index), _uid("study", "phantom"), "CT")
+    ds.StudyDescription = "CT phantom"
+    ds.SeriesDescription = "Phantom: sphere, box, cylinder"
+    ds.SeriesInstanceUID = _uid("series", "phantom")
+    ds.SeriesNumber = 8
+    ds.InstanceNumber = index + 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.FrameOfReferenceUID = _uid("for", "phantom")
+    ds.KVP = 120
+    xs, ys, zs = phantom_axes()
+    ds.SliceThickness = PHANTOM_THICKNESS
+    ds.ImagePositionPatient = [float(xs[0]), float(ys[0]), float(zs[index])]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.SliceLocation = float(zs[index])
+    ds.PixelSpacing = [PHANTOM_SPACING, PHANTOM_SPACING]
+    _image(ds, pixels, "MONOCHROME2", 12)
+    ds.RescaleIntercept = -1024
+    ds.RescaleSlope = 1
+    ds.RescaleType = "HU"
+    ds.WindowCenter = [40, 0]
+    ds.WindowWidth = [400, 2000]
+    ds.WindowCenterWidthExplanation = ["SOFT TISSUE", "WIDE"]
+    return ds
+
+
+def _tomo_frame_headers(tomo: Any) -> list[Any]:
+    """One header per tomosynthesis frame (its plane), for the SEG writer."""
+    headers = []
+    for z in range(TOMO_FRAMES):
+        header: Any = Dataset()
+        for keyword in (*_PATIENT_STUDY, "SeriesInstanceUID", "SOPClassUID", "SOPInstanceUID"):
+            setattr(header, keyword, tomo.data_element(keyword).value)
+        header.FrameOfReferenceUID = tomo.FrameOfReferenceUID
+        header.Rows, header.Columns = TOMO_ROWS, TOMO_COLUMNS
+        header.ImageOrientationPatient = list(TOMO_ORIENTATION)
+        header.ImagePositionPatient = _tomo_position(z)
+        header.PixelSpacing = [0.1, 0.1]
+        header.SliceThickness = 1.0
+        headers.append(header)
+    return headers
+
+
+_PATIENT_STUDY = (
+    "PatientID",
+    "PatientName",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+)
+
+
+def _segmentation(
+    name: str,
+    sources: list[Any],
+    masks: Any,
+    labels: tuple[str, ...],
+    colours: tuple[tuple[int, int, int], ...],
+    description: str,
+    series_number: int,
+) -> Any:
+    """A BINARY SEG by core's writer, with fixed UIDs (same bytes every build)."""
+    from dcmview_core import seg_dataset
+
+    ds: Any = seg_dataset(sources, masks, labels, colors=colours, series_description=description)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = _uid("seg", name)
+    ds.SeriesInstanceUID = _uid("series", "seg", name)
+    organization = _uid("dimensions", name)
+    for item in (*ds.DimensionOrganizationSequence, *ds.DimensionIndexSequence):
+        item.DimensionOrganizationUID = organization
+    ds.SeriesNumber = series_number
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.SeriesDate = ds.ContentDate = STUDY_DATE
+    ds.SeriesTime = ds.ContentTime = "100000"
+    ds.Manufacturer = "dcmview synthetic demo"
+    ds.ManufacturerModelName = "dcmview demo"
+    ds.DeviceSerialNumber = "1"
+    ds.SoftwareVersions = "1"
+    ds.ContentCreatorName = "Demo^Annotator"
+    return ds
+
+
+def _phantom_seg() -> Any:
+    """The phantom's three inserts as a SEG on its slices (referenced by SOP Instance UID)."""
+    masks = phantom_masks()
+    stacked = np.stack([masks[name] for name in PHANTOM_SEGMENTS], axis=-1)
+    sources = [_phantom_dataset(k, pixels) for k, pixels in enumerate(_phantom_slices())]
+    return _segmentation(
+        "phantom", sources, stacked, PHANTOM_SEGMENTS, PHANTOM_COLOURS, "Phantom inserts", 9
+    )
+
+
+TOMO_SEG_HALF_DEPTH = 2  # the lesion masks cover their focal slice ± this many frames
+
+
+def tomo_lesion_masks() -> list[tuple[int, int, NDArray[np.bool_]]]:
+    """``(frame, segment, mask)`` of each lesion of the tomosynthesis around its focal slice
+    (a disc over the mass, or over the calcification cluster)."""
+    y, x = _grid(TOMO_ROWS, TOMO_COLUMNS)
+    planes = []
+    for n, lesion in enumerate(LESIONS, start=1):
+        cy, cx = lesion.center
+        scale = {"spiculated": 1.15, "round": 1.05}.get(lesion.kind, 1.5)
+        disc = (y - cy) ** 2 + (x - cx) ** 2 <= (lesion.radius * scale) ** 2
+        first = max(0, lesion.depth - TOMO_SEG_HALF_DEPTH)
+        last = min(TOMO_FRAMES - 1, lesion.depth + TOMO_SEG_HALF_DEPTH)
+        planes += [(z, n, disc) for z in range(first, last + 1)]
+    return planes
+
+
+def _tomo_seg() -> Any:
+    """The tomosynthesis lesions as a SEG whose frames name their source frame."""
+    tomo = _tomo_header()
+    labels = tuple(lesion.name.capitalize() for lesion in LESIONS)
+    colours = ((235, 60, 60), (250, 210, 40), (40, 210, 230))
+    ds = _segmentation(
+        "tomosynthesis",
+        _tomo_frame_headers(tomo),
+        tomo_lesion_masks(),
+        labels,
+        colours,
+        "Lesions",
+        11,
+    )
+    # a multi-frame source: each SEG frame names its frame (ReferencedFrameNumber), and the
+    # source is listed once
+    for item in ds.PerFrameFunctionalGroupsSequence:
+        frame = int(item.FrameContentSequence[0].DimensionIndexValues[1])
+        item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber = frame
+    series = ds.ReferencedSeriesSequence[0]
+    series.ReferencedInstanceSequence = DicomSequence([series.ReferencedInstanceSequence[0]])
+    return ds
+
+
+MG_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"  # Digital Mammography X-Ray, For Presentation
+PRIOR_DATE = "20230308"
+_MG_ERAS = {  # era: (study date, imager pixel spacing mm, magnification factor)
+    "current": (STUDY_DATE, 0.5, 1.08),
+    "prior": (PRIOR_DATE, 0.55, 1.10),  # an older unit: another pixel size, same breast in mm
+}
+_VIEW_CODES = {"CC": ("399162004", "cranio-caudal"), "MLO": ("399368009", "medio-lateral oblique")}
+
+
+def _mammogram_dataset(era: str, laterality: str, view: str) -> Any:
+    date, imager, magnification = _MG_ERAS[era]
+    ds = _base(
+        MG_PRESENTATION, _uid("mg2d", era, laterality, view), _uid("study", "mg2d", era), "MG"
+    )
+    ds.StudyDate = ds.ContentDate = ds.SeriesDate = date
+    ds.StudyDescription = "Screening mammography"
+    ds.AccessionNumber = f"DEMOMG{date}"
+    number = MG_VIEWS.index((laterality, view))
+    ds.SeriesDescription = f"{laterality} {view}"
+    ds.SeriesInstanceUID = _uid("series", "mg2d", era, laterality, view)
+    ds.SeriesNumber = (20 if era == "current" else 30) + number
+    ds.InstanceNumber = 1
+    ds.ImageType = ["DERIVED", "PRIMARY"]
+    ds.PresentationIntentType = "FOR PRESENTATION"
+    ds.BodyPartExamined = "BREAST"
+    ds.ImageLaterality = laterality
+    ds.ViewPosition = view
+    code, meaning = _VIEW_CODES[view]
+    ds.ViewCodeSequence = [_code(code, "SCT", meaning)]
+    ds.PatientOrientation = list(MG_ORIENTATION[(laterality, view)])
+    ds.PositionerType = "MAMMOGRAPHIC"
+    ds.BreastImplantPresent = "NO"
+    ds.KVP = 29
+    ds.BurnedInAnnotation = "NO"
+    ds.ImagerPixelSpacing = [imager, imager]
+    ds.EstimatedRadiographicMagnificationFactor = magnification
+    mass = era == "current" and laterality == "L"
+    _image(ds, mammogram(laterality, view, imager / magnification, mass=mass), "MONOCHROME2", 12)
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
+    ds.PixelIntensityRelationship = "LOG"
+    ds.PixelIntensityRelationshipSign = 1
+    ds.WindowCenter = 1900
+    ds.WindowWidth = 2800
+    ds.WindowCenterWidthExplanation = "TISSUE"
+    return ds
+
+
 def _code(value: str, scheme: str, meaning: str) -> Any:
     code: Any = Dataset()
     code.CodeValue = value
@@ -615,8 +913,11 @@ def _save(ds: Any, path: Path) -> None:
     ds.save_as(path, enforce_file_format=True)
 
 
-def _compressed(ds: Any, syntax: str, path: Path, **kwargs: Any) -> None:
+def _compressed(ds: Any, syntax: UID, path: Path, **kwargs: Any) -> None:
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = _uid("compressed", path.name)
+    # a series of its own: a copy sharing the original's series would sit in its stack twice
+    ds.SeriesInstanceUID = _uid("series", "compressed", path.name)
+    ds.SeriesDescription = f"{ds.SeriesDescription} ({syntax.name})"
     ds.compress(syntax, generate_instance_uid=False, **kwargs)
     _save(ds, path)
 
@@ -671,7 +972,7 @@ def part_compressed(root: Path) -> list[str]:
     slices = _ct_slices()
     middle = len(slices) // 2
     ct = functools.partial(_ct_dataset, middle, slices[middle])
-    variants: list[tuple[str, Any, str, dict[str, str]]] = [
+    variants: list[tuple[str, Any, UID, dict[str, str]]] = [
         # pydicom's own RLE encoder: always installed, so the bytes do not depend on whether
         # GDCM (pydicom's first choice when present) is installed
         ("ct_rle.dcm", ct(), RLELossless, {"encoding_plugin": "pydicom"}),
@@ -692,6 +993,39 @@ def part_report(root: Path) -> list[str]:
     return ["07_sr_report.dcm"]
 
 
+_phantom_slices = functools.cache(phantom_slices)
+
+
+def part_ct_phantom(root: Path) -> list[str]:
+    """A 64-slice CT phantom (sphere, box, cylinder of known HU): a stack with a volume (MPR)."""
+    return [
+        _write(root, f"08_ct_phantom/phantom_{k + 1:03d}.dcm", _phantom_dataset(k, pixels))
+        for k, pixels in enumerate(_phantom_slices())
+    ]
+
+
+def part_segmentations(root: Path) -> list[str]:
+    """SEGs: the phantom's inserts on its slices, the lesions on the tomosynthesis frames."""
+    return [
+        _write(root, "09_seg_ct_phantom.dcm", _phantom_seg()),
+        _write(root, "10_seg_tomosynthesis.dcm", _tomo_seg()),
+    ]
+
+
+def part_mammography(root: Path) -> list[str]:
+    """Four-view screening mammograms (R CC, L CC, R MLO, L MLO) and the same four a year
+    earlier (the prior: another date, study and pixel size; no mass in the left breast)."""
+    return [
+        _write(
+            root,
+            f"{folder}/mg_{laterality.lower()}_{view.lower()}.dcm",
+            _mammogram_dataset(era, laterality, view),
+        )
+        for era, folder in (("current", "11_mg_current"), ("prior", "12_mg_prior"))
+        for laterality, view in MG_VIEWS
+    ]
+
+
 PARTS: tuple[Callable[[Path], list[str]], ...] = (
     part_tomosynthesis,
     part_ct_series,
@@ -700,6 +1034,9 @@ PARTS: tuple[Callable[[Path], list[str]], ...] = (
     part_ultrasound,
     part_compressed,
     part_report,
+    part_ct_phantom,
+    part_segmentations,
+    part_mammography,
 )
 
 
