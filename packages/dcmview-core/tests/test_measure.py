@@ -90,8 +90,8 @@ def test_length_from_imager_pixel_spacing_and_magnification() -> None:
     both = Geometry(pixel_spacing=(0.2, 0.2), imager_pixel_spacing=(0.1, 0.1))
     assert measure("length", [(0, 0), (0, 10)], both).value == pytest.approx(2.0)
     assert not measure("length", [(0, 0), (0, 10)], both).at_detector
-    # an unusable factor (0, NaN) is no correction: at the detector
-    for bad in (0.0, float("nan")):
+    # a factor that changes nothing (0, NaN: unusable; 1) leaves the length at the detector
+    for bad in (0.0, float("nan"), 1.0):
         g = Geometry(imager_pixel_spacing=(0.1, 0.1), magnification=bad)
         assert measure("length", [(0, 0), (0, 10)], g).at_detector
 

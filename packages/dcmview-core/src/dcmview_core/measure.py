@@ -3,9 +3,10 @@
 - Points are continuous image coordinates ``(x, y)`` = (column, row) in pixel units: the
   top-left corner of the image is ``(0, 0)``, its bottom-right ``(columns, rows)``.
 - A length is in mm from the one spacing rule (`pixel_area`: PixelSpacing, else
-  ImagerPixelSpacing divided by the Estimated Radiographic Magnification Factor). Without a
-  usable factor an ImagerPixelSpacing length is *at the detector* (``at_detector``). Without
-  any spacing it is in px. Non-square pixels: ``hypot(dx × column spacing, dy × row spacing)``.
+  ImagerPixelSpacing divided by the Estimated Radiographic Magnification Factor). When no
+  usable factor changed it (none, 0, NaN, 1) an ImagerPixelSpacing length is *at the
+  detector* (``at_detector``). Without any spacing it is in px. Non-square pixels:
+  ``hypot(dx × column spacing, dy × row spacing)``.
 - An angle has three points, the vertex in the middle; its value is in degrees in
   ``[0, 180]``, measured in physical space when the pixels are not square.
 - `parse_measurements` validates a PUT body against a file fully (every problem of every
@@ -83,9 +84,11 @@ def _spacing_of(source: FileEntry | Geometry | None) -> tuple[float, float, bool
     area = pixel_area(geometry.pixel_spacing, geometry.imager_pixel_spacing, geometry.magnification)
     if area is None:
         return None
-    factor = geometry.magnification
-    corrected = factor is not None and math.isfinite(factor) and factor > 0
-    return area.row_mm, area.column_mm, area.source == "ImagerPixelSpacing" and not corrected
+    # at the detector: the ImagerPixelSpacing was not changed by a magnification factor
+    detector = area.source == "ImagerPixelSpacing" and area == pixel_area(
+        None, geometry.imager_pixel_spacing
+    )
+    return area.row_mm, area.column_mm, detector
 
 
 def measure(
