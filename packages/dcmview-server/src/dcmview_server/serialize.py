@@ -58,6 +58,8 @@ def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
         "series_instance_uid": entry.series_instance_uid,
         "series_number": entry.series_number,
         "series_description": entry.series_description,
+        "view_position": entry.view_position,
+        "laterality": entry.laterality,
         "instance_number": entry.instance_number,
         "sop_instance_uid": entry.sop_instance_uid,
         "samples_per_pixel": entry.samples_per_pixel,
