@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from dcmview_core import frames
 from dcmview_py.testing import scanned_files, start_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packages/dcmview-core/tests"))
@@ -32,26 +31,6 @@ from remote_servers import (  # type: ignore[import-not-found]
 _BINARY, _WHY = orthanc_binary()
 
 
-class _Probe:
-    """A source that decodes its own frames: does `read_source_frame` let it?"""
-
-    name, size, version = "probe://frames-hook", 0, None
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        raise OSError("not readable by byte")
-
-    def read_frame(self, index: int) -> str:
-        return "own"
-
-
-def _own_frames() -> bool:
-    try:
-        return bool(frames.read_source_frame(_Probe(), 0) == "own")  # type: ignore[comparison-overlap]
-    except Exception:
-        return False
-
-
-OWN_FRAMES = _own_frames()
 READY = re.compile(r"^dcmview: server running at http://127\.0\.0\.1:(\d+)/#token=(\S+)$")
 NAMES = ("CT_small.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_rle_2frame.dcm", "rtdose.dcm")
 BUCKET = "dcmview-e2e"
@@ -131,12 +110,6 @@ def _same_as_local(remote: Viewer, local: Viewer) -> None:
 
 
 @pytest.mark.skipif(_BINARY is None, reason=_WHY)
-@pytest.mark.xfail(
-    not OWN_FRAMES,
-    reason="frames.read_source_frame has no source read_frame hook yet: Orthanc's metadata omits "
-    "(0002,0010), so compressed frames are decoded as native (requested from core-structure)",
-    strict=True,
-)
 def test_dicomweb_study_opens_like_the_local_files(tmp_path: Path, files: list[Path]) -> None:
     with OrthancServer(tmp_path / "orthanc") as orthanc:
         orthanc.upload(files)

@@ -599,7 +599,12 @@ def read_frame(entry: FileEntry, index: int) -> Frame:
 
 
 def read_source_frame(source: ByteSource, index: int) -> Frame:
-    """`read_frame` for an open `ByteSource`."""
+    """`read_frame` for an open `ByteSource` (a source with its own ``read_frame``, such as a
+    DICOMweb instance whose transfer syntax is known only per frame response, decodes itself)."""
+    own = getattr(source, "read_frame", None)
+    if own is not None:
+        frame: Frame = own(index)
+        return frame
     layout = _layout(source)
     if not 0 <= index < layout.number_of_frames:
         raise FrameOutOfRange(
