@@ -917,7 +917,8 @@ def _compressed(ds: Any, syntax: UID, path: Path, **kwargs: Any) -> None:
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = _uid("compressed", path.name)
     # a series of its own: a copy sharing the original's series would sit in its stack twice
     ds.SeriesInstanceUID = _uid("series", "compressed", path.name)
-    ds.SeriesDescription = f"{ds.SeriesDescription} ({syntax.name})"
+    short = {RLELossless: "RLE", JPEG2000Lossless: "JPEG 2000", JPEGLSLossless: "JPEG-LS"}
+    ds.SeriesDescription = f"{ds.SeriesDescription}, {short.get(syntax, syntax.name)} lossless"
     ds.compress(syntax, generate_instance_uid=False, **kwargs)
     _save(ds, path)
 
