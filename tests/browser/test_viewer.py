@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Dialog, Locator, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -919,7 +919,12 @@ def test_unexported_rois_ask_before_the_tab_closes(page: Page, server: Server) -
     with page.expect_download():
         page.get_by_role("button", name="Export ROIs").click()
     seen: list[str] = []
-    page.on("dialog", lambda d: (seen.append(d.type), d.accept()))
+
+    def answer(dialog: Dialog) -> None:
+        seen.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", answer)
     page.reload()
     page.wait_for_selector(".viewport[data-renderer]")
     assert seen == []
