@@ -217,3 +217,85 @@ def test_overlay_pixels_follow_zoom_flip_rotation_and_toggles(
         settle(page)
         root = Path(__file__).resolve().parents[2]
         page.screenshot(path=str(root / "docs" / "overlays.png"))
+
+
+SLICES, S_ROWS, S_COLS = 12, 48, 64
+BOX = (slice(3, 11), slice(10, 30), slice(20, 50))  # slices × rows × columns
+
+
+def write_series_with_seg(root: Path) -> None:
+    """An axial series of single-frame CTs (white box on black) and a SEG of exactly the box."""
+    study, series, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
+    volume = np.zeros((SLICES, S_ROWS, S_COLS), np.uint16)
+    volume[BOX] = 1000
+    sources: list[Dataset] = []
+    for k in range(SLICES):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID = meta.MediaStorageSOPClassUID
+        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds.PatientID, ds.Modality, ds.StudyDate = "P-MPR", "CT", "20240101"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = (
+            study,
+            series,
+            frame_of_reference,
+        )
+        ds.SeriesNumber, ds.InstanceNumber, ds.SeriesDescription = 2, k + 1, "Box"
+        ds.ImagePositionPatient = [0.0, 0.0, 2.0 * k]
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        ds.PixelSpacing, ds.SliceThickness = [0.5, 0.5], 2.0
+        ds.Rows, ds.Columns = S_ROWS, S_COLS
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+        ds.WindowCenter, ds.WindowWidth = 100, 200
+        ds.PixelData = volume[k].tobytes()
+        ds.save_as(root / f"slice_{k:02d}.dcm", enforce_file_format=True)
+        sources.append(ds)
+    seg = seg_dataset(
+        sources, (volume > 0)[..., None], ["Box"], colors=[(255, 0, 0)], series_description="BoxSeg"
+    )
+    seg.save_as(root / "z_seg.dcm", enforce_file_format=True)
+
+
+def test_overlays_show_on_the_three_mpr_planes(
+    page: Page, start_dcmview: Callable[..., Server], tmp_path: Path
+) -> None:
+    write_series_with_seg(tmp_path)
+    server = start_dcmview(tmp_path)
+    page.goto(f"{server.base}/?renderer=webgl#token={server.token}")
+    page.wait_for_selector(".viewport[data-renderer]")
+    expect(page.get_by_role("region", name="Overlays")).to_be_visible()
+    row = page.get_by_role("treeitem", name=re.compile(r"^Box, 12 slices$"))
+    row.click()
+    expect(page.get_by_test_id("frame-counter")).to_have_text("1 / 12")
+    page.get_by_role("slider", name="Frame").fill("6")  # slice 7: through the box
+    page.locator(".viewport").first.focus()
+    page.keyboard.press("m")
+    regions = [page.get_by_role("region", name=n) for n in ("Axial", "Coronal", "Sagittal")]
+    for r in regions:
+        expect(r.get_by_test_id("viewport-message")).to_have_count(0)
+    set_opacity(page, 1)
+    page.wait_for_selector(".viewport .spinner", state="detached")
+    settle(page)
+
+    def shots() -> list[NDArray[np.int16]]:
+        out = []
+        for r in regions:
+            png = r.locator(".viewport canvas").screenshot()
+            out.append(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16))
+        return out
+
+    on = shots()
+    page.keyboard.press("o")
+    settle(page)
+    off = shots()
+    for name, a, b in zip(("Axial", "Coronal", "Sagittal"), on, off, strict=True):
+        changed = np.abs(a - b).max(axis=2) > 60
+        bright = masks(b)["white"]
+        assert masks(a)["red"].sum() > 300, name
+        overlap = (changed & bright).sum() / max(1, (changed | bright).sum())
+        assert overlap > 0.9, (name, overlap)

@@ -9,6 +9,7 @@ import {
   labelOffsets,
   mergeLabels,
   outlineMask,
+  reformatLabels,
   segmentsAt,
   type OverlayInfo,
   type OverlaySettings,
@@ -121,5 +122,18 @@ describe('probe and counts', () => {
     const c = { number: 1, pixels: 30, area_mm2: 7.5, volume_ml: null, frames: [[0, 0, 10] as [number, number, number], [0, 2, 20] as [number, number, number]] };
     expect(framePixels(c, 0, 2)).toBe(20);
     expect(framePixels(c, 0, 1)).toBe(0);
+  });
+});
+
+describe('reformat planes', () => {
+  it('lay slice r on image row r: axis 1 a row of each slice, axis 2 a column', () => {
+    // 2 slices of 2 rows × 3 columns; value = 100·slice + 10·row + column + 1
+    const slice = (k: number) => ({ rows: 2, columns: 3, data: Uint8Array.from([0, 1, 2, 10, 11, 12].map((v) => v + 100 * k + 1)) });
+    const row1 = reformatLabels([slice(0), slice(1)], 2, 3, 1, 1);
+    expect([row1.rows, row1.columns]).toEqual([2, 3]);
+    expect(Array.from(row1.data)).toEqual([11, 12, 13, 111, 112, 113]);
+    const col2 = reformatLabels([slice(0), null, slice(1)], 2, 3, 2, 2);
+    expect([col2.rows, col2.columns]).toEqual([3, 2]);
+    expect(Array.from(col2.data)).toEqual([3, 13, 0, 0, 103, 113]);
   });
 });

@@ -185,6 +185,25 @@ export function blendSegments(px: Uint32Array, l: MergedLabels, style: SegmentSt
   }
 }
 
+/**
+ * A reformat plane of one overlay's label maps over a stack's slices (null = slice not covered),
+ * laid out like the server's reformat images (docs/api.md "Series stacks"): image row r is slice
+ * r; `axis` 1 is the plane of constant row `k` (columns wide), 2 of constant column `k` (rows wide).
+ */
+export function reformatLabels(slices: readonly (LabelMap | null)[], rows: number, columns: number, axis: 1 | 2, k: number): LabelMap {
+  const n = slices.length;
+  const width = axis === 1 ? columns : rows;
+  const data = new Uint16Array(n * width);
+  slices.forEach((m, r) => {
+    if (!m || m.rows !== rows || m.columns !== columns) return;
+    const d = m.data;
+    const out = r * width;
+    if (axis === 1) for (let c = 0; c < columns; c++) data[out + c] = d[k * columns + c];
+    else for (let i = 0; i < rows; i++) data[out + i] = d[i * columns + k];
+  });
+  return { rows: n, columns: width, data };
+}
+
 /** The segments of the overlays covering a pixel (the highest segment number of each overlay). */
 export function segmentsAt(
   overlays: readonly OverlayInfo[],

@@ -15,6 +15,7 @@ import {
   labelOffsets,
   mergeLabels,
   outlineMask,
+  reformatLabels,
   segmentsAt,
   type LabelMap,
   type MergedLabels,
@@ -23,8 +24,10 @@ import {
   type SegmentStyle,
 } from '../lib/overlays';
 
-/** Label maps kept (per overlay, file, frame). */
-const CACHE_ENTRIES = 256;
+/** Bytes of label maps kept (per overlay, file, frame; a reformat plane needs a whole stack's). */
+const CACHE_BYTES = 192 * 1024 * 1024;
+/** Merged frame layers and reformat planes kept. */
+const LAYERS_KEPT = 64;
 /** Frames fetched ahead and behind the one shown. */
 const PREFETCH = 2;
 
@@ -54,6 +57,7 @@ export class OverlayLayers {
   private maps = new Map<string, LabelMap | null>();
   private loading = new Map<string, Promise<void>>();
   private merged = new Map<string, FrameLayer | null>();
+  private bytes = 0;
   private timer = 0;
 
   readonly offsets = $derived(labelOffsets(this.list));
@@ -83,6 +87,7 @@ export class OverlayLayers {
       if (JSON.stringify(body.overlays) !== JSON.stringify(this.list)) {
         this.list = body.overlays;
         this.maps.clear();
+        this.bytes = 0;
         this.merged.clear();
         this.counts = {};
         this.version++;
@@ -125,15 +130,18 @@ export class OverlayLayers {
 
   /**
    * The layer of a file frame, or null while it loads or when nothing covers it; asks for it and
-   * its neighbours. Reactive (reads `version`).
+   * its neighbours (the file's frames around it, or `around`: a stack's slices as [file, frame]).
+   * Reactive (reads `version`).
    */
-  layer(file: number | null, frame: number, frameCount: number): FrameLayer | null {
+  layer(file: number | null, frame: number, frameCount: number, around: readonly [number, number][] | null = null): FrameLayer | null {
     void this.version;
     if (file === null || !this.list.length) return null;
-    for (let d = 1; d <= PREFETCH; d++) {
-      if (frame + d < frameCount) this.request(file, frame + d);
-      if (frame - d >= 0) this.request(file, frame - d);
-    }
+    if (around) for (const [f, fr] of around) this.request(f, fr);
+    else
+      for (let d = 1; d <= PREFETCH; d++) {
+        if (frame + d < frameCount) this.request(file, frame + d);
+        if (frame - d >= 0) this.request(file, frame - d);
+      }
     const key = `${file}:${frame}`;
     if (this.merged.has(key)) return this.merged.get(key) ?? null;
     const ready = this.request(file, frame);
@@ -141,8 +149,40 @@ export class OverlayLayers {
     const maps = this.list.map((o) => this.maps.get(`${o.id}:${key}`) ?? null);
     const first = maps.find((m) => m !== null);
     const layer = first ? this.build(maps, first) : null;
+    this.keep(key, layer);
+    return layer;
+  }
+
+  private keep(key: string, layer: FrameLayer | null): void {
     this.merged.set(key, layer);
-    while (this.merged.size > CACHE_ENTRIES / 4) this.merged.delete(this.merged.keys().next().value!);
+    while (this.merged.size > LAYERS_KEPT) this.merged.delete(this.merged.keys().next().value!);
+  }
+
+  /**
+   * The layer of a reformat plane (axis 1 or 2, plane k) of a stack, built here from the label
+   * maps of every slice (the server has no reformat route for overlays); null until all arrived.
+   */
+  plane(stack: { id: string; slices: [number, number][] }, rows: number, columns: number, axis: 1 | 2, k: number): FrameLayer | null {
+    void this.version;
+    if (!this.list.length) return null;
+    const key = `${stack.id}/${axis}/${k}`;
+    if (this.merged.has(key)) return this.merged.get(key) ?? null;
+    let ready = true;
+    for (const [f, fr] of stack.slices) if (!this.request(f, fr)) ready = false;
+    if (!ready) return null;
+    const maps = this.list.map((o) => {
+      if (!stack.slices.some(([f, fr]) => covers(o, f, fr))) return null;
+      return reformatLabels(
+        stack.slices.map(([f, fr]) => this.maps.get(`${o.id}:${f}:${fr}`) ?? null),
+        rows,
+        columns,
+        axis,
+        k,
+      );
+    });
+    const first = maps.find((m) => m !== null);
+    const layer = first ? this.build(maps, first) : null;
+    this.keep(key, layer);
     return layer;
   }
 
@@ -175,7 +215,12 @@ export class OverlayLayers {
           this.loading.delete(k);
           if (list !== this.list) return;
           this.maps.set(k, m);
-          while (this.maps.size > CACHE_ENTRIES) this.maps.delete(this.maps.keys().next().value!);
+          this.bytes += m ? m.data.byteLength : 0;
+          while (this.bytes > CACHE_BYTES && this.maps.size > 1) {
+            const [old, v] = this.maps.entries().next().value!;
+            this.maps.delete(old);
+            this.bytes -= v ? v.data.byteLength : 0;
+          }
           this.merged.delete(`${file}:${frame}`);
           this.version++;
         });
@@ -202,6 +247,37 @@ export class OverlayLayers {
       (e: unknown) => (this.counts = { ...this.counts, [id]: `Counts failed: ${e instanceof Error ? e.message : String(e)}` }),
     );
   }
+}
+
+/**
+ * What a viewport draws: the layer of the file frame it shows (stack slices prefetched around
+ * the one shown). While its next frame is still loading it keeps the layer of the frame still on
+ * screen (`keep`), so an overlay is never drawn on another frame's image. Reformat planes
+ * (axis 1, 2) are built from the label maps of all the stack's slices (`OverlayLayers.plane`).
+ */
+export function viewportLayer(
+  layers: OverlayLayers,
+  vp: {
+    axis: number;
+    fileIndex: number | null;
+    frameIndex: number;
+    frameCount: number;
+    loading: boolean;
+    slice: number;
+    stack: { id: string; slices: [number, number][]; volume: { shape: [number, number, number] } | null } | null;
+  },
+  keep: { layer: FrameLayer | null },
+): FrameLayer | null {
+  const s = vp.stack;
+  let layer: FrameLayer | null;
+  if (vp.axis === 1 || vp.axis === 2) {
+    layer = s?.volume ? layers.plane(s, s.volume.shape[1], s.volume.shape[2], vp.axis, vp.slice) : null;
+  } else {
+    const around = s ? s.slices.slice(Math.max(0, vp.slice - PREFETCH), vp.slice + PREFETCH + 1) : null;
+    layer = layers.layer(vp.fileIndex, vp.frameIndex, vp.frameCount, around);
+  }
+  if (vp.loading) return keep.layer;
+  return (keep.layer = layer);
 }
 
 /** The page's overlays (one server session per page). */
