@@ -292,6 +292,24 @@ def plane_at(overlay: Any, file: int, frame: int, number: int) -> Any:
     return segment_mask(overlay, file, frame, number) > 0
 
 
+def test_highdicom_reads_the_phantom_seg_exactly(demo_dir: tuple[Path, list[Path]]) -> None:
+    """highdicom (the SEG reference) as the independent reader of core's writer's output."""
+    hd = pytest.importorskip("highdicom")  # core's dev group: absent when py is tested alone
+    root = demo_dir[0]
+    seg = hd.seg.segread(root / "09_seg_ct_phantom.dcm")
+    slices = sorted((root / "08_ct_phantom").glob("*.dcm"))
+    uids = [pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID for f in slices]
+    pixels = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids,
+        segment_numbers=[1, 2, 3],
+        assert_missing_frames_are_empty=True,
+    )
+    masks = phantom_masks()
+    assert np.array_equal(pixels.astype(bool), np.stack([masks[n] for n in PHANTOM_SEGMENTS], -1))
+    labels = [seg.get_segment_description(n).segment_label for n in (1, 2, 3)]
+    assert labels == list(PHANTOM_SEGMENTS)
+
+
 def test_four_view_mammography_and_its_prior(
     demo_entries: dict[str, FileEntry], demo_dir: tuple[Path, list[Path]]
 ) -> None:
