@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from dcmview_core.discovery import read_entry
-from dcmview_core.model import FileEntry, Geometry, SupportState
+from dcmview_core.model import OVERLAY_SOP_CLASSES, FileEntry, Geometry, SupportState
 from dcmview_core.stacks import Stack, StackIndex, build_stack, plane_label
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -211,6 +211,14 @@ def test_files_without_pixels_or_support_have_no_stack() -> None:
     assert index.add(_entry(0, has_pixels=False)) is None
     assert index.add(_entry(1, support_state=SupportState.UNSUPPORTED)) is None
     assert index.add(_entry(2)) == "s0"
+    assert len(index) == 1
+
+
+@pytest.mark.parametrize("sop_class", sorted(OVERLAY_SOP_CLASSES))
+def test_segmentations_and_structure_sets_are_overlays_not_stacks(sop_class: str) -> None:
+    index = StackIndex()
+    assert index.add(_at(0, 0.0)) == "s0"
+    assert index.add(_at(1, 1.0, sop_class_uid=sop_class)) is None
     assert len(index) == 1
 
 

@@ -29,6 +29,13 @@ def display_path(path: str) -> str:
     return path
 
 
+SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
+LABEL_MAP_SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
+RTSTRUCT_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
+OVERLAY_SOP_CLASSES = frozenset({SEG_STORAGE, LABEL_MAP_SEG_STORAGE, RTSTRUCT_STORAGE})
+"""SOP classes whose pixels describe other images (drawn as overlays, never stacked)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """A linear VOI window (PS3.3 C.11.2.1.2): centre and width in modality units."""

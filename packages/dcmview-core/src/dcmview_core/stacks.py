@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dcmview_core.model import FileEntry, SupportState
+from dcmview_core.model import OVERLAY_SOP_CLASSES, FileEntry, SupportState
 from dcmview_core.stats import PixelArea, pixel_area
 
 __all__ = [
@@ -315,9 +315,11 @@ def build_stack(stack_id: str, entries: Sequence[FileEntry], part: int = 1) -> S
 
 
 def stackable(entry: FileEntry) -> bool:
-    """Whether a file belongs to a stack: it has pixels the viewer can show."""
+    """Whether a file belongs to a stack: it has pixels the viewer can show and is not a
+    segmentation or structure set (those are overlays on the stacks they describe)."""
     return (
         entry.has_pixels
+        and entry.sop_class_uid not in OVERLAY_SOP_CLASSES
         and entry.support_state == SupportState.RENDERABLE
         and entry.rows > 0
         and entry.columns > 0

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from dcmview_core.model import LABEL_MAP_SEG_STORAGE as LABEL_MAP_SEG_STORAGE
+from dcmview_core.model import OVERLAY_SOP_CLASSES as OVERLAY_SOP_CLASSES
+from dcmview_core.model import RTSTRUCT_STORAGE as RTSTRUCT_STORAGE
+from dcmview_core.model import SEG_STORAGE as SEG_STORAGE
 from dcmview_core.model import FileEntry
-
-SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
-LABEL_MAP_SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
-RTSTRUCT_STORAGE = "1.2.840.10008.5.1.4.1.1.481.3"
-OVERLAY_SOP_CLASSES = frozenset({SEG_STORAGE, LABEL_MAP_SEG_STORAGE, RTSTRUCT_STORAGE})
 
 ORIENTATION_TOLERANCE = 1e-3
 """Largest difference of a direction cosine for two planes to count as parallel."""
