@@ -35,6 +35,9 @@ export interface FileEntry {
   series_instance_uid: string | null;
   series_number: number | null;
   series_description: string | null;
+  /** ViewPosition ("CC", "MLO") and ImageLaterality/Laterality ("R", "L"): the hanging protocol's input. */
+  view_position?: string | null;
+  laterality?: string | null;
   instance_number?: number | null;
   default_window: Window | null;
   support_state: SupportState;

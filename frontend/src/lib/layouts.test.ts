@@ -3,7 +3,7 @@ import { LAYOUTS, cellCount, fillCells, layoutDef, neighbour } from './layouts';
 
 describe('layouts', () => {
   it('names and keys follow viewer-ux.md', () => {
-    expect(LAYOUTS.map((l) => `${l.name}=${l.key}`).join(' ')).toBe('1×1=1 1×2=2 2×1=3 2×2=4 MPR=M');
+    expect(LAYOUTS.map((l) => `${l.name}=${l.key}`).join(' ')).toBe('1×1=1 1×2=2 2×1=3 2×2=4 MPR=M Hanging=G Compare with prior=Shift+G');
     expect(cellCount('2x2')).toBe(4);
     expect(cellCount('1x2')).toBe(2);
     expect(layoutDef('2x1')).toMatchObject({ rows: 2, columns: 1 });

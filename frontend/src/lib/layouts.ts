@@ -4,7 +4,7 @@
  * (`state/layout.svelte.ts`) owns the viewports.
  */
 
-export type LayoutId = '1x1' | '1x2' | '2x1' | '2x2' | 'mpr';
+export type LayoutId = '1x1' | '1x2' | '2x1' | '2x2' | 'mpr' | 'hanging' | 'prior';
 
 export interface LayoutDef {
   id: LayoutId;
@@ -22,6 +22,10 @@ export const LAYOUTS: readonly LayoutDef[] = [
   { id: '2x2', name: '2×2', key: '4', rows: 2, columns: 2 },
   // the acquired plane and its two reformats of one stack (state/mpr.svelte.ts)
   { id: 'mpr', name: 'MPR', key: 'M', rows: 1, columns: 3 },
+  // mammography (lib/hanging.ts): R CC | L CC above R MLO | L MLO
+  { id: 'hanging', name: 'Hanging', key: 'G', rows: 2, columns: 2 },
+  // one view pair of the current study above the prior's (Shift+G, App.svelte)
+  { id: 'prior', name: 'Compare with prior', key: 'Shift+G', rows: 2, columns: 2 },
 ];
 
 export function layoutDef(id: LayoutId): LayoutDef {

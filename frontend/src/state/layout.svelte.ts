@@ -7,6 +7,22 @@
 import { untrack } from 'svelte';
 import { cellCount, fillCells, type LayoutId } from '../lib/layouts';
 import { linkedFrame, linkedZoom } from '../lib/linking';
+import {
+  HANGING_CELLS,
+  cellName,
+  chestWallSide,
+  commonExtent,
+  extentOf,
+  hangStudy,
+  needsFlip,
+  priorCells,
+  priorStudy,
+  studyToHang,
+  viewOf,
+  wallOnScreen,
+  type Hang,
+  type ViewKey,
+} from '../lib/hanging';
 import type { Stack } from '../lib/api';
 import { Mpr } from './mpr.svelte';
 import { ViewportState, type ViewerContext } from './viewport.svelte';
@@ -30,6 +46,23 @@ export class Layout {
   /** The MPR planes' manager (crosshair, window) while the layout is MPR. */
   mpr = $state.raw<Mpr | null>(null);
   readonly active = $derived.by(() => this.viewports[Math.min(this.activeIndex, this.viewports.length - 1)]);
+  /** The mammography hanging's cells (views and names) while the layout is Hanging or Compare with prior. */
+  hanging = $state.raw<{ cells: ViewKey[]; names: string[] } | null>(null);
+  /** Per viewport: its place in the hanging (same physical scale in every cell), else null. */
+  readonly hangs = $derived.by<(Hang | null)[]>(() => {
+    const h = this.hanging;
+    if (!h) return this.viewports.map(() => null);
+    const extents = this.viewports.map((v) => (v.fileIndex === null ? null : extentOf(v.dims.rows, v.dims.columns, v.info?.pixel_spacing)));
+    const extent = commonExtent(extents.filter((e) => e !== null));
+    return this.viewports.map((v, i) => ({
+      name: h.names[i] ?? '',
+      wall: wallOnScreen(h.cells[i]?.side ?? 'R'),
+      extent,
+      columnSpacing: extentOf(1, 1, v.info?.pixel_spacing).width,
+    }));
+  });
+  /** Per viewport id: the file whose chest wall has been turned to the centre. */
+  private readonly oriented = new Map<number, number>();
 
   private readonly ctx: ViewerContext;
   private dispose: () => void;
@@ -39,6 +72,7 @@ export class Layout {
     this.viewports = [new ViewportState(ctx, 0)];
     this.dispose = $effect.root(() => {
       $effect(() => this.follow());
+      $effect(() => this.orientHung());
     });
   }
 
@@ -53,7 +87,12 @@ export class Layout {
       this.setMpr();
       return;
     }
+    if (kind === 'hanging' || kind === 'prior') {
+      this.setHanging(kind);
+      return;
+    }
     this.leaveMpr();
+    this.hanging = null;
     const n = cellCount(kind);
     const keep = this.viewports.slice(0, n);
     for (const v of this.viewports.slice(n)) v.destroy();
@@ -72,6 +111,70 @@ export class Layout {
     this.viewports = next;
     this.kind = kind;
     if (this.activeIndex >= n) this.activeIndex = 0;
+  }
+
+  /**
+   * Hang the study of the active file (else the first mammography study): Hanging places its
+   * four views; Compare with prior its view pair (the active view's, else CC) above the prior
+   * study's. Nothing changes without mammography views (or, for the prior, without a prior).
+   */
+  private setHanging(kind: 'hanging' | 'prior'): void {
+    const files = this.ctx.session.files;
+    const activeFile = this.active?.fileIndex ?? null;
+    const study = studyToHang(files, activeFile);
+    if (!study) return;
+    let cells: ViewKey[];
+    let picks: (number | null)[];
+    let names: string[];
+    if (kind === 'hanging') {
+      cells = [...HANGING_CELLS];
+      picks = hangStudy(files, study, cells);
+      names = cells.map(cellName);
+    } else {
+      const prior = priorStudy(files, study);
+      if (!prior) return;
+      const f = files.find((g) => g.index === activeFile);
+      const pair = priorCells((f && viewOf(f)?.view) || 'CC');
+      cells = [...pair, ...pair];
+      picks = [...hangStudy(files, study, pair), ...hangStudy(files, prior, pair)];
+      names = [...pair.map(cellName), ...pair.map((c) => `${cellName(c)} prior`)];
+    }
+    this.leaveMpr();
+    const keep = this.viewports.slice(0, cells.length);
+    for (const v of this.viewports.slice(cells.length)) v.destroy();
+    const next = [...keep];
+    for (let i = keep.length; i < cells.length; i++) next.push(new ViewportState(this.ctx, i));
+    this.oriented.clear();
+    for (let i = 0; i < next.length; i++) {
+      next[i].open(picks[i]);
+      next[i].placement = null;
+      next[i].orientation = { rotation: 0, flipH: false, flipV: false };
+    }
+    const shown = picks.filter((p): p is number => p !== null && !this.tabs.includes(p));
+    if (shown.length) this.tabs = [...this.tabs, ...new Set(shown)];
+    this.viewports = next;
+    this.hanging = { cells, names };
+    this.kind = kind;
+    this.linking.on = true;
+    this.activeIndex = Math.max(0, picks.findIndex((p) => p !== null));
+  }
+
+  /** Each hung image is flipped so that its chest wall (the side with tissue) faces the centre. */
+  private orientHung(): void {
+    const h = this.hanging;
+    if (!h) return;
+    this.viewports.forEach((v, i) => {
+      const raw = v.raw;
+      const f = v.fileIndex;
+      const cell = h.cells[i];
+      if (!raw || f === null || !cell) return;
+      untrack(() => {
+        if (this.oriented.get(v.id) === f) return;
+        this.oriented.set(v.id, f);
+        const wall = chestWallSide(raw.data, raw.rows, raw.columns, raw.samplesPerPixel, raw.photometric === 'MONOCHROME1');
+        v.orientation = { rotation: 0, flipH: needsFlip(wall, wallOnScreen(cell.side)), flipV: false };
+      });
+    });
   }
 
   /** The MPR layout on the active viewport's stack (or its file's); nothing changes when there is none. */
@@ -158,7 +261,13 @@ export class Layout {
           o.choice = choice;
           o.manual = { ...manual };
         }
-        if (linkFrame) o.goto(linkedFrame(frame, o.positionCount));
+        // hung tomosynthesis follows by relative depth (views have different slice counts)
+        if (linkFrame)
+          o.goto(
+            this.hanging && a.positionCount > 1
+              ? Math.round((frame / (a.positionCount - 1)) * (o.positionCount - 1))
+              : linkedFrame(frame, o.positionCount),
+          );
         if (linkZoom) {
           if (!placement) o.placement = null;
           else {

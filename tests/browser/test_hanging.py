@@ -1,0 +1,178 @@
+"""The mammography hanging protocol (issue 15 §2) on generated MG views with a known laterality,
+view and tissue edge, against a real dcmview in Debian's headless Chromium: each view lands in its
+cell, flipped so its chest wall is at the centre, at one physical scale; a missing view leaves a
+labelled cell; Shift+G hangs the prior."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Locator, Page, expect
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+pytestmark = pytest.mark.browser
+
+MG = UID("1.2.840.10008.5.1.4.1.1.1.2")
+# every image: 16 × 20 mm, tissue 8 mm from the chest wall
+WIDTH_MM, HEIGHT_MM, TISSUE_MM = 16.0, 20.0, 8.0
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+class Server(Protocol):
+    base: str
+    token: str
+    files: dict[str, int]
+
+    def api(self, path: str) -> httpx.Response: ...
+
+
+def write_view(
+    path: Path,
+    study: str,
+    date: str,
+    *,
+    side: str,
+    view: str | None,
+    wall: str,
+    spacing: float = 0.1,
+    description: str | None = None,
+) -> None:
+    """One MG image of 16 × 20 mm at `spacing` whose tissue (1000) fills the 8 mm next to the
+    image's `wall` edge ('left'/'right'); the rest is air (0). A window makes tissue white."""
+    rows, columns = round(HEIGHT_MM / spacing), round(WIDTH_MM / spacing)
+    band = round(TISSUE_MM / spacing)
+    pixels = np.zeros((rows, columns), np.uint16)
+    if wall == "left":
+        pixels[:, :band] = 1000
+    else:
+        pixels[:, columns - band :] = 1000
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MG
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = MG
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientID = "MG-P1"
+    ds.StudyInstanceUID = study
+    ds.StudyDate = date
+    ds.SeriesInstanceUID = generate_uid()
+    ds.SeriesDescription = description or f"{side} {view}"
+    ds.Modality = "MG"
+    if view is not None:
+        ds.ViewPosition = view
+        ds.ImageLaterality = side
+    ds.PixelSpacing = [spacing, spacing]
+    ds.WindowCenter, ds.WindowWidth = 500, 10
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = rows, columns
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+@pytest.fixture
+def mammo(tmp_path: Path) -> Path:
+    """The current study (R CC, L CC, R MLO; L MLO missing) and a prior (R CC, L CC)."""
+    cur, old = "1.2.826.0.1.3680043.10.999.1", "1.2.826.0.1.3680043.10.999.0"
+    # R CC: tissue on the image's left, so it must be flipped (R views: chest wall on the right)
+    write_view(tmp_path / "a_rcc.dcm", cur, "20240301", side="R", view="CC", wall="left")
+    # L CC: half the resolution (same 16 mm), tissue on the left already: not flipped
+    write_view(
+        tmp_path / "b_lcc.dcm", cur, "20240301", side="L", view="CC", wall="left", spacing=0.2
+    )
+    # R MLO: known from its description only, tissue on the right already
+    write_view(
+        tmp_path / "c_rmlo.dcm", cur, "20240301", side="R", view=None, wall="right",
+        description="RMLO",
+    )  # fmt: skip
+    write_view(tmp_path / "d_prior_rcc.dcm", old, "20220301", side="R", view="CC", wall="right")
+    write_view(tmp_path / "e_prior_lcc.dcm", old, "20220301", side="L", view="CC", wall="right")
+    return tmp_path
+
+
+def tissue(region: Locator) -> tuple[int, int, int, int]:
+    """The white (tissue) span of a cell's screenshot: its left and right column on the middle
+    row of the white area, the cell width, and the white height (screen px)."""
+    rgb = np.asarray(Image.open(io.BytesIO(region.locator("canvas").screenshot())).convert("RGB"))
+    white: np.ndarray = np.asarray((rgb.astype(int) > 200).all(axis=2))
+    ys = np.nonzero(white.any(axis=1))[0]
+    assert len(ys), "no tissue on screen"
+    mid = int(np.median(ys))
+    xs = np.nonzero(white[mid])[0]
+    return int(xs.min()), int(xs.max()) + 1, white.shape[1], int(ys.max() - ys.min() + 1)
+
+
+def wait_painted(page: Page) -> None:
+    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.wait_for_selector(".viewport .spinner", state="detached")
+    page.wait_for_selector(".viewport[data-renderer]:not([data-painting])")
+    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "cpu"])
+def test_hanging_places_flips_and_scales_each_view(
+    page: Page, start_dcmview: Callable[..., Server], mammo: Path, renderer: str
+) -> None:
+    server = start_dcmview(mammo)
+    page.goto(f"{server.base}/?renderer={renderer}#token={server.token}")
+    page.wait_for_selector(".viewport[data-renderer]")
+    page.locator(".viewport").first.focus()
+    page.keyboard.press("g")
+    expect(page.get_by_role("radio", name="Hanging")).to_have_attribute("aria-checked", "true")
+    names = ["R CC", "L CC", "R MLO", "L MLO"]
+    regions = page.locator("section[data-active]")  # the viewport cells, in grid order
+    expect(regions).to_have_count(4)
+    for i, name in enumerate(names):
+        expect(regions.nth(i)).to_have_attribute("aria-label", name)
+    missing = page.get_by_role("region", name="L MLO", exact=True)
+    expect(missing.get_by_test_id("viewport-message")).to_have_text("L MLO — missing")
+    for name in names[:3]:
+        cell = page.get_by_role("region", name=name, exact=True)
+        expect(cell.get_by_test_id("window-readout")).to_be_visible()
+    expect(page.get_by_role("button", name="Link viewports")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    wait_painted(page)
+    spans = {name: tissue(page.get_by_role("region", name=name, exact=True)) for name in names[:3]}
+    width = spans["R CC"][2]
+    # the same screen pixels per mm in every cell: the image (16 × 20 mm) fits the cell
+    box = page.get_by_role("region", name="R CC", exact=True).locator("canvas").bounding_box()
+    assert box
+    per_mm = min(box["width"] / WIDTH_MM, box["height"] / HEIGHT_MM)
+    for name, (x0, x1, w, h) in spans.items():
+        assert abs((x1 - x0) - TISSUE_MM * per_mm) <= 2, (name, x0, x1, per_mm)
+        assert abs(h - HEIGHT_MM * per_mm) <= 2, (name, h, per_mm)
+        if name.startswith("R"):
+            assert x1 >= w - 1, f"{name}: the chest wall must be at the cell's right edge"
+        else:
+            assert x0 <= 1, f"{name}: the chest wall must be at the cell's left edge"
+    assert width > 0
+    if renderer == "webgl":
+        DOCS.mkdir(exist_ok=True)
+        page.screenshot(path=str(DOCS / "hanging.png"))
+
+    # Shift+G: the view pair of the active view (R CC) above the prior's, linked
+    page.keyboard.press("Shift+G")
+    expect(page.get_by_role("radio", name="Compare with prior")).to_have_attribute(
+        "aria-checked", "true"
+    )
+    prior_names = ["R CC", "L CC", "R CC prior", "L CC prior"]
+    for i, name in enumerate(prior_names):
+        expect(regions.nth(i)).to_have_attribute("aria-label", name)
+        expect(regions.nth(i).get_by_test_id("window-readout")).to_be_visible()
+    wait_painted(page)
+    for name in prior_names:
+        x0, x1, w, _ = tissue(page.get_by_role("region", name=name, exact=True))
+        assert abs((x1 - x0) - TISSUE_MM * per_mm) <= 2, name
+        assert (x1 >= w - 1) if name.startswith("R") else (x0 <= 1), name
