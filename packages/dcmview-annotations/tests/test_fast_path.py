@@ -50,12 +50,14 @@ def test_fast_path_agrees_with_the_full_rules() -> None:
         frames = random_frames(rng, coords.count("[") - 1).strip()
         num = rng.choice(["", "", str(max(coords.count("[") - 1, 0)), "2", "x", "1.0"])
         path = rng.choice(["/a.dcm", "rel/b.dcm", " "])
-        full = _parse_row(i, path, num, coords, frames, used=4, header_width=4)
+        uid = rng.choice(["", "1.2.840.10008.1"])
+        full = _parse_row(i, path, num, coords, frames, used=4, header_width=4, uid=uid)
+        assert full.sop_instance_uid == uid
         fast = None
         plain_coords = _decode_plain([coords], _COORDS_RE)
         plain_frames = _decode_plain([frames], _FRAMES_RE)
         if plain_coords and (plain_frames or not frames):
-            fast = _fast_row(i, path, num, plain_coords[0], plain_frames.get(0))
+            fast = _fast_row(i, path, num, plain_coords[0], plain_frames.get(0), uid)
         if fast is not None:
             fast_hits += 1
             assert full.problems == (), (coords, frames, num)

@@ -45,13 +45,15 @@ exit status: 0 valid, 1 problems found, 2 usage error
 
 VALIDATE_EPILOG = """\
 Without --check-files, every rule that needs no file is checked: required columns, one row per
-path, JSON cells, four finite non-negative numbers per box, non-empty boxes, whole frame
-indices, one frame list per box, num_ROI equal to the number of boxes.
+path (and per sop_instance_uid, an optional column), JSON cells, four finite non-negative
+numbers per box, non-empty boxes, whole frame indices, one frame list per box, num_ROI equal
+to the number of boxes.
 
 With --check-files (needs the `dicom` extra: pip install 'dcmview-annotations[dicom]'), each
 referenced file must exist and be DICOM, boxes must lie within Rows x Columns and frame
 indices below NumberOfFrames. Relative paths are looked up beside the CSV, then in the
-current directory.
+current directory. Only paths are checked: a row is never looked up by its sop_instance_uid
+(dcmview matches that column against the files it loads, when no file has the row's path).
 
 examples:
   dcmview-annotations validate embed_rois.csv

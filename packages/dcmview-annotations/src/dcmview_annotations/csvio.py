@@ -43,13 +43,17 @@ PATH_COLUMN: Final = "anon_dicom_path"
 NUM_COLUMN: Final = "num_ROI"
 COORDS_COLUMN: Final = "ROI_coords"
 FRAMES_COLUMN: Final = "ROI_frames"
+UID_COLUMN: Final = "sop_instance_uid"
 REQUIRED_COLUMNS: Final = (PATH_COLUMN, COORDS_COLUMN)
 EXPORT_COLUMNS: Final = (PATH_COLUMN, NUM_COLUMN, COORDS_COLUMN, FRAMES_COLUMN)
+#: The columns read (any other column is ignored); the export keeps the original four.
+KNOWN_COLUMNS: Final = (*EXPORT_COLUMNS, UID_COLUMN)
 
 #: How a row's path was matched to a loaded file.
 RULE_ABSOLUTE: Final = "absolute"
 RULE_CSV_DIR: Final = "csv_dir"
 RULE_CWD: Final = "cwd"
+RULE_UID: Final = "sop_instance_uid"  # no loaded file has the row's path; its UID matched
 
 _BOM: Final = b"\xef\xbb\xbf"
 
@@ -113,7 +117,9 @@ class CsvProblem:
 
 @dataclass(frozen=True)
 class CsvRow:
-    """One data row: its path as written, and its canonical boxes or its own problems."""
+    """One data row: its path as written, and its canonical boxes or its own problems.
+
+    ``sop_instance_uid`` is the optional column of that name ("" when absent or empty)."""
 
     line: int
     path: str
@@ -122,6 +128,7 @@ class CsvRow:
     values: tuple[object, object, object] | None = field(default=None, compare=False, repr=False)
     """The decoded ``(ROI_coords, ROI_frames, num_ROI)`` of a row whose boxes broke a rule (kept so
     the boxes that could be read are still checked against the file)."""
+    sop_instance_uid: str = ""
 
     def placement_problems(self, geometry: Geometry) -> tuple[CsvProblem, ...]:
         """The row's boxes and frames checked against a file (every one that could be read)."""
@@ -149,11 +156,21 @@ def _row_problem(line: int, p: RoiProblem) -> CsvProblem:
     return CsvProblem(line, p.field, p.rule, p.message)
 
 
+_URL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _is_url(path: str) -> bool:
+    """A remote name (``dicomweb://…``, ``s3://…``): absolute, compared as written."""
+    return _URL.match(path) is not None
+
+
 def _normalize(path: str, base: str | None = None) -> str:
     if path.startswith("/"):
         if "//" in path or "/." in path or path.endswith("/"):
             return os.path.normpath(path)
         return path  # already normal (the common case, checked cheaply)
+    if _is_url(path):
+        return path
     if base is not None:
         path = os.path.join(base, path)
     return os.path.normpath(path)
@@ -185,7 +202,9 @@ class AnnotationCsv:
         # normalized candidate path -> [(row, rule)], preferred first
         self._index: dict[str, list[tuple[CsvRow, str]]] = {}
         self._candidates: dict[int, tuple[CsvRow, list[tuple[str, str]]]] = {}
+        self._by_uid: dict[str, CsvRow] = {}  # sop_instance_uid -> row
         self._build_index()
+        self._build_uid_index()
 
     @property
     def row_errors(self) -> list[CsvProblem]:
@@ -208,7 +227,7 @@ class AnnotationCsv:
         return out
 
     def _plain_candidates_of(self, path: str) -> list[tuple[str, str]]:
-        if path.startswith("/"):
+        if path.startswith("/") or _is_url(path):
             return [(_normalize(path), RULE_ABSOLUTE)]
         out: list[tuple[str, str]] = []
         if self.csv_dir is not None:
@@ -224,7 +243,7 @@ class AnnotationCsv:
         index = self._index
         for row in self.rows:
             path = row.path
-            if path.startswith("/"):
+            if path.startswith("/") or _is_url(path):
                 raw_key = _normalize(path)
                 cands = self._candidates_of(path)
             elif path.strip():
@@ -271,16 +290,40 @@ class AnnotationCsv:
             if len(entries) > 1:
                 entries.sort(key=lambda e: (order[e[1]], e[0].line))
 
+    def _build_uid_index(self) -> None:
+        for row in self.rows:
+            uid = row.sop_instance_uid
+            if not uid:
+                continue
+            other = self._by_uid.get(uid)
+            if other is not None:
+                self.structural_errors.append(
+                    CsvProblem(
+                        row.line,
+                        UID_COLUMN,
+                        "duplicate_uid",
+                        f"'{display_path(uid)}' is repeated (lines {other.line} and {row.line}); "
+                        "keep one row per file",
+                    )
+                )
+                continue
+            self._by_uid[uid] = row
+
     def _check(self, row: CsvRow, path: str, rule: str, geometry: Geometry) -> RowMatch:
         placed = row.placement_problems(geometry)
         if row.roi_set is None:
             return RowMatch(row, path, rule, None, row.problems + placed)
         return RowMatch(row, path, rule, None if placed else row.roi_set, placed)
 
-    def match(self, path: str, geometry: Geometry) -> RowMatch | None:
+    def match(
+        self, path: str, geometry: Geometry, sop_instance_uid: str | None = None
+    ) -> RowMatch | None:
         """Match one loaded file (absolute path) to its row, if any, and check it.
 
-        Each row is claimed once: a second file resolving to an already matched row gets None.
+        The row naming the file's path wins; only when there is none does the row whose
+        ``sop_instance_uid`` equals the file's match (rule `RULE_UID`). Each row is claimed
+        once: a second file resolving to an already matched row gets None (so in a progressive
+        scan, a row taken by UID is no longer there for a file with its path found later).
         The returned `RowMatch` has ``roi_set=None`` and ``problems`` when the row is invalid.
         """
         key = _normalize(path, self.cwd)
@@ -288,17 +331,24 @@ class AnnotationCsv:
             entry = next(
                 (e for e in self._index.get(key, ()) if e[0].line not in self._claimed), None
             )
+            if entry is None and sop_instance_uid:
+                row = self._by_uid.get(sop_instance_uid)
+                if row is not None and row.line not in self._claimed:
+                    entry = (row, RULE_UID)
             if entry is None:
                 return None
             self._claimed.add(entry[0].line)
         return self._check(entry[0], key, entry[1], geometry)
 
-    def match_all(self, geometries: Mapping[str, Geometry]) -> list[RowMatch]:
-        """Match every row against a known set of files.
+    def match_all(
+        self, geometries: Mapping[str, Geometry], uids: Mapping[str, str] | None = None
+    ) -> list[RowMatch]:
+        """Match every row against a known set of files (``uids``: path -> SOP Instance UID).
 
         Each row takes its preferred candidate (absolute path, or beside the CSV) when that file
         is loaded; only then do the remaining rows fall back to the working directory, so a
-        fallback never takes a file that another row names directly.
+        fallback never takes a file that another row names directly. Last, rows still unmatched
+        take the file whose SOP Instance UID is their ``sop_instance_uid``, if no row took it.
         """
         normalized = {_normalize(p, self.cwd): g for p, g in geometries.items()}
         taken: set[str] = set()
@@ -314,6 +364,13 @@ class AnnotationCsv:
                             self._claimed.add(line)
                             results.append((line, self._check(row, key, rule, normalized[key])))
                             break
+            by_uid = {u: _normalize(p, self.cwd) for p, u in (uids or {}).items() if u}
+            for uid, row in self._by_uid.items():
+                key = by_uid.get(uid, "")
+                if key and key not in taken and row.line not in self._claimed:
+                    taken.add(key)
+                    self._claimed.add(row.line)
+                    results.append((row.line, self._check(row, key, RULE_UID, normalized[key])))
         results.sort(key=lambda r: r[0])
         return [m for _, m in results]
 
@@ -544,10 +601,13 @@ def _decode_plain(cells: list[str], pattern: re.Pattern[str]) -> dict[int, Any]:
     return dict(zip(picked, values, strict=True))
 
 
-def _fast_row(line: int, path: str, num: str, coords: Any, frame_lists: Any) -> CsvRow | None:
+def _fast_row(
+    line: int, path: str, num: str, coords: Any, frame_lists: Any, uid: str = ""
+) -> CsvRow | None:
     """The row when it is plainly valid, else None (then `_parse_row` explains why).
 
-    ``coords``/``frame_lists`` come from `_decode_plain` (``frame_lists`` None: empty cell).
+    ``coords``/``frame_lists`` come from `_decode_plain` (``frame_lists`` None: empty cell);
+    ``uid`` is the stripped ``sop_instance_uid`` cell.
     """
     if not path.strip():
         return None
@@ -570,7 +630,8 @@ def _fast_row(line: int, path: str, num: str, coords: Any, frame_lists: Any) -> 
         return None
     else:
         frames = tuple([tuple(sorted(set(fl))) for fl in frame_lists])
-    return CsvRow(line, path, RoiSet._trusted(tuple(boxes), frames, not frame_lists))
+    roi_set = RoiSet._trusted(tuple(boxes), frames, not frame_lists)
+    return CsvRow(line, path, roi_set, sop_instance_uid=uid)
 
 
 def _parse_row(
@@ -582,6 +643,7 @@ def _parse_row(
     used: int,
     header_width: int,
     space_before_quote: bool = False,
+    uid: str = "",
 ) -> CsvRow:
     """Check one row in full; every problem is reported with the row's line and column."""
     problems: list[CsvProblem] = []
@@ -600,7 +662,7 @@ def _parse_row(
                 f"has {used} fields but the header has {header_width}: {advice}",
             )
         )
-        return CsvRow(line, path, None, tuple(problems))
+        return CsvRow(line, path, None, tuple(problems), sop_instance_uid=uid)
     if not path.strip():
         problems.append(CsvProblem(line, PATH_COLUMN, "empty_path", "is empty"))
     coords: object = MISSING
@@ -619,11 +681,11 @@ def _parse_row(
         frames = _parse_json_cell(frames_text, FRAMES_COLUMN, line, problems)
     num = _num_cell(num_text)
     if problems:
-        return CsvRow(line, path, None, tuple(problems))
+        return CsvRow(line, path, None, tuple(problems), sop_instance_uid=uid)
     roi_set, roi_problems = roi_set_from_values(coords, frames, num, CSV_FIELDS)
     problems.extend(_row_problem(line, p) for p in roi_problems)
     values = (coords, frames, num) if roi_problems else None
-    return CsvRow(line, path, roi_set, tuple(problems), values)
+    return CsvRow(line, path, roi_set, tuple(problems), values, uid)
 
 
 def _header_problems(header: list[str]) -> tuple[dict[str, int | None], list[CsvProblem]]:
@@ -631,7 +693,7 @@ def _header_problems(header: list[str]) -> tuple[dict[str, int | None], list[Csv
     problems: list[CsvProblem] = []
     positions: dict[str, int] = {}
     for i, name in enumerate(names):
-        if name in positions and name in EXPORT_COLUMNS:
+        if name in positions and name in KNOWN_COLUMNS:
             problems.append(
                 CsvProblem(
                     1,
@@ -654,7 +716,7 @@ def _header_problems(header: list[str]) -> tuple[dict[str, int | None], list[Csv
                     f"missing required column {required}{hint}; the header has: {shown}",
                 )
             )
-    cols: dict[str, int | None] = {c: positions.get(c) for c in EXPORT_COLUMNS}
+    cols: dict[str, int | None] = {c: positions.get(c) for c in KNOWN_COLUMNS}
     return cols, problems
 
 
@@ -742,7 +804,7 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
             j = cols[name]
             return empty if j is None else columns[j]
 
-        paths, nums = column(PATH_COLUMN), column(NUM_COLUMN)
+        paths, nums, uids = column(PATH_COLUMN), column(NUM_COLUMN), column(UID_COLUMN)
         coords_cells = [c.strip() for c in column(COORDS_COLUMN)]
         frames_cells = [c.strip() for c in column(FRAMES_COLUMN)]
         plain_coords = _decode_plain(coords_cells, _COORDS_RE)
@@ -760,17 +822,18 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
             if not (path or coords_text) and not any(c[i] for c in columns):
                 continue  # blank line (or only separators)
             row = None
+            uid = uids[i].strip()
             if used <= header_width and i in plain_coords:
                 frame_lists = plain_frames.get(i) if frames_text else None
                 if frame_lists is not None or not frames_text:
-                    row = _fast_row(line, path, num, plain_coords[i], frame_lists)
+                    row = _fast_row(line, path, num, plain_coords[i], frame_lists, uid)
             if row is None:
                 spaced = used > header_width and any(
                     columns[j][i].lstrip(" \t").startswith('"') and columns[j][i][0] in " \t"
                     for j in range(used)
                 )
                 row = _parse_row(
-                    line, path, num, coords_text, frames_text, used, header_width, spaced
+                    line, path, num, coords_text, frames_text, used, header_width, spaced, uid
                 )
             rows.append(row)
     return AnnotationCsv(
@@ -779,9 +842,16 @@ def _read_csv(source: Source, cwd: str | None) -> AnnotationCsv:
 
 
 def load_csv(
-    source: Source, geometries: Mapping[str, Geometry], *, cwd: str | None = None
+    source: Source,
+    geometries: Mapping[str, Geometry],
+    *,
+    cwd: str | None = None,
+    uids: Mapping[str, str] | None = None,
 ) -> CsvLoadResult:
     """Read a CSV once and match it to the loaded files ``{path: Geometry}``.
+
+    ``uids`` (``{path: SOP Instance UID}``) lets a row whose path names no loaded file match by
+    its ``sop_instance_uid`` column (see `AnnotationCsv.match_all`).
 
     The result holds the valid sets by normalized path, every row problem (with line, column and
     rule), the rows whose file is not loaded, and the structural errors (missing column, repeated
@@ -789,13 +859,15 @@ def load_csv(
     """
     parsed = read_csv(source, cwd=cwd)
     with _gc_paused():
-        return _load(parsed, geometries)
+        return _load(parsed, geometries, uids)
 
 
-def _load(parsed: AnnotationCsv, geometries: Mapping[str, Geometry]) -> CsvLoadResult:
+def _load(
+    parsed: AnnotationCsv, geometries: Mapping[str, Geometry], uids: Mapping[str, str] | None
+) -> CsvLoadResult:
     result = CsvLoadResult(csv=parsed)
     result.errors.extend(parsed.row_errors)
-    for m in parsed.match_all(geometries):
+    for m in parsed.match_all(geometries, uids):
         result.matches[m.path] = m
         if m.roi_set is not None:
             result.roi_sets[m.path] = m.roi_set

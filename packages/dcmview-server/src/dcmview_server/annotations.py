@@ -1,7 +1,8 @@
 """ROI annotations in the server: the dcmview-annotations store fed by the CSV and by PUTs.
 
 The CSV is read once before the socket is bound (structural errors → `ConfigError`); rows are
-matched to files as the progressive scan finds them, so a file found late still gets its row,
+matched to files as the progressive scan finds them (by path, else by the optional
+``sop_instance_uid`` column, which suits remote instances), so a file found late still gets its row,
 and a row never overwrites a set that a user already replaced in this session.
 """
 
@@ -66,7 +67,7 @@ class AnnotationsState:
 
     def _on_entry(self, entry: FileEntry) -> None:
         assert self.csv is not None
-        match = self.csv.match(entry.path, geometry(entry))
+        match = self.csv.match(entry.path, geometry(entry), entry.sop_instance_uid)
         if match is None:
             return
         if match.roi_set is not None:
