@@ -293,7 +293,12 @@ def test_overlays_show_on_the_three_mpr_planes(
             out.append(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16))
         return out
 
-    on = shots()
+    # a reformat plane's overlay is built once every slice's label map has arrived
+    for _ in range(50):
+        on = shots()
+        if all(masks(a)["red"].sum() > 300 for a in on):
+            break
+        page.wait_for_timeout(100)
     page.keyboard.press("o")
     settle(page)
     off = shots()
