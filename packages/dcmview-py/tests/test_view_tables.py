@@ -109,3 +109,22 @@ def test_a_stopped_viewer_is_a_clear_error(dicom_dir: Path) -> None:
         viewer.measurements()
     with pytest.raises(ViewerApiError, match="cannot reach the viewer"):
         viewer.annotations()
+
+
+def test_reading_the_rois_does_not_count_as_saving_them(
+    dicom_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the viewer's working directory: where a recovery CSV goes
+    viewer = view([dicom_dir], browser=False, block=False)
+    try:
+        ct = next(
+            f
+            for f in scanned_files(viewer.base_url, viewer.token)["files"]
+            if Path(f["path"]).name == "CT_small.dcm"
+        )
+        _put(viewer, f"/api/file/{ct['index']}/annotations", {"roi_coords": [[1, 2, 3, 4]]})
+        assert len(viewer.annotations()) == 1
+    finally:
+        viewer.stop()
+    (recovered,) = tmp_path.glob("dcmview-annotations-recovered-*.csv")
+    assert "[[1,2,3,4]]" in recovered.read_text()

@@ -69,7 +69,7 @@ def annotations_frame(base_url: str, token: str | None) -> pd.DataFrame:
     ``ROI_coords`` and ``ROI_frames`` decoded to lists."""
     import pandas as pd
 
-    data = api_bytes(base_url, token, "/api/annotations/export.csv")
+    data = api_bytes(base_url, token, "/api/annotations/export.csv?peek=1")  # not an export
     frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8")
     frame["num_ROI"] = frame["num_ROI"].astype(int)
     for column in ("ROI_coords", "ROI_frames"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -88,3 +89,18 @@ async def stream(
     request.ctx.streamed = True  # the response signal that follows has nothing left to stamp
     await response.send(b"", end_stream=False)  # headers only
     await response.send(body, end_stream=True)
+
+
+def json_body(request: Request) -> Any:
+    """A PUT's decoded JSON body: ``415`` unless it is ``application/json``, ``400`` when it does
+    not parse (Sanic's ``request.json`` would parse any content type)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != JSON:
+        raise ApiError(
+            "unsupported_media_type", "the body must be JSON (Content-Type: application/json)"
+        )
+    try:
+        return json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ApiError("bad_request", f"the body is not valid JSON: {reason}") from error

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from sanic import Request
 from sanic.response import HTTPResponse, raw
 
-from dcmview_server.errors import ApiError
-from dcmview_server.routes.base import Route, app_state, entry_for, json_response
+from dcmview_server.query import flag_arg
+from dcmview_server.routes.base import Route, app_state, entry_for, json_body, json_response
 
 
 async def annotations_get(request: Request, i: str) -> HTTPResponse:
@@ -22,17 +21,8 @@ async def annotations_get(request: Request, i: str) -> HTTPResponse:
 async def annotations_put(request: Request, i: str) -> HTTPResponse:
     """``PUT /api/file/{i}/annotations``: replace the file's ROIs; answer the canonical set."""
     state = app_state(request)
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != "application/json":
-        raise ApiError(
-            "unsupported_media_type", "the body must be JSON (Content-Type: application/json)"
-        )
+    payload = json_body(request)
     entry = entry_for(state, i)
-    try:
-        payload = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise ApiError("bad_request", f"the body is not valid JSON: {reason}") from error
     roi_set = state.annotations.replace(entry, payload)
     state.roi_changed()  # counts the edit; rewrites --save-annotations (atomically)
     return json_response(roi_set.to_json())
@@ -44,7 +34,8 @@ async def annotations_export(request: Request) -> HTTPResponse:
     body = await asyncio.get_running_loop().run_in_executor(
         state.pool, state.annotations.export_csv, state.registry.entries()
     )
-    state.roi_exported()  # the edits so far are exported: no recovery file for them
+    if not flag_arg(request, "peek"):  # a script's read (?peek=1) saves nothing for the user
+        state.roi_exported()  # the edits so far are exported: no recovery file for them
     return raw(
         body,
         content_type="text/csv; charset=utf-8",
