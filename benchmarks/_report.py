@@ -340,6 +340,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {t['workload']} | {t['label']} | {t['ours']} | {t['rust']} | {r} | "
             f"{t['target']} | {'**NOT MET**' if t['status'] == 'NOT MET' else t['status']} |"
         )
+    lines += extras_markdown(result.get("extras") or {})
     for name, w in result["workloads"].items():
         lines += ["", f"## {name}: {w['description']}", ""]
         lines += ["| figure | ours | Rust 0.4.1 | ours/Rust |", "|---|---|---|---|"]
@@ -358,6 +359,40 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append("")
             lines += [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def _extra_rows(figures: Any) -> list[dict[str, Any]]:
+    """The figure rows of a feature benchmark's JSON (a list, or {"figures": [...]})."""
+    rows = figures.get("figures", []) if isinstance(figures, dict) else figures or []
+    return [r for r in rows if isinstance(r, dict) and "name" in r]
+
+
+def extras_markdown(extras: dict[str, Any]) -> list[str]:
+    """Tables of the feature benchmarks (ours only: Rust 0.4.1 has none of these features)."""
+    if not extras:
+        return []
+    lines = [
+        "",
+        "## Features without a Rust counterpart (ours only)",
+        "",
+        "Run by `run.py` after the A/B (each script's own targets in its notes).",
+    ]
+    for name, entry in extras.items():
+        lines += ["", f"### `benchmarks/{name}.py {' '.join(entry.get('argv', []))}`".rstrip(), ""]
+        if "error" in entry:
+            lines.append(f"- ✗ {entry['error']}")
+        rows = _extra_rows(entry.get("figures"))
+        if rows:
+            lines += ["| figure | value | note |", "|---|---|---|"]
+            for r in rows:
+                label = f"{r['variant']}: {r['name']}" if r.get("variant") else str(r["name"])
+                value = r.get("value")
+                shown = f"{_fmt(float(value))} {r.get('unit', '')}" if value is not None else "—"
+                note = str(r.get("note", "")).replace("|", "/")
+                lines.append(f"| {label} | {shown.strip()} | {note} |")
+        for line in entry.get("lines", []):
+            lines.append(f"    {line}")
+    return lines
 
 
 def chart(result: dict[str, Any], path: Path) -> bool:

@@ -51,6 +51,15 @@ WORKLOAD_ORDER = (
     "cine",
     "jpeg_baseline",
 )
+# The feature benchmarks of other owners (ours only: Rust 0.4.1 has no stacks, overlays, remote
+# sources or demo), run after the A/B: name -> (arguments, extra arguments in --quick mode).
+# In --quick mode only those that take well under a minute run (CI: the quick run stays < 3 min).
+EXTRAS: dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]] = {
+    "bench_stacks": (("--json", "{json}"), None),
+    "bench_overlays": (("--json", "{json}"), ("--quick",)),
+    "bench_remote": (("--json", "{json}"), ("--quick",)),
+    "bench_demo": ((), None),
+}
 # JPEG 2000 decoding dominates the full run: cap its repeats so the run stays near 15 min.
 MAX_REPEATS = {"full": {"tomo_j2k": 2}}
 
@@ -159,6 +168,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--chart", type=Path, help="chart PNG (default: docs/benchmarks.png, full)")
     p.add_argument("--no-install", action="store_true", help="do not pip-install the Rust binary")
+    p.add_argument(
+        "--no-extras", action="store_true", help="skip the feature benchmarks (bench_stacks, …)"
+    )
     return p.parse_args(argv)
 
 
@@ -269,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         samples=samples,
         duration=time.perf_counter() - started,
     )
+    if not args.no_extras and not args.workloads and mode != "tiny":
+        result["extras"] = run_extras(quick=mode == "quick")
     result["meta"]["skipped_for_time"] = skipped
     result["meta"]["machine"]["load_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)
@@ -295,6 +309,45 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"updated the summary in {doc}")
     print(md_path.read_text())
     return 0
+
+
+def run_extras(*, quick: bool, timeout: float = 300.0) -> dict[str, Any]:
+    """Run each feature benchmark that exists; its JSON figures, else its printed lines."""
+    import tempfile
+
+    out: dict[str, Any] = {}
+    for name, (args, quick_args) in EXTRAS.items():
+        script = ROOT / "benchmarks" / f"{name}.py"
+        if not script.is_file() or (quick and quick_args is None):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            json_path = Path(tmp) / "figures.json"
+            argv = [a.replace("{json}", str(json_path)) for a in args]
+            argv += list(quick_args or ()) if quick else []
+            t = time.perf_counter()
+            try:
+                proc = subprocess.run(
+                    [sys.executable, str(script), *argv],
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    env=_servers.server_env(),
+                )
+            except subprocess.TimeoutExpired:
+                out[name] = {"error": f"no result after {timeout:.0f} s"}
+                continue
+            shown = [a.replace(str(json_path), "FILE") for a in argv]
+            entry: dict[str, Any] = {"seconds": time.perf_counter() - t, "argv": shown}
+            if proc.returncode != 0:
+                entry["error"] = f"exit {proc.returncode}: {proc.stderr.strip()[-500:]}"
+            if json_path.is_file():
+                entry["figures"] = json.loads(json_path.read_text())
+            else:
+                entry["lines"] = [line for line in proc.stdout.splitlines() if line.strip()]
+        _log(f"extras: {name} in {entry['seconds']:.0f} s")
+        out[name] = entry
+    return out
 
 
 def build_result(

@@ -62,7 +62,7 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "full": Scale("full", 50, 200, 200, 60, 2048, 1664, 200, 512, 100, 1024),
-    "quick": Scale("quick", 10, 50, 20, 6, 512, 416, 40, 512, 8, 1024),
+    "quick": Scale("quick", 10, 50, 20, 6, 512, 416, 40, 512, 8, 1024, small_files=100),
     "tiny": Scale("tiny", 2, 5, 2, 3, 128, 104, 4, 64, 2, 64, small_files=6),
 }
 
