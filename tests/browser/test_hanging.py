@@ -6,6 +6,7 @@ labelled cell; Shift+G hangs the prior."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -176,3 +177,110 @@ def test_hanging_places_flips_and_scales_each_view(
         x0, x1, w, _ = tissue(page.get_by_role("region", name=name, exact=True))
         assert abs((x1 - x0) - TISSUE_MM * per_mm) <= 2, name
         assert (x1 >= w - 1) if name.startswith("R") else (x0 <= 1), name
+
+
+def write_phantom(
+    path: Path, spacing: tuple[float, float], rows: int = 80, columns: int = 96
+) -> None:
+    """A CT-like frame (`spacing` = PixelSpacing [row, column] mm) with a bright square."""
+    pixels = np.zeros((rows, columns), np.uint16)
+    pixels[20:60, 24:72] = 1000
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientID = "PH1"
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.Modality = "CT"
+    ds.PixelSpacing = list(spacing)
+    ds.WindowCenter, ds.WindowWidth = 500, 1000
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = rows, columns
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def drag(page: Page, a: tuple[float, float], b: tuple[float, float]) -> None:
+    page.mouse.move(*a)
+    page.mouse.down()
+    page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, steps=3)
+    page.mouse.move(*b, steps=3)
+    page.mouse.up()
+
+
+def mm(text: str) -> float:
+    assert text.endswith(" mm"), text
+    return float(text[:-3])
+
+
+def test_lengths_and_angles_in_mm_on_square_and_non_square_pixels(
+    page: Page, start_dcmview: Callable[..., Server], tmp_path: Path
+) -> None:
+    write_phantom(tmp_path / "a_nonsquare.dcm", (0.5, 0.25))
+    write_phantom(tmp_path / "b_square.dcm", (0.2, 0.2))
+    server = start_dcmview(tmp_path)
+    page.goto(f"{server.base}/#token={server.token}")
+    page.wait_for_selector(".viewport[data-renderer]")
+    expect(page.get_by_test_id("window-readout")).to_be_visible()
+    vp = page.locator(".viewport")
+    box = vp.bounding_box()
+    assert box
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    rows, columns = 80, 96
+    zoom = min(box["width"] / columns, box["height"] / rows)
+    values = page.get_by_test_id("measurement-value")
+
+    def point(column: float, row: float) -> tuple[float, float]:
+        return cx + (column - columns / 2) * zoom, cy + (row - rows / 2) * zoom
+
+    page.keyboard.press("l")
+    expect(page.get_by_role("radio", name="Length")).to_have_attribute("aria-checked", "true")
+    # the square's top edge (48 columns × 0.25 mm = 12 mm) and left edge (40 rows × 0.5 = 20 mm)
+    drag(page, point(24, 20), point(72, 20))
+    expect(values).to_have_count(1)
+    assert abs(mm(values.nth(0).inner_text()) - 12.0) <= 0.25 + 0.05
+    drag(page, point(24, 60), point(24, 20))
+    expect(values).to_have_count(2)
+    assert abs(mm(values.nth(1).inner_text()) - 20.0) <= 0.5 + 0.05
+    index = server.files["a_nonsquare.dcm"]
+    saved = server.api(f"file/{index}/measurements").json()["measurements"]
+    assert [m["unit"] for m in saved] == ["mm", "mm"]
+    # rotated clockwise: a vertical drag on screen runs along the image's columns (0.25 mm each)
+    page.keyboard.press(".")
+    rz = min(box["width"] / rows, box["height"] / columns)
+    drag(page, (cx + 30, cy - 20 * rz), (cx + 30, cy + 20 * rz))
+    expect(values).to_have_count(3)
+    assert abs(mm(values.nth(2).inner_text()) - 40 * 0.25) <= 0.25 + 0.05
+    # an angle: a drag (first arm, to the vertex) and a click (second arm); rotate back first
+    page.keyboard.press(",")
+    page.keyboard.press("a")
+    drag(page, point(80, 40), point(40, 40))
+    page.mouse.click(*point(40, 70))
+    expect(values).to_have_count(4)
+    assert values.nth(3).inner_text() == "90.0°"
+    # square pixels
+    server_b = server.files["b_square.dcm"]
+    page.get_by_role("treeitem", name=re.compile("b_square")).click()
+    expect(values).to_have_count(0)
+    page.keyboard.press("l")
+    drag(page, point(24, 20), point(72, 20))
+    expect(values).to_have_count(1)
+    assert abs(mm(values.nth(0).inner_text()) - 48 * 0.2) <= 0.2 + 0.05
+    assert len(server.api(f"file/{server_b}/measurements").json()["measurements"]) == 1
+    # select + Delete removes; they survive switching files and a reload
+    page.get_by_role("treeitem", name=re.compile("a_nonsquare")).click()
+    expect(values).to_have_count(4)
+    page.reload()
+    page.wait_for_selector(".viewport[data-renderer]")
+    expect(values).to_have_count(4)
+    values.nth(0).click()
+    page.get_by_role("button", name="Delete measurement").click()
+    expect(values).to_have_count(3)
+    assert len(server.api(f"file/{index}/measurements").json()["measurements"]) == 3

@@ -9,6 +9,8 @@
  * failure (the server stopped).
  */
 
+import type { Measurement } from './measure';
+
 export interface Window {
   center: number;
   width: number;
@@ -454,6 +456,24 @@ export class Api {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(set),
     });
+  }
+
+  measurements(file: number): Promise<{ measurements: Measurement[] }> {
+    return this.json(`file/${file}/measurements`);
+  }
+
+  /** Replace a file's whole list (docs/api.md "Measurements"); the answer is the canonical list. */
+  putMeasurements(file: number, list: Pick<Measurement, 'kind' | 'frame' | 'points' | 'label'>[]): Promise<{ measurements: Measurement[] }> {
+    return this.json(`file/${file}/measurements`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ measurements: list }),
+    });
+  }
+
+  async exportMeasurements(): Promise<{ blob: Blob; filename: string }> {
+    const res = await this.request('measurements/export.json');
+    return { blob: await res.blob(), filename: dispositionFilename(res.headers.get('Content-Disposition'), 'dcmview-measurements.json') };
   }
 
   async exportCsv(): Promise<{ blob: Blob; filename: string }> {

@@ -3,7 +3,7 @@ import { SHEET, TOOLS, actionForKey, keyBelongsToControl, roiGrow, roiNudge, typ
 
 describe('shortcuts', () => {
   it('maps the tool letters of viewer-ux.md', () => {
-    expect(TOOLS.map((t) => `${t.name}=${t.key}`).join(' ')).toBe('Pan=P Zoom=Z Scroll=S Window/Level=W ROI=R Ellipse=E');
+    expect(TOOLS.map((t) => `${t.name}=${t.key}`).join(' ')).toBe('Pan=P Zoom=Z Scroll=S Window/Level=W ROI=R Ellipse=E Length=L Angle=A');
     for (const t of TOOLS) expect(actionForKey(t.key.toLowerCase())).toEqual({ kind: 'tool', tool: t.id });
   });
   it('maps frames, cine, view and ROI keys', () => {

@@ -5,7 +5,7 @@
 
 import { LAYOUTS, type LayoutId } from './layouts';
 
-export type Tool = 'pan' | 'zoom' | 'scroll' | 'window' | 'roi' | 'ellipse';
+export type Tool = 'pan' | 'zoom' | 'scroll' | 'window' | 'roi' | 'ellipse' | 'length' | 'angle';
 
 export const TOOLS: readonly { id: Tool; name: string; key: string }[] = [
   { id: 'pan', name: 'Pan', key: 'P' },
@@ -15,6 +15,9 @@ export const TOOLS: readonly { id: Tool; name: string; key: string }[] = [
   { id: 'roi', name: 'ROI', key: 'R' },
   // stats-only regions (tools/ellipse.ts), not saved
   { id: 'ellipse', name: 'Ellipse', key: 'E' },
+  // measurements (tools/measure.ts), kept by the server
+  { id: 'length', name: 'Length', key: 'L' },
+  { id: 'angle', name: 'Angle', key: 'A' },
 ];
 
 export type Action =

@@ -6,6 +6,7 @@
 
 import type { Tool } from '../lib/keys';
 import { ellipseTool } from './ellipse';
+import { angleTool, lengthTool } from './measure';
 import { roiTool } from './roi';
 import type { ToolBehaviour } from './types';
 import { panTool, scrollTool, windowTool, zoomTool } from './view';
@@ -17,6 +18,8 @@ export const BEHAVIOURS: Record<Tool, ToolBehaviour> = {
   window: windowTool,
   roi: roiTool,
   ellipse: ellipseTool,
+  length: lengthTool,
+  angle: angleTool,
 };
 
 /** The behaviour a press of `button` (0 left, 1 middle, 2 right) gets with `tool` chosen. */
