@@ -24,7 +24,6 @@ pytestmark = pytest.mark.browser
 MG = UID("1.2.840.10008.5.1.4.1.1.1.2")
 # every image: 16 × 20 mm, tissue 8 mm from the chest wall
 WIDTH_MM, HEIGHT_MM, TISSUE_MM = 16.0, 20.0, 8.0
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 class Server(Protocol):
@@ -159,9 +158,6 @@ def test_hanging_places_flips_and_scales_each_view(
         else:
             assert x0 <= 1, f"{name}: the chest wall must be at the cell's left edge"
     assert width > 0
-    if renderer == "webgl":
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / "hanging.png"))
 
     # Shift+G: the view pair of the active view (R CC) above the prior's, linked
     page.keyboard.press("Shift+G")
