@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -388,11 +389,10 @@ def test_recovery_never_goes_beside_the_inputs(study: Path, tmp_path: Path) -> N
         assert Path(path).parent == tmp_path / "cache"
 
 
-def test_serve_reports_the_recovery_csv_on_stop(
-    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _serve_with_an_edit(
+    study: Path, monkeypatch: pytest.MonkeyPatch, on_recovered: Callable[[str], None] | None
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    recovered: list[str] = []
+    """Serve ``study`` with one unexported ROI edit, stopping when the scan completes."""
     original = AppState.build.__func__  # type: ignore[attr-defined]
 
     def build_with_an_edit(cls: type[AppState], /, config: ServerConfig, **kw: Any) -> AppState:
@@ -406,8 +406,24 @@ def test_serve_reports_the_recovery_csv_on_stop(
         ServerConfig(paths=(str(study),), token=TOKEN),
         on_scan_complete=lambda summary: stop.set(),
         stop_event=stop,
-        on_recovered=recovered.append,
+        on_recovered=on_recovered,
     )
+
+
+def test_a_library_server_writes_no_recovery_csv_nobody_is_told_about(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _serve_with_an_edit(study, monkeypatch, on_recovered=None)
+    assert not list(tmp_path.iterdir())
+
+
+def test_serve_reports_the_recovery_csv_on_stop(
+    study: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    recovered: list[str] = []
+    _serve_with_an_edit(study, monkeypatch, on_recovered=recovered.append)
     (path,) = recovered
     assert Path(path).parent == tmp_path
     assert Path(path).name.startswith("dcmview-annotations-recovered-")

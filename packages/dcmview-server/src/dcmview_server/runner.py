@@ -271,8 +271,9 @@ def serve(
     """Serve ``config`` until stopped; returns 0, or 1 when no loadable file was found.
 
     Raises `ConfigError` (before binding when possible) for usage-class failures. Once
-    stopped, unsaved ROI edits are written to a recovery CSV whose path goes to
-    ``on_recovered`` (a warning on stderr when it cannot be written).
+    stopped, and only when ``on_recovered`` is given (someone will tell the user where it is),
+    unsaved ROI edits are written to a recovery CSV whose path goes to ``on_recovered`` (a
+    warning on stderr when it cannot be written).
     """
     state = AppState.build(config)
     _fix_malloc_threshold()
@@ -293,7 +294,8 @@ def serve(
         status = loop.run_until_complete(
             _run(app, state, sock, ready, on_ready, on_scan_complete, stop_event)
         )
-        _recover(state, on_recovered)
+        if on_recovered is not None:
+            _recover(state, on_recovered)
         return status
     finally:
         state.close()
@@ -308,7 +310,7 @@ def serve(
             Sanic.unregister_app(app)
 
 
-def _recover(state: AppState, on_recovered: Callable[[str], None] | None) -> None:
+def _recover(state: AppState, on_recovered: Callable[[str], None]) -> None:
     try:
         path = state.recover_unsaved()
     except OSError as error:
@@ -317,7 +319,7 @@ def _recover(state: AppState, on_recovered: Callable[[str], None] | None) -> Non
             f"written to a recovery CSV: {error}\n"
         )
         return
-    if path is not None and on_recovered is not None:
+    if path is not None:
         on_recovered(path)
 
 
