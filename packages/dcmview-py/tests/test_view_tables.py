@@ -34,7 +34,8 @@ def _put(handle: ViewerHandle, path: str, body: Any) -> Any:
 
 
 @pytest.fixture
-def handle(dicom_dir: Path) -> Any:
+def handle(dicom_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.chdir(tmp_path)  # the recovery CSV of its unexported edits goes here on stop
     viewer = view([dicom_dir], browser=False, block=False)
     yield viewer
     viewer.stop()
