@@ -323,3 +323,21 @@ def test_overlay_arrays_are_saved_as_npy_named_by_their_key(tmp_path: Path) -> N
     assert path == "/data/gt.nii.gz"
     with pytest.raises(ValueError, match="invalid overlay name"):
         _place_overlays({"overlays": {"a/b": mask}}, str(tmp_path))
+
+
+def test_an_overlay_array_that_fits_no_image_raises_naming_both_shapes(dicom_dir: Path) -> None:
+    mask = np.zeros((4, 5), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"4×5") as raised:
+        view([dicom_dir], overlays={"prediction": mask}, browser=False, block=False)
+    assert "128×128" in str(raised.value)  # CT_small's shape: the one it was compared with
+
+
+def test_an_overlay_array_that_fits_is_listed_on_its_image(dicom_dir: Path) -> None:
+    mask = np.zeros((128, 128), dtype=np.uint8)
+    mask[10:20, 30:40] = 1
+    with view([dicom_dir], overlays={"prediction": mask}, browser=False, block=False) as handle:
+        status, body = api_get(handle.base_url, "/api/overlays", handle.token)
+        assert status == 200
+        (overlay,) = body["overlays"]
+        assert overlay["label"] == "prediction"
+        assert overlay["targets"]

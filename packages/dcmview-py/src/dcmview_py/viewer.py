@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -351,6 +352,29 @@ def _place_overlays(options: dict[str, Any], tmpdir: str) -> None:
     options["overlays"] = tuple(placed)
 
 
+def _check_array_overlays(handle: ViewerHandle, written: list[str], limit: float) -> None:
+    """Raise ``ValueError`` (naming both shapes) for an array overlay that fits no loaded image:
+    wait until the scan is complete and every array overlay is placed or refused.
+
+    ``written`` are the arrays' ``.npy`` files relative to the private directory (the API may
+    show sources relative to the inputs' root under ``mask=True``)."""
+    deadline = time.monotonic() + limit
+    while True:
+        body = json.loads(tables.api_bytes(handle.base_url, handle.token, "/api/overlays"))
+        mine = [
+            o
+            for o in body["overlays"]
+            if any(str(o.get("source", "")).endswith(tail) for tail in written)
+        ]
+        refused = [o for o in mine if not o["targets"] and o.get("reason")]
+        if refused:
+            raise ValueError("; ".join(str(o["reason"]) for o in refused))
+        settled = all(o["targets"] for o in mine)
+        if (body.get("scan_complete") and settled) or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)
+
+
 def view(
     items: Any = None,
     *,
@@ -432,6 +456,14 @@ def view(
         _stop_process(process, tmpdir, grace=2.0)
         raise
     handle = ViewerHandle(process, ready, reader, tmpdir, height=height, proxy_url=proxy_url)
+    if overlay_arrays:
+        assert tmpdir is not None
+        written = [p for p in inv.server.overlays if p.startswith(tmpdir + os.sep)]
+        try:
+            _check_array_overlays(handle, [os.path.relpath(p, tmpdir) for p in written], limit)
+        except BaseException:
+            handle.stop()
+            raise
     if block:
         for line in [*before, f"dcmview: server running at {ready.url}"]:
             print(line, flush=True)
