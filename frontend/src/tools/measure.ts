@@ -36,6 +36,7 @@ function editHandle(c: PointerContext, p: Point, t: { file: number; frame: numbe
   if (!hit) return null;
   const m = list[hit.index];
   measurements.selected = { file: t.file, index: hit.index };
+  c.vp.rois.selected = -1; // Delete now removes the measurement, not an ROI
   let moved = false;
   return {
     move(q) {
