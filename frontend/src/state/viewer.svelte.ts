@@ -88,8 +88,13 @@ export class Viewer {
   /** Start talking to the server and listening to the page; returns the stopper. */
   start(): () => void {
     const stops = [this.session.start(), this.edits.guard(window), this.focus.install(document), this.persist()];
-    overlayLayers.attach(this.session.api);
-    stops.push(() => overlayLayers.stop());
+    // overlays are listed once the server has answered with the token (no 401 behind the gate)
+    const attach = $effect.root(() => {
+      $effect(() => {
+        if (this.session.firstAnswer) overlayLayers.attach(this.session.api);
+      });
+    });
+    stops.push(attach, () => overlayLayers.stop());
     return () => {
       for (const s of stops) s();
       this.layout.destroy();
