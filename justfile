@@ -16,9 +16,10 @@ test *args:
 test-pkg name *args:
     uv run --exact --package {{name}} python -m pytest packages/{{name}} {{args}}
 
-# Each package alone (proves no package leans on an undeclared sibling).
+# Each package alone (proves no package leans on an undeclared sibling). The loop runs uv
+# itself: `--exact` strips the dev tools (`just` among them) from the environment as it goes.
 test-each *args:
-    for p in {{packages}}; do if [ -d packages/$p ]; then just test-pkg $p {{args}}; fi; done
+    for p in {{packages}}; do if [ -d packages/$p ]; then uv run --exact --package $p python -m pytest packages/$p {{args}}; fi; done
 
 # Lint, format check and strict type check.
 lint:
