@@ -24,10 +24,8 @@ said), server times from ``Server-Timing``:
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -44,17 +42,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks import bench_stacks, workloads  # noqa: E402
 
-TOKEN = "bench-overlays-token"
 SEGMENTS = 20
-SERVER_CODE = """
-import json, sys
-from dcmview_server import ServerConfig, serve
-args = json.loads(sys.argv[1])
-def ready(r):
-    print(json.dumps({"port": r.port}), flush=True)
-serve(ServerConfig(paths=tuple(args["paths"]), token=args["token"],
-                   cache_budget=args["budget"]), on_ready=ready)
-"""
 
 FIGURES: list[dict[str, Any]] = []
 
@@ -112,28 +100,7 @@ def seg_file(ct: Path, slices: int, size: int) -> Path:
 # --- a server process -------------------------------------------------------------------------
 
 
-class Server(bench_stacks.Server):
-    """`bench_stacks.Server` on several paths."""
-
-    def __init__(self, paths: list[Path], budget: int = 512 * 2**20) -> None:
-        config = json.dumps({"paths": [str(p) for p in paths], "token": TOKEN, "budget": budget})
-        self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER_CODE, config], stdout=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        self.port = int(json.loads(self.proc.stdout.readline())["port"])
-        self.ready = time.perf_counter()
-        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-
-    def get(self, path: str) -> tuple[bytes, dict[str, str]]:
-        self.conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
-        response = self.conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"GET {path} -> {response.status}: {body[:300]!r}")
-        return body, {k.lower(): v for k, v in response.getheaders()}
-
+Server = bench_stacks.Server  # one benchmark server process, on one or several paths
 
 server_ms = bench_stacks.server_ms
 

@@ -125,8 +125,9 @@ def series_dir(slices: int, size: int, variant: str) -> Path:
 class Server:
     """A fresh dcmview server process on one directory."""
 
-    def __init__(self, path: Path, budget: int = 512 * 2**20) -> None:
-        config = json.dumps({"paths": [str(path)], "token": TOKEN, "budget": budget})
+    def __init__(self, paths: Path | list[Path], budget: int = 512 * 2**20) -> None:
+        names = [str(p) for p in (paths if isinstance(paths, list) else [paths])]
+        config = json.dumps({"paths": names, "token": TOKEN, "budget": budget})
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", SERVER_CODE, config], stdout=subprocess.PIPE, text=True
