@@ -154,6 +154,60 @@ def test_counts_per_segment_with_area_and_volume(make_server: Any, study: Any) -
         assert sorted(item["frames"]) == sorted(expected)
 
 
+def test_labels_over_some_segments_and_the_overlap_header(make_server: Any, study: Any) -> None:
+    """``labels?segments=`` is the label map of those segments only (a lower segment shows where
+    a left-out higher one covered it); ``X-Segments-Overlap`` says whether two segments cover
+    one pixel (random masks: they do; a label-valued mask never does)."""
+    folder, _, masks = study
+    srv = make_server((str(folder),))
+    files = _files(srv)
+    seg = next(
+        o for o in srv.get("/api/overlays").json()["overlays"] if o["kind"] == "segmentation"
+    )
+    base = f"/api/overlay/{seg['id']}/file/{files['ct0.dcm']}/frame/0/labels"
+    full = srv.get(base)
+    assert full.headers["x-segments-overlap"] == "1"
+    assert (masks[0, :, :, 0] & masks[0, :, :, 1]).any()
+    for query, expected in [
+        ("1", np.where(masks[0, :, :, 0], 1, 0)),
+        ("2", np.where(masks[0, :, :, 1], 2, 0)),
+        ("2,1", np.where(masks[0, :, :, 1], 2, np.where(masks[0, :, :, 0], 1, 0))),
+        ("1,1,2", np.where(masks[0, :, :, 1], 2, np.where(masks[0, :, :, 0], 1, 0))),
+    ]:
+        r = srv.get(f"{base}?segments={query}")
+        assert r.status_code == 200, (query, r.text)
+        got = np.frombuffer(r.content, np.uint8).reshape(ROWS, COLS)
+        np.testing.assert_array_equal(got, expected, err_msg=query)
+        assert r.headers["x-segments-overlap"] == ("1" if "," in query else "0")
+    again = srv.get(f"{base}?segments=1")
+    assert again.headers["x-cache"] == "HIT"
+    # segment masks carry no overlap header; a label-valued array never overlaps
+    assert "x-segments-overlap" not in srv.get(base.replace("labels", "segment/1")).headers
+    for bad in ("", "0", "3", "1,x", "1,,2", "-1", "1 ,2", "١"):
+        r = srv.get(f"{base}?segments={bad}")
+        assert r.status_code == 400, bad
+        assert r.json()["code"] == "invalid_query", bad
+    assert srv.get(f"{base}?segments=1&segments=2").json()["code"] == "invalid_query"
+    uncovered = f"/api/overlay/{seg['id']}/file/{files['ct3.dcm']}/frame/0/labels?segments=1"
+    assert srv.get(uncovered).status_code == 404
+
+
+def test_label_mask_subsets_zero_the_other_labels(
+    make_server: Any, study: Any, tmp_path: Path
+) -> None:
+    folder, _sources, _ = study
+    labels = np.random.default_rng(2).integers(0, 4, (SLICES, ROWS, COLS), dtype=np.uint8)
+    np.save(tmp_path / "prediction.npy", labels)
+    srv = make_server((str(folder),), overlays=(str(tmp_path / "prediction.npy"),))
+    file = _files(srv)["ct2.dcm"]
+    r = srv.get(f"/api/overlay/o1/file/{file}/frame/0/labels")
+    assert r.headers["x-segments-overlap"] == "0"
+    r = srv.get(f"/api/overlay/o1/file/{file}/frame/0/labels?segments=1,3")
+    got = np.frombuffer(r.content, np.uint8).reshape(ROWS, COLS)
+    np.testing.assert_array_equal(got, np.where(np.isin(labels[2], [1, 3]), labels[2], 0))
+    assert r.headers["x-segments-overlap"] == "0"
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -27,11 +27,11 @@ from dcmview_core import (
     OverlaySource,
     Stack,
     label_dtype,
-    label_map,
     parse_segment_labels,
     segment_counts,
     segment_mask,
 )
+from dcmview_core.overlays import label_map_overlap
 
 from dcmview_server.errors import ApiError
 from dcmview_server.keys import RAW, Kind
@@ -44,7 +44,10 @@ if TYPE_CHECKING:
     from dcmview_server.state import AppState
 
 LABELS = 0
-"""The ``what`` of a label-map request (segment requests use the segment number, ≥ 1)."""
+"""The ``what`` of a label-map request (segment requests use the segment number, ≥ 1; a
+label map over some segments only is the tuple of their numbers, ascending)."""
+
+What = int | tuple[int, ...]
 
 
 def overlay_sources(config: Any) -> tuple[tuple[OverlaySource, ...], dict[int, str]]:
@@ -74,8 +77,8 @@ class OverlayService:
             self._is_cached,
             self._touch,
         )
-        self._cursors: dict[tuple[str, int], int] = {}
-        self._sequences: dict[int, tuple[str, int, tuple[tuple[int, int], ...]]] = {}
+        self._cursors: dict[tuple[str, What], int] = {}
+        self._sequences: dict[int, tuple[str, What, tuple[tuple[int, int], ...]]] = {}
         """Prefetch cursor number → (overlay id, what, target frames in order)."""
         # read overlay sources in the background: the given ones now, discovered ones as the
         # scan finds them (headers are read once; placing waits for a request)
@@ -138,36 +141,64 @@ class OverlayService:
     # ---- masks ---------------------------------------------------------------------------------
 
     @staticmethod
-    def check(overlay: OverlayLayer, entry: FileEntry, frame: int, what: int) -> None:
+    def check(overlay: OverlayLayer, entry: FileEntry, frame: int, what: What) -> None:
         """``404 not_found`` unless the overlay covers that frame (and has that segment)."""
         if (entry.index, frame) not in overlay.planes:
             raise ApiError(
                 "not_found",
                 f"overlay {overlay.id} does not cover file {entry.index} frame {frame}",
             )
-        if what != LABELS and all(s.number != what for s in overlay.segments):
+        known = (s.number for s in overlay.segments)
+        if isinstance(what, int) and what != LABELS and what not in known:
             raise ApiError("not_found", f"overlay {overlay.id} has no segment {what}")
 
     @staticmethod
-    def _key(overlay: OverlayLayer, file: int, frame: int, what: int) -> tuple[Any, ...]:
+    def segment_subset(overlay: OverlayLayer, text: str | None) -> What:
+        """The ``what`` of ``labels?segments=1,3``: `LABELS` when absent, else the listed
+        segment numbers (ascending, each once); ``400 invalid_query`` unless every one is a
+        segment of the overlay."""
+        if text is None:
+            return LABELS
+        parts = text.split(",")
+        if not text or any(not p.isascii() or not p.isdigit() or len(p) > 9 for p in parts):
+            raise ApiError(
+                "invalid_query",
+                f"segments must be segment numbers separated by commas, not {text[:40]!r}",
+            )
+        numbers = sorted({int(p) for p in parts})
+        known = {s.number for s in overlay.segments}
+        unknown = [n for n in numbers if n not in known]
+        if unknown:
+            raise ApiError(
+                "invalid_query", f"overlay {overlay.id} has no segment {unknown[0]} (segments)"
+            )
+        return tuple(numbers)
+
+    @staticmethod
+    def _key(overlay: OverlayLayer, file: int, frame: int, what: What) -> tuple[Any, ...]:
         return ("overlay", overlay.id, file, frame, what)
 
-    async def _compute(self, overlay: OverlayLayer, file: int, frame: int, what: int) -> np.ndarray:
+    async def _compute(
+        self, overlay: OverlayLayer, file: int, frame: int, what: What
+    ) -> tuple[np.ndarray, bool | None]:
+        """The mask or label map, and (label maps) whether segments overlap on that frame."""
         key = self._key(overlay, file, frame, what)
-        if what == LABELS:
-            result: np.ndarray = await self.state.frames.computed(
-                key, label_map, overlay, file, frame, size=lambda a: a.nbytes + 128
-            )
-        else:
-            result = await self.state.frames.computed(
+        if isinstance(what, int) and what != LABELS:
+            mask: np.ndarray = await self.state.frames.computed(
                 key, segment_mask, overlay, file, frame, what, size=lambda a: a.nbytes + 128
             )
-        return result
+            return mask, None
+        subset = None if what == LABELS else what
+        labels: tuple[np.ndarray, bool] = await self.state.frames.computed(
+            key, label_map_overlap, overlay, file, frame, subset, size=lambda a: a[0].nbytes + 160
+        )
+        return labels
 
     async def mask(
-        self, overlay: OverlayLayer, entry: FileEntry, frame: int, what: int
+        self, overlay: OverlayLayer, entry: FileEntry, frame: int, what: What
     ) -> tuple[memoryview, dict[str, str]]:
-        """Segment ``what`` (≥ 1) or the label map (`LABELS`) of a target frame, and headers."""
+        """Segment ``what`` (≥ 1), the label map (`LABELS`) or the label map over some segments
+        (a tuple) of a target frame, and headers."""
         self.check(overlay, entry, frame, what)
         key = self._key(overlay, entry.index, frame, what)
         hit = key in self.state.frames.encoded
@@ -175,7 +206,7 @@ class OverlayService:
         position = self._position(cursor, entry.index, frame)
         if cursor is not None and position is not None:
             self.prefetch.before(cursor, position, RAW)
-        values = await self._compute(overlay, entry.index, frame, what)
+        values, overlap = await self._compute(overlay, entry.index, frame, what)
         if cursor is not None and position is not None:
             self.prefetch.after(cursor, position, RAW)
         rows, columns = values.shape
@@ -185,6 +216,8 @@ class OverlayService:
             "X-Frame-Columns": str(columns),
             "X-Frame-Bits-Allocated": str(values.dtype.itemsize * 8),
         }
+        if overlap is not None:
+            headers["X-Segments-Overlap"] = "1" if overlap else "0"
         little = np.ascontiguousarray(values.astype(values.dtype.newbyteorder("<"), copy=False))
         return little.data.cast("B"), headers
 
@@ -212,7 +245,7 @@ class OverlayService:
         ordered.extend(k for k in sorted(covered) if k not in seen)
         return tuple(ordered)
 
-    def _cursor(self, overlay: OverlayLayer, what: int, entry: FileEntry) -> FileEntry | None:
+    def _cursor(self, overlay: OverlayLayer, what: What, entry: FileEntry) -> FileEntry | None:
         number = self._cursors.get((overlay.id, what))
         if number is None:
             number = self._cursors[(overlay.id, what)] = len(self._cursors)
@@ -220,7 +253,8 @@ class OverlayService:
         if known is None or len(known[2]) != len(overlay.planes):
             self._sequences[number] = (overlay.id, what, self._order(overlay))
         order = self._sequences[number][2]
-        bits = 16 if what == LABELS and label_dtype(overlay) == np.uint16 else 8
+        labels = not isinstance(what, int) or what == LABELS
+        bits = 16 if labels and label_dtype(overlay) == np.uint16 else 8
         return replace(
             entry, index=number, frame_count=len(order), bits_allocated=bits, samples_per_pixel=1
         )
@@ -234,7 +268,7 @@ class OverlayService:
         except ValueError:
             return None
 
-    def _target(self, number: int, k: int) -> tuple[OverlayLayer, int, int, int] | None:
+    def _target(self, number: int, k: int) -> tuple[OverlayLayer, int, int, What] | None:
         found = self._sequences.get(number)
         placed = self._placed[1] if self._placed is not None else []
         if found is None or not 0 <= k < len(found[2]):

@@ -2,7 +2,8 @@
 
 - `OverlayCatalog` — every overlay of a session (given sources, then discovered SEG/RTSTRUCT).
 - `OverlayLayer` (`segments`, `targets`, `reason`, `to_json()`), `segment_mask`, `label_map`,
-  `segment_counts` — drawing one target frame, lazily (a SEG frame is unpacked when drawn).
+  `label_map_overlap`, `segment_counts` — drawing one target frame, lazily (a SEG frame is
+  unpacked when drawn).
 - `place_seg` / `place_rtstruct` / `place_array` / `place_nifti` — the placing rules, pure.
 - `fill_polygons` (even-odd at pixel centres), `cielab_to_srgb`, `palette_colour`.
 - `seg_dataset` — a BINARY SEG written with pydicom (demo, benchmarks, tests).
@@ -37,6 +38,7 @@ from dcmview_core.overlays.model import (
     Target,
     label_dtype,
     label_map,
+    label_map_overlap,
     segment_counts,
     segment_mask,
 )
@@ -77,6 +79,7 @@ __all__ = [
     "fill_polygons",
     "label_dtype",
     "label_map",
+    "label_map_overlap",
     "load_mask_file",
     "mask_label",
     "palette_colour",

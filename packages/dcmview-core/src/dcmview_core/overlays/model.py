@@ -11,13 +11,15 @@ unpacked only when drawn), filled contours (`Polygons`) or a 2-D view of an arra
 - ``labels``: values are segment numbers (integer label arrays, LABELMAP SEGs).
 
 `segment_mask` gives one segment's uint8 mask, `label_map` each pixel's highest covering
-segment number (uint8, uint16 when a segment number exceeds 255), `segment_counts` pixel
-counts with mm² and mL where the targets have a pixel spacing and a slice thickness.
+segment number (uint8, uint16 when a segment number exceeds 255; optionally over a subset of
+the segments; `label_map_overlap` also says whether segments overlap on that frame),
+`segment_counts` pixel counts with mm² and mL where the targets have a pixel spacing and a
+slice thickness.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -275,24 +277,50 @@ def _cover(values: NDArray[Any], plane: Plane) -> NDArray[np.bool_]:
     return nonzero
 
 
-def label_map(overlay: OverlayLayer, file: int, frame: int) -> NDArray[np.unsignedinteger[Any]]:
-    """Each pixel of a target frame: the highest segment number covering it, 0 for none."""
+def label_map(
+    overlay: OverlayLayer, file: int, frame: int, segments: Collection[int] | None = None
+) -> NDArray[np.unsignedinteger[Any]]:
+    """Each pixel of a target frame: the highest segment number covering it, 0 for none (only
+    the segments in ``segments`` when given)."""
+    return label_map_overlap(overlay, file, frame, segments)[0]
+
+
+def label_map_overlap(
+    overlay: OverlayLayer, file: int, frame: int, segments: Collection[int] | None = None
+) -> tuple[NDArray[np.unsignedinteger[Any]], bool]:
+    """`label_map`, and whether some pixel is covered by two or more (of those) segments — when
+    not, the map hides nothing: any subset of its segments is the map with the others zeroed."""
     planes, grid = _planes(overlay, file, frame)
     dtype = label_dtype(overlay)
+    top = np.iinfo(dtype).max
+    wanted = None if segments is None else np.array(sorted(set(segments)), dtype=np.int64)
+
+    def labels_of(values: NDArray[Any]) -> NDArray[np.unsignedinteger[Any]]:
+        out: NDArray[np.unsignedinteger[Any]] = np.clip(values, 0, top).astype(dtype)
+        if wanted is not None:
+            out[~np.isin(out, wanted)] = 0
+        return out
+
     if len(planes) == 1 and planes[0].encoding == "labels":
-        values = plane_values(planes[0], grid)
-        direct: NDArray[np.unsignedinteger[Any]] = np.clip(values, 0, np.iinfo(dtype).max).astype(
-            dtype
-        )
-        return direct
+        return labels_of(plane_values(planes[0], grid)), False
     out = np.zeros((grid.rows, grid.columns), dtype=dtype)
+    overlap = False
     for plane in sorted(planes, key=lambda p: p.segment):
+        if plane.encoding != "labels" and wanted is not None and plane.segment not in wanted:
+            continue
         values = plane_values(plane, grid)
         if plane.encoding == "labels":
-            np.maximum(out, np.clip(values, 0, np.iinfo(dtype).max).astype(dtype), out=out)
+            layer = labels_of(values)
+            if not overlap:
+                overlap = bool(np.any((out != 0) & (layer != 0) & (out != layer)))
+            np.maximum(out, layer, out=out)
         else:
-            out[_cover(values, plane)] = plane.segment  # ascending: the highest ends on top
-    return out
+            covered = _cover(values, plane)
+            if not overlap:
+                under = out[covered]
+                overlap = bool(np.any((under != 0) & (under != plane.segment)))
+            out[covered] = plane.segment  # ascending: the highest ends on top
+    return out, overlap
 
 
 # --- counting -----------------------------------------------------------------------------------

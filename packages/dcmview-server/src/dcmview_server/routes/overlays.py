@@ -8,7 +8,7 @@ from sanic.response import HTTPResponse, raw
 
 from dcmview_server.errors import ApiError
 from dcmview_server.overlays import LABELS, overlay_service
-from dcmview_server.query import path_index
+from dcmview_server.query import path_index, str_arg
 from dcmview_server.routes.base import JSON, Route, app_state, entry_for, stream
 
 
@@ -36,12 +36,14 @@ async def overlay_segment(request: Request, o: str, i: str, f: str, n: str) -> N
 
 
 async def overlay_labels(request: Request, o: str, i: str, f: str) -> None:
-    """``GET /api/overlay/{id}/file/{i}/frame/{f}/labels``: uint8 (uint16) label map."""
+    """``GET /api/overlay/{id}/file/{i}/frame/{f}/labels[?segments=1,3]``: uint8 (uint16)
+    label map, over the listed segments only when ``segments`` is given."""
     state = app_state(request)
     service = overlay_service(state)
     overlay = await service.overlay(o)
     entry = entry_for(state, i)
-    body, headers = await service.mask(overlay, entry, _frame(f), LABELS)
+    what = service.segment_subset(overlay, str_arg(request, "segments"))
+    body, headers = await service.mask(overlay, entry, _frame(f), what)
     await stream(request, body, "application/octet-stream", headers)
 
 
