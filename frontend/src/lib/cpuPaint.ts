@@ -6,12 +6,11 @@
 
 import type { Samples, Window } from './api';
 import { applyWindow, buildLut, modalityValue, storedRange, type Range, type WindowMode } from './windowing';
-import { blendSegments, type MergedLabels, type SegmentStyle } from './overlays';
+import { blendSegments, type SegmentImage, type SegmentStyle } from './overlays';
 
-/** The segment overlays of a frame: merged label map, its outline pixels, and how to draw them. */
+/** The segment overlays of a frame: the composed stack and how to blend it. */
 export interface SegmentLayer {
-  labels: MergedLabels;
-  outline: Uint8Array | null;
+  image: SegmentImage;
   style: SegmentStyle;
 }
 
@@ -96,8 +95,7 @@ export function paintPixels(
     for (let i = 0; i < n; i++) if (overlay[i]) px[i] = c;
   }
   // segments are drawn in image space, so they follow every pan/zoom/flip/rotation of the image
-  if (segments && segments.labels.rows === f.rows && segments.labels.columns === f.columns)
-    blendSegments(px, segments.labels, segments.style, segments.outline);
+  if (segments && segments.image.rows === f.rows && segments.image.columns === f.columns) blendSegments(px, segments.image, segments.style);
 }
 
 // ---- the worker protocol ------------------------------------------------------------------------
@@ -106,7 +104,7 @@ export function paintPixels(
 export type ToWorker =
   | { type: 'frame'; seq: number; frame: PaintFrame | null }
   | { type: 'overlay'; seq: number; mask: Uint8Array | null }
-  | { type: 'labels'; labels: MergedLabels | null; outline: Uint8Array | null }
+  | { type: 'segments'; image: SegmentImage | null }
   | { type: 'style'; style: SegmentStyle }
   | { type: 'render'; seq: number; id: number; params: PaintParams };
 

@@ -5,7 +5,7 @@
  */
 
 import { paintPixels, paintRange, type FromWorker, type PaintFrame, type ToWorker } from './cpuPaint';
-import type { MergedLabels, SegmentStyle } from './overlays';
+import type { SegmentImage, SegmentStyle } from './overlays';
 import type { Range } from './windowing';
 
 let frame: PaintFrame | null = null;
@@ -15,15 +15,14 @@ let overlay: Uint8Array | null = null;
 let canvas: OffscreenCanvas | null = null;
 let ctx: OffscreenCanvasRenderingContext2D | null = null;
 let pixels: ImageData | null = null;
-let labels: MergedLabels | null = null;
-let outline: Uint8Array | null = null;
+let segments: SegmentImage | null = null;
 let style: SegmentStyle | null = null;
 
 function render(seq: number, id: number, msg: Extract<ToWorker, { type: 'render' }>): void {
   if (!frame || seq !== frameSeq) return;
   const f = frame;
   if (!pixels || pixels.width !== f.columns || pixels.height !== f.rows) pixels = new ImageData(f.columns, f.rows);
-  paintPixels(f, range, overlay, msg.params, new Uint32Array(pixels.data.buffer), labels && style ? { labels, outline, style } : null);
+  paintPixels(f, range, overlay, msg.params, new Uint32Array(pixels.data.buffer), segments && style ? { image: segments, style } : null);
   if (!canvas || canvas.width !== f.columns || canvas.height !== f.rows) {
     canvas = new OffscreenCanvas(f.columns, f.rows);
     ctx = canvas.getContext('2d', { alpha: false });
@@ -43,9 +42,8 @@ self.onmessage = (e: MessageEvent<ToWorker>): void => {
     range = frame && frame.samplesPerPixel === 1 ? paintRange(frame) : { min: 0, max: 0 };
   } else if (msg.type === 'overlay') {
     if (msg.seq === frameSeq) overlay = msg.mask;
-  } else if (msg.type === 'labels') {
-    labels = msg.labels;
-    outline = msg.outline;
+  } else if (msg.type === 'segments') {
+    segments = msg.image;
   } else if (msg.type === 'style') {
     style = msg.style;
   } else {

@@ -1,9 +1,11 @@
 /**
  * Overlays (DICOM SEG, RT Structure Sets, masks): the server's shapes (docs/api.md "Overlays")
- * and the pure maths the renderers share. Every overlay's label map of a frame is merged into
- * one uint16 map of *global* segment indices (overlay k's segment n → `offsets[k] + n`), so a
- * single texture and a small colour table (one RGBA entry per global index) draw them all; a
- * visibility, opacity or outline change only rebuilds the table.
+ * and the pure maths the renderers share. The shown segments of a frame are *stacked* in order
+ * (overlays as listed, then segment number), each laid over the ones below it with its coverage
+ * (binary 1, fractional value / 255), into one RGBA image (`composeSegments`: the stack's colour
+ * and coverage); the renderers blend that on the image at the chosen opacity:
+ * `mix(image, colour, opacity × coverage)`. So a fractional segment is graded, a lower segment
+ * shows wherever no shown segment covers it fully, and opacity is one uniform.
  */
 
 import type { Api } from './api';
@@ -49,26 +51,35 @@ export interface OverlayCounts {
   segments: SegmentCounts[];
 }
 
-/** One frame's label map: each pixel the highest segment number covering it (0 none). */
+/**
+ * One frame's label map (each pixel the highest segment number covering it, 0 none) or one
+ * segment's mask (0–255: 255 = covered, fractional values graded).
+ */
 export interface LabelMap {
   rows: number;
   columns: number;
   data: Uint8Array | Uint16Array;
+  /** A label map's `X-Segments-Overlap`: false = no pixel has two segments (undefined: unknown). */
+  overlap?: boolean;
 }
 
-/** The merged map of every overlay on one frame (global indices, see `offsets`). */
-export interface MergedLabels {
+/** The composed segments of a frame: RGBA per pixel, the stack's colour and its coverage (alpha). */
+export interface SegmentImage {
   rows: number;
   columns: number;
-  data: Uint16Array;
+  data: Uint8Array;
 }
 
-/** How segments are drawn: a RGBA table by global index (alpha 0 = hidden) and fill or outline. */
+/** How the composed segments are blended on the image. */
 export interface SegmentStyle {
-  /** 4 bytes per global index; entry 0 is unused (no segment). */
-  lut: Uint8Array;
-  outline: boolean;
+  /** 0–1. */
+  opacity: number;
 }
+
+/** One layer of the stack: a label map (its shown segments' colours by number) or a segment mask. */
+export type SegmentSource =
+  | { kind: 'labels'; map: LabelMap; colours: ReadonlyMap<number, readonly [number, number, number]> }
+  | { kind: 'mask'; map: LabelMap; number: number; colour: readonly [number, number, number] };
 
 /** What the user chose: overlays and segments shown, opacity 0–1, outline mode, the O key. */
 export interface OverlaySettings {
@@ -80,108 +91,133 @@ export interface OverlaySettings {
   outline: boolean;
 }
 
-/** The first global index of each overlay's segments (index 0 means "none"). */
-export function labelOffsets(overlays: readonly OverlayInfo[]): number[] {
-  const out: number[] = [];
-  let next = 0;
-  for (const o of overlays) {
-    out.push(next);
-    next += Math.max(0, ...o.segments.map((s) => s.number));
+/** The segments of an overlay that are shown (none when the overlay or all overlays are off). */
+export function shownSegments(o: OverlayInfo, s: OverlaySettings): OverlaySegment[] {
+  if (!s.all || s.hiddenOverlays.has(o.id)) return [];
+  return o.segments.filter((seg) => !s.hiddenSegments.has(`${o.id}:${seg.number}`));
+}
+
+/**
+ * What to ask the server for to draw an overlay's shown segments on one frame (docs/api.md):
+ * `segment/{n}` of each shown one for a fractional overlay; else one `labels` while every
+ * segment is shown or the frame's full map is known not to overlap (`full`), and
+ * `labels?segments=…` of the shown ones otherwise. Empty when nothing is shown.
+ */
+export function overlayRoutes(o: OverlayInfo, shown: readonly OverlaySegment[], full: LabelMap | null | undefined): string[] {
+  if (!shown.length) return [];
+  if (o.fractional) return shown.map((s) => `segment/${s.number}`);
+  if (shown.length === o.segments.length || full?.overlap === false) return ['labels'];
+  return [`labels?segments=${shown.map((s) => s.number).join(',')}`];
+}
+
+/** The stack's layers of one overlay from the maps of its routes (`overlayRoutes`, same order; null: missing). */
+export function overlaySources(o: OverlayInfo, shown: readonly OverlaySegment[], maps: readonly (LabelMap | null)[]): SegmentSource[] {
+  const out: SegmentSource[] = [];
+  if (!shown.length) return out;
+  if (o.fractional) {
+    shown.forEach((s, i) => {
+      const map = maps[i];
+      if (map) out.push({ kind: 'mask', map, number: s.number, colour: s.color });
+    });
+  } else if (maps[0]) {
+    out.push({ kind: 'labels', map: maps[0], colours: new Map(shown.map((s) => [s.number, s.color])) });
   }
   return out;
 }
 
-/** The number of global indices (table entries, 0 included). */
-export function labelCount(overlays: readonly OverlayInfo[]): number {
-  const off = labelOffsets(overlays);
-  const k = overlays.length - 1;
-  return k < 0 ? 1 : off[k] + Math.max(0, ...overlays[k].segments.map((s) => s.number)) + 1;
-}
-
-/** The colour/visibility table of the settings (see `SegmentStyle.lut`). */
-export function buildSegmentLut(overlays: readonly OverlayInfo[], s: OverlaySettings): Uint8Array {
-  const lut = new Uint8Array(labelCount(overlays) * 4);
-  const offsets = labelOffsets(overlays);
-  const alpha = Math.round(Math.min(1, Math.max(0, s.opacity)) * 255);
-  overlays.forEach((o, k) => {
-    const shown = s.all && !s.hiddenOverlays.has(o.id);
-    for (const seg of o.segments) {
-      const at = (offsets[k] + seg.number) * 4;
-      lut[at] = seg.color[0];
-      lut[at + 1] = seg.color[1];
-      lut[at + 2] = seg.color[2];
-      lut[at + 3] = shown && !s.hiddenSegments.has(`${o.id}:${seg.number}`) ? alpha : 0;
-    }
-  });
-  return lut;
-}
-
 /**
- * Merge per-overlay label maps (in overlay order; null = that overlay does not cover the frame)
- * into global indices; a later overlay is drawn over an earlier one where both cover a pixel.
+ * Compose the stack (bottom first) into straight-alpha RGBA: over each pixel, a layer with
+ * coverage `a` (labels: 1 where a shown segment is; masks: value / 255) makes the colour
+ * `a·c + (1 − a)·below` (premultiplied) and the coverage `a + (1 − a)·below`. In outline mode a
+ * layer covers (fully) only its border pixels: a label pixel with a 4-neighbour of another
+ * label, a mask pixel at 50 % or more with a neighbour below 50 %, or either at the image edge.
+ * Layers of another size are skipped.
  */
-export function mergeLabels(maps: readonly (LabelMap | null)[], offsets: readonly number[], rows: number, columns: number): MergedLabels {
+export function composeSegments(sources: readonly SegmentSource[], rows: number, columns: number, outline: boolean): SegmentImage {
   const n = rows * columns;
-  const data = new Uint16Array(n);
-  maps.forEach((m, k) => {
-    if (!m || m.rows !== rows || m.columns !== columns) return;
-    const off = offsets[k];
-    const d = m.data;
-    for (let i = 0; i < n; i++) if (d[i]) data[i] = off + d[i];
-  });
+  const r = new Float32Array(n);
+  const g = new Float32Array(n);
+  const b = new Float32Array(n);
+  const cover = new Float32Array(n);
+  const lay = (i: number, a: number, c: readonly [number, number, number]): void => {
+    const k = 1 - a;
+    r[i] = a * c[0] + k * r[i];
+    g[i] = a * c[1] + k * g[i];
+    b[i] = a * c[2] + k * b[i];
+    cover[i] = a + k * cover[i];
+  };
+  const last = columns - 1;
+  const bottom = rows - 1;
+  for (const src of sources) {
+    const { map } = src;
+    if (map.rows !== rows || map.columns !== columns) continue;
+    const d = map.data;
+    if (src.kind === 'labels') {
+      const colours = src.colours;
+      for (let i = 0; i < n; i++) {
+        const v = d[i];
+        if (!v) continue;
+        const c = colours.get(v);
+        if (!c) continue;
+        if (outline) {
+          const x = i % columns;
+          const y = (i - x) / columns;
+          const edge = x === 0 || y === 0 || x === last || y === bottom || d[i - 1] !== v || d[i + 1] !== v || d[i - columns] !== v || d[i + columns] !== v;
+          if (!edge) continue;
+        }
+        lay(i, 1, c);
+      }
+    } else {
+      const c = src.colour;
+      for (let i = 0; i < n; i++) {
+        const v = d[i];
+        if (!v) continue;
+        if (outline) {
+          if (v < 128) continue;
+          const x = i % columns;
+          const y = (i - x) / columns;
+          const edge = x === 0 || y === 0 || x === last || y === bottom || d[i - 1] < 128 || d[i + 1] < 128 || d[i - columns] < 128 || d[i + columns] < 128;
+          if (edge) lay(i, 1, c);
+        } else {
+          lay(i, v / 255, c);
+        }
+      }
+    }
+  }
+  const data = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const a = cover[i];
+    if (a <= 0) continue;
+    const j = i * 4;
+    data[j] = Math.round(r[i] / a);
+    data[j + 1] = Math.round(g[i] / a);
+    data[j + 2] = Math.round(b[i] / a);
+    data[j + 3] = Math.round(a * 255);
+  }
   return { rows, columns, data };
 }
 
 /**
- * The outline of each labelled region: a labelled pixel whose 4-neighbour has another label, or
- * which touches the image edge. 1 = outline pixel. The GPU shader applies the same rule.
+ * Blend composed segments into painted pixels (0xAABBGGRR words, the CPU kernel's layout):
+ * `round(image + (colour − image) · opacity · coverage)` per channel (the shader's `mix`).
  */
-export function outlineMask(l: MergedLabels): Uint8Array {
-  const { rows, columns, data } = l;
-  const out = new Uint8Array(rows * columns);
-  for (let y = 0; y < rows; y++) {
-    for (let x = 0; x < columns; x++) {
-      const i = y * columns + x;
-      const v = data[i];
-      if (!v) continue;
-      if (
-        x === 0 ||
-        y === 0 ||
-        x === columns - 1 ||
-        y === rows - 1 ||
-        data[i - 1] !== v ||
-        data[i + 1] !== v ||
-        data[i - columns] !== v ||
-        data[i + columns] !== v
-      )
-        out[i] = 1;
-    }
-  }
-  return out;
-}
-
-/**
- * Blend the segments into painted pixels (0xAABBGGRR words, the CPU kernel's layout): each
- * labelled (or, in outline mode, outline) pixel is mixed with its table colour by its alpha.
- */
-export function blendSegments(px: Uint32Array, l: MergedLabels, style: SegmentStyle, outline: Uint8Array | null = null): void {
-  const n = l.rows * l.columns;
+export function blendSegments(px: Uint32Array, img: SegmentImage, style: SegmentStyle): void {
+  const n = img.rows * img.columns;
   if (px.length < n) return;
-  const { lut } = style;
-  const d = l.data;
-  const edge = style.outline ? (outline ?? outlineMask(l)) : null;
-  const entries = lut.length >> 2;
+  const d = img.data;
+  const opacity = Math.min(1, Math.max(0, style.opacity));
+  if (!opacity) return;
   for (let i = 0; i < n; i++) {
-    const v = d[i];
-    if (!v || v >= entries || (edge && !edge[i])) continue;
-    const a = lut[v * 4 + 3];
-    if (!a) continue;
+    const j = i * 4;
+    const cover = d[j + 3];
+    if (!cover) continue;
+    const a = (opacity * cover) / 255;
     const p = px[i];
     const mix = (c: number, shift: number): number => {
       const base = (p >>> shift) & 0xff;
-      return Math.round(base + ((c - base) * a) / 255) << shift;
+      return Math.round(base + (c - base) * a) << shift;
     };
-    px[i] = (0xff000000 | mix(lut[v * 4 + 2], 16) | mix(lut[v * 4 + 1], 8) | mix(lut[v * 4], 0)) >>> 0;
+    px[i] = (0xff000000 | mix(d[j + 2], 16) | mix(d[j + 1], 8) | mix(d[j], 0)) >>> 0;
   }
 }
 
@@ -204,21 +240,28 @@ export function reformatLabels(slices: readonly (LabelMap | null)[], rows: numbe
   return { rows: n, columns: width, data };
 }
 
-/** The segments of the overlays covering a pixel (the highest segment number of each overlay). */
+/**
+ * The shown segments under a pixel, overlay by overlay (`sources[k]`: overlay k's layers): the
+ * label of a label map there, and each fractional segment with a value there (`fraction` 0–1).
+ */
 export function segmentsAt(
   overlays: readonly OverlayInfo[],
-  maps: readonly (LabelMap | null)[],
+  sources: readonly (readonly SegmentSource[])[],
   row: number,
   column: number,
-): { overlay: OverlayInfo; segment: OverlaySegment }[] {
-  const out: { overlay: OverlayInfo; segment: OverlaySegment }[] = [];
+): { overlay: OverlayInfo; segment: OverlaySegment; fraction: number | null }[] {
+  const out: { overlay: OverlayInfo; segment: OverlaySegment; fraction: number | null }[] = [];
   overlays.forEach((o, k) => {
-    const m = maps[k];
-    if (!m || row < 0 || column < 0 || row >= m.rows || column >= m.columns) return;
-    const v = m.data[row * m.columns + column];
-    if (!v) return;
-    const segment = o.segments.find((s) => s.number === v);
-    if (segment) out.push({ overlay: o, segment });
+    for (const src of sources[k] ?? []) {
+      const m = src.map;
+      if (row < 0 || column < 0 || row >= m.rows || column >= m.columns) continue;
+      const v = m.data[row * m.columns + column];
+      if (!v) continue;
+      const number = src.kind === 'labels' ? v : src.number;
+      if (src.kind === 'labels' && !src.colours.has(v)) continue;
+      const segment = o.segments.find((s) => s.number === number);
+      if (segment) out.push({ overlay: o, segment, fraction: src.kind === 'mask' ? v / 255 : null });
+    }
   });
   return out;
 }
@@ -246,11 +289,13 @@ export async function fetchCounts(api: Api, id: string): Promise<OverlayCounts> 
   return (await res.json()) as OverlayCounts;
 }
 
-export async function fetchLabels(api: Api, id: string, file: number, frame: number, signal?: AbortSignal): Promise<LabelMap> {
-  const res = await api.request(`overlay/${encodeURIComponent(id)}/file/${file}/frame/${frame}/labels`, { signal });
+/** A label map or segment mask of a target frame: `route` is `labels`, `labels?segments=1,3` or `segment/2`. */
+export async function fetchOverlayMap(api: Api, id: string, file: number, frame: number, route: string, signal?: AbortSignal): Promise<LabelMap> {
+  const res = await api.request(`overlay/${encodeURIComponent(id)}/file/${file}/frame/${frame}/${route}`, { signal });
   const buf = await res.arrayBuffer();
   const rows = Number(res.headers.get('X-Frame-Rows'));
   const columns = Number(res.headers.get('X-Frame-Columns'));
   const data = res.headers.get('X-Frame-Bits-Allocated') === '16' ? new Uint16Array(buf) : new Uint8Array(buf);
-  return { rows, columns, data };
+  const flag = res.headers.get('X-Segments-Overlap');
+  return flag === null ? { rows, columns, data } : { rows, columns, data, overlap: flag === '1' };
 }

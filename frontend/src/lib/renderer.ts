@@ -10,7 +10,7 @@ import type { RawFrame, Window } from './api';
 import { storedRange, type Range, type WindowMode } from './windowing';
 import { OVERLAY_RGB, paintPixels, type FromWorker, type PaintFrame, type ToWorker } from './cpuPaint';
 import type { Affine, Size } from './viewport';
-import type { MergedLabels, SegmentStyle } from './overlays';
+import type { SegmentImage, SegmentStyle } from './overlays';
 
 export interface RenderParams {
   /** Image → canvas (CSS pixels). */
@@ -31,11 +31,10 @@ export interface Renderer {
   setFrame(frame: RawFrame | null): void;
   setOverlay(mask: Uint8Array | null): void;
   /**
-   * The segment overlays of the frame shown (merged label map, its outline pixels for the CPU
-   * path, null for none) and their style; drawn in image space in the same pass. A style change
-   * alone uploads only the small colour table.
+   * The segment overlays of the frame shown (the composed stack, null for none) and their
+   * style; drawn in image space in the same pass. An opacity change alone is one uniform.
    */
-  setSegments(labels: MergedLabels | null, outline: Uint8Array | null, style: SegmentStyle): void;
+  setSegments(image: SegmentImage | null, style: SegmentStyle): void;
   render(p: RenderParams): void;
   destroy(): void;
   /** True while the screen lags the newest frame/window (the CPU worker's answer is due). */
@@ -100,11 +99,9 @@ precision highp ${sampler};
 precision highp usampler2D;
 uniform ${sampler} u_tex;
 uniform usampler2D u_overlay;
-uniform usampler2D u_labels;
-uniform sampler2D u_lut;
-uniform bool u_has_labels;
-uniform bool u_outline;
-uniform int u_lut_entries;
+uniform sampler2D u_segments;
+uniform bool u_has_segments;
+uniform float u_opacity;
 uniform vec2 u_size;
 uniform float u_slope;
 uniform float u_intercept;
@@ -117,7 +114,6 @@ uniform bool u_has_overlay;
 in vec2 v_img;
 out vec4 out_colour;
 ${fetch}
-uint labelAt(ivec2 p) { return texelFetch(u_labels, p, 0).r; }
 void main() {
   vec3 s;
   if (u_smooth) {
@@ -134,23 +130,10 @@ void main() {
     uint o = texelFetch(u_overlay, clamp(ivec2(floor(v_img)), ivec2(0), ivec2(u_size) - 1), 0).r;
     if (o != 0u) c = vec3(${OVERLAY_RGB.join(', ')});
   }
-  if (u_has_labels) {
-    // segments in image space (same rule as lib/overlays.ts outlineMask / blendSegments)
-    ivec2 p = clamp(ivec2(floor(v_img)), ivec2(0), ivec2(u_size) - 1);
-    uint l = labelAt(p);
-    if (l != 0u && int(l) < u_lut_entries) {
-      bool draw = true;
-      if (u_outline) {
-        ivec2 last = ivec2(u_size) - 1;
-        draw = p.x == 0 || p.y == 0 || p.x == last.x || p.y == last.y ||
-          labelAt(p + ivec2(1, 0)) != l || labelAt(p - ivec2(1, 0)) != l ||
-          labelAt(p + ivec2(0, 1)) != l || labelAt(p - ivec2(0, 1)) != l;
-      }
-      if (draw) {
-        vec4 k = texelFetch(u_lut, ivec2(int(l) % 256, int(l) / 256), 0);
-        c = mix(c, k.rgb, k.a);
-      }
-    }
+  if (u_has_segments) {
+    // the composed segments in image space (same blend as lib/overlays.ts blendSegments)
+    vec4 k = texelFetch(u_segments, clamp(ivec2(floor(v_img)), ivec2(0), ivec2(u_size) - 1), 0);
+    c = mix(c, k.rgb, u_opacity * k.a);
   }
   out_colour = vec4(c, 1.0);
 }`;
@@ -175,11 +158,9 @@ const UNIFORMS = [
   'u_invert',
   'u_smooth',
   'u_has_overlay',
-  'u_labels',
-  'u_lut',
-  'u_has_labels',
-  'u_outline',
-  'u_lut_entries',
+  'u_segments',
+  'u_has_segments',
+  'u_opacity',
 ];
 
 function texFormat(gl: WebGL2RenderingContext, f: RawFrame): [number, number, number, 'uint' | 'int' | 'rgb'] {
@@ -199,11 +180,9 @@ export class WebGLRenderer implements Renderer {
   private frame: RawFrame | null = null;
   private texKind: 'uint' | 'int' | 'rgb' = 'uint';
   private hasOverlay = false;
-  private labelsTex: WebGLTexture;
-  private lutTex: WebGLTexture;
-  private labels: MergedLabels | null = null;
-  private lut: Uint8Array | null = null;
-  private outline = false;
+  private segmentsTex: WebGLTexture;
+  private segments: SegmentImage | null = null;
+  private opacity = 0;
   readonly pending = false;
   onpainted: (() => void) | null = null;
 
@@ -220,8 +199,7 @@ export class WebGLRenderer implements Renderer {
     gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
     this.tex = this.makeTexture();
     this.overlayTex = this.makeTexture();
-    this.labelsTex = this.makeTexture();
-    this.lutTex = this.makeTexture();
+    this.segmentsTex = this.makeTexture();
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
   }
 
@@ -302,28 +280,17 @@ export class WebGLRenderer implements Renderer {
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8UI, f.columns, f.rows, 0, gl.RED_INTEGER, gl.UNSIGNED_BYTE, mask.subarray(0, f.rows * f.columns));
   }
 
-  setSegments(labels: MergedLabels | null, _outline: Uint8Array | null, style: SegmentStyle): void {
+  setSegments(image: SegmentImage | null, style: SegmentStyle): void {
     const gl = this.gl;
-    if (labels !== this.labels) {
-      this.labels = labels;
-      if (labels) {
+    if (image !== this.segments) {
+      this.segments = image;
+      if (image) {
         gl.activeTexture(gl.TEXTURE2);
-        gl.bindTexture(gl.TEXTURE_2D, this.labelsTex);
-        gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16UI, labels.columns, labels.rows, 0, gl.RED_INTEGER, gl.UNSIGNED_SHORT, labels.data);
+        gl.bindTexture(gl.TEXTURE_2D, this.segmentsTex);
+        gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, image.columns, image.rows, 0, gl.RGBA, gl.UNSIGNED_BYTE, image.data);
       }
     }
-    this.outline = style.outline;
-    if (style.lut !== this.lut) {
-      this.lut = style.lut;
-      // 256 entries a row: a uint16 label map's table stays within any texture size limit
-      const entries = style.lut.length >> 2;
-      const h = Math.max(1, Math.ceil(entries / 256));
-      const table = new Uint8Array(256 * h * 4);
-      table.set(style.lut);
-      gl.activeTexture(gl.TEXTURE3);
-      gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, h, 0, gl.RGBA, gl.UNSIGNED_BYTE, table);
-    }
+    this.opacity = Math.min(1, Math.max(0, style.opacity));
   }
 
   render(p: RenderParams): void {
@@ -353,17 +320,13 @@ export class WebGLRenderer implements Renderer {
     gl.bindTexture(gl.TEXTURE_2D, this.overlayTex);
     gl.uniform1i(loc.u_overlay, 1);
     gl.uniform1i(loc.u_has_overlay, this.hasOverlay ? 1 : 0);
-    const labels = this.labels;
-    const hasLabels = !!labels && !!this.lut && labels.rows === f.rows && labels.columns === f.columns;
+    const seg = this.segments;
+    const hasSegments = !!seg && this.opacity > 0 && seg.rows === f.rows && seg.columns === f.columns;
     gl.activeTexture(gl.TEXTURE2);
-    gl.bindTexture(gl.TEXTURE_2D, this.labelsTex);
-    gl.uniform1i(loc.u_labels, 2);
-    gl.activeTexture(gl.TEXTURE3);
-    gl.bindTexture(gl.TEXTURE_2D, this.lutTex);
-    gl.uniform1i(loc.u_lut, 3);
-    gl.uniform1i(loc.u_has_labels, hasLabels ? 1 : 0);
-    gl.uniform1i(loc.u_outline, this.outline ? 1 : 0);
-    gl.uniform1i(loc.u_lut_entries, this.lut ? this.lut.length >> 2 : 0);
+    gl.bindTexture(gl.TEXTURE_2D, this.segmentsTex);
+    gl.uniform1i(loc.u_segments, 2);
+    gl.uniform1i(loc.u_has_segments, hasSegments ? 1 : 0);
+    gl.uniform1f(loc.u_opacity, this.opacity);
     gl.uniform1f(loc.u_slope, f.slope);
     gl.uniform1f(loc.u_intercept, f.intercept);
     gl.uniform1f(loc.u_center, p.window.center);
@@ -404,11 +367,7 @@ export class CpuRenderer implements Renderer {
   private last: RenderParams | null = null;
   /** Counts overlay changes: an answer windowed before the overlay arrived is not the final one. */
   private overlayVersion = 0;
-  private segments: { labels: MergedLabels | null; outline: Uint8Array | null; style: SegmentStyle | null } = {
-    labels: null,
-    outline: null,
-    style: null,
-  };
+  private segments: { image: SegmentImage | null; style: SegmentStyle | null } = { image: null, style: null };
   /** Main-thread fallback state. */
   private pixels: ImageData | null = null;
   /** Called after a worker answer has been drawn. */
@@ -481,17 +440,16 @@ export class CpuRenderer implements Renderer {
     this.post({ type: 'overlay', seq: this.seq, mask: copy }, copy ? [copy.buffer as ArrayBuffer] : []);
   }
 
-  setSegments(labels: MergedLabels | null, outline: Uint8Array | null, style: SegmentStyle): void {
+  setSegments(image: SegmentImage | null, style: SegmentStyle): void {
     const s = this.segments;
-    if (labels === s.labels && style === s.style) return;
-    if (labels !== s.labels) {
-      s.labels = labels;
-      s.outline = outline;
-      if (this.worker) this.post({ type: 'labels', labels, outline });
+    if (image === s.image && style.opacity === s.style?.opacity) return;
+    if (image !== s.image) {
+      s.image = image;
+      if (this.worker) this.post({ type: 'segments', image });
     }
-    if (style !== s.style) {
-      s.style = style;
-      if (this.worker) this.post({ type: 'style', style: { lut: style.lut, outline: style.outline } });
+    if (style.opacity !== s.style?.opacity) {
+      s.style = { opacity: style.opacity };
+      if (this.worker) this.post({ type: 'style', style: s.style });
     }
     this.overlayVersion++;
     this.shownKey = '';
@@ -529,8 +487,8 @@ export class CpuRenderer implements Renderer {
     if (key === this.shownKey && this.shownSeq === this.seq && this.image) return;
     if (!this.pixels || this.pixels.width !== f.columns || this.pixels.height !== f.rows) this.pixels = new ImageData(f.columns, f.rows);
     const range = isColour(f) ? { min: 0, max: 0 } : frameRange(f);
-    const { labels, outline, style } = this.segments;
-    paintPixels(f, range, this.overlay, p, new Uint32Array(this.pixels.data.buffer), labels && style ? { labels, outline, style } : null);
+    const { image, style } = this.segments;
+    paintPixels(f, range, this.overlay, p, new Uint32Array(this.pixels.data.buffer), image && style ? { image, style } : null);
     if (!(this.image instanceof HTMLCanvasElement) || this.image.width !== f.columns || this.image.height !== f.rows) {
       if (this.image && !(this.image instanceof HTMLCanvasElement)) this.image.close();
       const c = document.createElement('canvas');

@@ -1,43 +1,46 @@
 /**
  * The overlays of the session (one for the page): the server's list, what the user shows (per
- * overlay, per segment, opacity, outline, the O key), and the label maps of file frames, cached
- * (LRU by count) and prefetched around the frame shown, like decoded frames. Toggles only
- * rebuild the colour table (`style`), never refetch.
+ * overlay, per segment, opacity, outline, the O key), and the label maps / segment masks of file
+ * frames, cached (LRU by bytes) and prefetched around the frame shown, like decoded frames. What
+ * is fetched follows `overlayRoutes` (one `labels` per frame while nothing hidden can hide a
+ * lower segment); the frame's layer is the composed stack of its shown segments
+ * (`composeSegments`), rebuilt on a toggle; opacity is only the renderers' uniform (`style`).
  */
 
 import type { Api } from '../lib/api';
 import {
-  buildSegmentLut,
+  composeSegments,
   covers,
   fetchCounts,
-  fetchLabels,
+  fetchOverlayMap,
   fetchOverlays,
-  labelOffsets,
-  mergeLabels,
-  outlineMask,
+  overlayRoutes,
+  overlaySources,
   reformatLabels,
   segmentsAt,
+  shownSegments,
   type LabelMap,
-  type MergedLabels,
   type OverlayCounts,
   type OverlayInfo,
+  type OverlaySettings,
+  type SegmentImage,
+  type SegmentSource,
   type SegmentStyle,
 } from '../lib/overlays';
 
-/** Bytes of label maps kept (per overlay, file, frame; a reformat plane needs a whole stack's). */
+/** Bytes of maps kept (per overlay, file, frame, route; a reformat plane needs a whole stack's). */
 const CACHE_BYTES = 192 * 1024 * 1024;
-/** Merged frame layers and reformat planes kept. */
+/** Composed frame layers and reformat planes kept. */
 const LAYERS_KEPT = 64;
 /** Frames fetched ahead and behind the one shown. */
 const PREFETCH = 2;
 
-/** What a viewport draws for one file frame. */
+/** What a viewport draws for one file frame (or reformat plane). */
 export interface FrameLayer {
-  labels: MergedLabels;
-  /** The outline pixels of `labels` (computed once per merged map, for the CPU path). */
-  outline: Uint8Array;
-  /** Each overlay's own map (null: not covering), for the probe. */
-  maps: (LabelMap | null)[];
+  /** The shown segments composed (colour and coverage per pixel). */
+  image: SegmentImage;
+  /** Each overlay's layers (for the probe). */
+  sources: SegmentSource[][];
 }
 
 export class OverlayLayers {
@@ -51,26 +54,26 @@ export class OverlayLayers {
   opacity = $state(0.5);
   outline = $state(false);
   counts = $state.raw<Record<string, OverlayCounts | string>>({});
-  /** Bumped when a label map arrives (the viewports' layer is derived from it). */
+  /** Bumped when a map arrives (the viewports' layer is derived from it). */
   private version = $state(0);
   private api: Api | null = null;
   private maps = new Map<string, LabelMap | null>();
   private loading = new Map<string, Promise<void>>();
-  private merged = new Map<string, FrameLayer | null>();
+  /** Composed layers by frame / plane, with the settings they were composed for. */
+  private merged = new Map<string, { stamp: string; layer: FrameLayer | null }>();
   private bytes = 0;
   private timer = 0;
 
-  readonly offsets = $derived(labelOffsets(this.list));
-  readonly style = $derived.by<SegmentStyle>(() => ({
-    lut: buildSegmentLut(this.list, {
-      all: this.all,
-      hiddenOverlays: this.hiddenOverlays,
-      hiddenSegments: this.hiddenSegments,
-      opacity: this.opacity,
-      outline: this.outline,
-    }),
+  readonly settings = $derived<OverlaySettings>({
+    all: this.all,
+    hiddenOverlays: this.hiddenOverlays,
+    hiddenSegments: this.hiddenSegments,
+    opacity: this.opacity,
     outline: this.outline,
-  }));
+  });
+  /** What a composed layer depends on besides the maps (not opacity: that is the blend's). */
+  private readonly stamp = $derived(JSON.stringify([this.all, [...this.hiddenOverlays].sort(), [...this.hiddenSegments].sort(), this.outline]));
+  readonly style = $derived<SegmentStyle>({ opacity: this.opacity });
 
   /** Start listing (again until the scan is complete); idempotent. */
   attach(api: Api): void {
@@ -129,12 +132,14 @@ export class OverlayLayers {
   }
 
   /**
-   * The layer of a file frame, or null while it loads or when nothing covers it; asks for it and
-   * its neighbours (the file's frames around it, or `around`: a stack's slices as [file, frame]).
-   * Reactive (reads `version`).
+   * The layer of a file frame, or null when nothing shown covers it; asks for it and its
+   * neighbours (the file's frames around it, or `around`: a stack's slices as [file, frame]).
+   * After a toggle it keeps the frame's previous layer until the maps it needs are here.
+   * Reactive (reads `version` and the settings).
    */
   layer(file: number | null, frame: number, frameCount: number, around: readonly [number, number][] | null = null): FrameLayer | null {
     void this.version;
+    const stamp = this.stamp;
     if (file === null || !this.list.length) return null;
     if (around) for (const [f, fr] of around) this.request(f, fr);
     else
@@ -143,97 +148,128 @@ export class OverlayLayers {
         if (frame - d >= 0) this.request(file, frame - d);
       }
     const key = `${file}:${frame}`;
-    if (this.merged.has(key)) return this.merged.get(key) ?? null;
-    const ready = this.request(file, frame);
-    if (!ready) return null;
-    const maps = this.list.map((o) => this.maps.get(`${o.id}:${key}`) ?? null);
-    const first = maps.find((m) => m !== null);
-    const layer = first ? this.build(maps, first) : null;
-    this.keep(key, layer);
+    const kept = this.merged.get(key);
+    if (kept && kept.stamp === stamp) return kept.layer;
+    if (!this.request(file, frame)) return kept?.layer ?? null;
+    const sources = this.list.map((o) => (covers(o, file, frame) ? this.sources(o, file, frame) : []));
+    const layer = this.compose(sources);
+    this.keep(key, stamp, layer);
     return layer;
   }
 
-  private keep(key: string, layer: FrameLayer | null): void {
-    this.merged.set(key, layer);
+  private keep(key: string, stamp: string, layer: FrameLayer | null): void {
+    this.merged.delete(key);
+    this.merged.set(key, { stamp, layer });
     while (this.merged.size > LAYERS_KEPT) this.merged.delete(this.merged.keys().next().value!);
   }
 
   /**
-   * The layer of a reformat plane (axis 1 or 2, plane k) of a stack, built here from the label
-   * maps of every slice (the server has no reformat route for overlays); null until all arrived.
+   * The layer of a reformat plane (axis 1 or 2, plane k) of a stack, built here from the maps of
+   * every slice (the server has no reformat route for overlays); null until all arrived.
    */
   plane(stack: { id: string; slices: [number, number][] }, rows: number, columns: number, axis: 1 | 2, k: number): FrameLayer | null {
     void this.version;
+    const stamp = this.stamp;
     if (!this.list.length) return null;
     const key = `${stack.id}/${axis}/${k}`;
-    if (this.merged.has(key)) return this.merged.get(key) ?? null;
+    const kept = this.merged.get(key);
+    if (kept && kept.stamp === stamp) return kept.layer;
     let ready = true;
     for (const [f, fr] of stack.slices) if (!this.request(f, fr)) ready = false;
-    if (!ready) return null;
-    const maps = this.list.map((o) => {
-      if (!stack.slices.some(([f, fr]) => covers(o, f, fr))) return null;
-      return reformatLabels(
-        stack.slices.map(([f, fr]) => this.maps.get(`${o.id}:${f}:${fr}`) ?? null),
-        rows,
-        columns,
-        axis,
-        k,
-      );
+    if (!ready) return kept?.layer ?? null;
+    const sources = this.list.map((o) => {
+      const shown = shownSegments(o, this.settings);
+      if (!shown.length || !stack.slices.some(([f, fr]) => covers(o, f, fr))) return [];
+      const perSlice = stack.slices.map(([f, fr]) => this.routeMaps(o, f, fr));
+      const count = o.fractional ? shown.length : 1;
+      const planes: (LabelMap | null)[] = [];
+      for (let i = 0; i < count; i++)
+        planes.push(
+          reformatLabels(
+            perSlice.map((m) => m[i] ?? null),
+            rows,
+            columns,
+            axis,
+            k,
+          ),
+        );
+      return overlaySources(o, shown, planes);
     });
-    const first = maps.find((m) => m !== null);
-    const layer = first ? this.build(maps, first) : null;
-    this.keep(key, layer);
+    const layer = this.compose(sources);
+    this.keep(key, stamp, layer);
     return layer;
   }
 
-  private build(maps: (LabelMap | null)[], first: LabelMap): FrameLayer {
-    const labels = mergeLabels(maps, this.offsets, first.rows, first.columns);
-    return { labels, outline: outlineMask(labels), maps };
+  private compose(sources: SegmentSource[][]): FrameLayer | null {
+    const flat = sources.flat();
+    if (!flat.length) return null;
+    const { rows, columns } = flat[0].map;
+    return { image: composeSegments(flat, rows, columns, this.outline), sources };
   }
 
-  /** Fetch every covering overlay's map of a frame; true when all are here. */
+  private mapKey(id: string, file: number, frame: number, route: string): string {
+    return `${id}:${file}:${frame}:${route}`;
+  }
+
+  /** The routes an overlay needs on a frame now (`overlayRoutes`). */
+  private routes(o: OverlayInfo, file: number, frame: number): string[] {
+    const full = this.maps.get(this.mapKey(o.id, file, frame, 'labels'));
+    return overlayRoutes(o, shownSegments(o, this.settings), full);
+  }
+
+  /** The maps of those routes (null where missing). */
+  private routeMaps(o: OverlayInfo, file: number, frame: number): (LabelMap | null)[] {
+    return this.routes(o, file, frame).map((r) => this.maps.get(this.mapKey(o.id, file, frame, r)) ?? null);
+  }
+
+  private sources(o: OverlayInfo, file: number, frame: number): SegmentSource[] {
+    return overlaySources(o, shownSegments(o, this.settings), this.routeMaps(o, file, frame));
+  }
+
+  /** Fetch what every covering overlay needs on a frame; true when all is here. */
   private request(file: number, frame: number): boolean {
-    const api = this.api;
     let ready = true;
-    for (const o of this.covering(file, frame)) {
-      const k = `${o.id}:${file}:${frame}`;
-      if (this.maps.has(k)) {
-        const v = this.maps.get(k)!;
-        this.maps.delete(k); // LRU: re-insert as newest
-        this.maps.set(k, v);
-        continue;
-      }
-      ready = false;
-      if (!api || this.loading.has(k)) continue;
-      const list = this.list;
-      const p = fetchLabels(api, o.id, file, frame)
-        .then(
-          (m) => m as LabelMap | null,
-          () => null,
-        )
-        .then((m) => {
-          this.loading.delete(k);
-          if (list !== this.list) return;
-          this.maps.set(k, m);
-          this.bytes += m ? m.data.byteLength : 0;
-          while (this.bytes > CACHE_BYTES && this.maps.size > 1) {
-            const [old, v] = this.maps.entries().next().value!;
-            this.maps.delete(old);
-            this.bytes -= v ? v.data.byteLength : 0;
-          }
-          this.merged.delete(`${file}:${frame}`);
-          this.version++;
-        });
-      this.loading.set(k, p);
-    }
+    for (const o of this.covering(file, frame)) for (const route of this.routes(o, file, frame)) if (!this.want(o.id, file, frame, route)) ready = false;
     return ready;
   }
 
-  /** The probe's text for a pixel of a layer: "Liver, Tumour" (empty when none). */
+  private want(id: string, file: number, frame: number, route: string): boolean {
+    const k = this.mapKey(id, file, frame, route);
+    if (this.maps.has(k)) {
+      const v = this.maps.get(k)!;
+      this.maps.delete(k); // LRU: re-insert as newest
+      this.maps.set(k, v);
+      return true;
+    }
+    const api = this.api;
+    if (!api || this.loading.has(k)) return false;
+    const list = this.list;
+    const p = fetchOverlayMap(api, id, file, frame, route)
+      .then(
+        (m) => m as LabelMap | null,
+        () => null,
+      )
+      .then((m) => {
+        this.loading.delete(k);
+        if (list !== this.list) return;
+        this.maps.set(k, m);
+        this.bytes += m ? m.data.byteLength : 0;
+        while (this.bytes > CACHE_BYTES && this.maps.size > 1) {
+          const [old, v] = this.maps.entries().next().value!;
+          this.maps.delete(old);
+          this.bytes -= v ? v.data.byteLength : 0;
+        }
+        this.version++;
+      });
+    this.loading.set(k, p);
+    return false;
+  }
+
+  /** The probe's text for a pixel of a layer: "Liver, Tumour 40%" (empty when none). */
   probe(layer: FrameLayer | null, row: number, column: number): string {
     if (!layer) return '';
-    return segmentsAt(this.list, layer.maps, row, column)
-      .map((s) => s.segment.label)
+    return segmentsAt(this.list, layer.sources, row, column)
+      .map((s) => (s.fraction === null ? s.segment.label : `${s.segment.label} ${Math.round(s.fraction * 100)}%`))
       .join(', ');
   }
 
@@ -253,7 +289,7 @@ export class OverlayLayers {
  * What a viewport draws: the layer of the file frame it shows (stack slices prefetched around
  * the one shown). While its next frame is still loading it keeps the layer of the frame still on
  * screen (`keep`), so an overlay is never drawn on another frame's image. Reformat planes
- * (axis 1, 2) are built from the label maps of all the stack's slices (`OverlayLayers.plane`).
+ * (axis 1, 2) are built from the maps of all the stack's slices (`OverlayLayers.plane`).
  */
 export function viewportLayer(
   layers: OverlayLayers,
