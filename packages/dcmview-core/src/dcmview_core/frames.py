@@ -16,6 +16,13 @@ local file. The dataset is opened by `dcmview_core.dataset.open_dataset` and the
 mapped by `dcmview_core.pixelmap` (the rules discovery uses). The per-file layout is parsed
 once and kept in a small LRU keyed by name, size and version (a local file's modification
 time), so further frames of a file cost one ``open`` and one read.
+
+Two paths build a layout, with the same `_build_layout`: the lean one
+(`frameheader.read_lean_frame_header`: one read of the header, the element headers walked in
+Python, for the common little-endian file without lookup tables, palette, overlays or
+functional groups) and pydicom (`_pydicom_layout`, the reference, for everything else). The
+lean path is what makes the first frame of a small file cheap; a test runs both over every
+bundled and generated file and requires identical layouts and pixels.
 """
 
 from __future__ import annotations
@@ -24,10 +31,9 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydicom.dataset import Dataset
 
 from dcmview_core import _colour, _header, decoders
 from dcmview_core.dataset import NotDicomError, open_dataset
@@ -42,6 +48,7 @@ from dcmview_core.frameheader import (
     lut_from_item,
     overlay_planes,
     palette_of,
+    read_lean_frame_header,
     rescale_of,
     voi_function,
     windows_of,
@@ -49,6 +56,11 @@ from dcmview_core.frameheader import (
 from dcmview_core.model import FileEntry, Window, display_path
 from dcmview_core.pixelmap import PixelMap, frame_bits, map_encapsulated, truncation_message
 from dcmview_core.source import ByteSource, close_source, open_source, source_version
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from dcmview_core.frameheader import Attributes
 
 __all__ = [
     "Frame",
@@ -204,6 +216,38 @@ def _layout(source: ByteSource) -> _Layout:
 
 
 def _parse_layout(source: ByteSource, stamp: object) -> _Layout:
+    """The layout of *source*: the lean path when it can answer, else pydicom."""
+    name = display_path(source.name)
+    try:
+        held = getattr(source, "header_dataset", None)
+        if held is None or getattr(source, "frame_bytes", None) is None:
+            lean = _lean_layout(source, stamp)
+            if lean is not None:
+                return lean
+    except PixelError:
+        raise
+    except OSError as exc:
+        raise DecodeError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    return _pydicom_layout(source, stamp)
+
+
+def _lean_layout(source: ByteSource, stamp: object) -> _Layout | None:
+    """The layout from the lean header walk; None when the file needs pydicom."""
+    header = read_lean_frame_header(source)
+    if header is None:
+        return None
+    pixel, values = header.pixel, header.values
+    layout = _build_layout(
+        values, source, stamp, header.transfer_syntax_uid, True, pixel.tag, pixel.value_offset,
+        pixel.length,
+    )  # fmt: skip
+    _map_pixels(layout, source, values.get("ExtendedOffsetTable"))
+    return layout
+
+
+def _pydicom_layout(source: ByteSource, stamp: object) -> _Layout:
+    """The layout as pydicom reads the header: the reference path, and the one for files the
+    lean path declines."""
     name = display_path(source.name)
     try:
         with _header.quiet_pydicom():
@@ -248,18 +292,23 @@ def _parse_layout_quietly(source: ByteSource, stamp: object) -> _Layout:
     layout = _build_layout(ds, source, stamp, ts, little, tag, value_offset, value_length)
     layout.dataset_start = opened.start
     layout.swap_words = not little and vr == b"OW" and layout.params.bits_allocated <= 8
-    if not decoders.is_native(ts) and tag == _PIXEL_DATA:
-        size = source.size
-        end = size if value_length == _UNDEFINED else min(size, value_offset + value_length)
-        eot = ds.get("ExtendedOffsetTable")
-        layout.pixel_map = map_encapsulated(
-            source, value_offset, end, layout.number_of_frames, bytes(eot) if eot else None
-        )
+    _map_pixels(layout, source, ds.get("ExtendedOffsetTable"))
     return layout
 
 
+def _map_pixels(layout: _Layout, source: ByteSource, eot: Any) -> None:
+    """Map the fragments of encapsulated Pixel Data (*eot*: the Extended Offset Table)."""
+    if decoders.is_native(layout.transfer_syntax_uid) or layout.tag != _PIXEL_DATA:
+        return
+    size, value_offset, value_length = source.size, layout.value_offset, layout.value_length
+    end = size if value_length == _UNDEFINED else min(size, value_offset + value_length)
+    layout.pixel_map = map_encapsulated(
+        source, value_offset, end, layout.number_of_frames, bytes(eot) if eot else None
+    )
+
+
 def _build_layout(
-    ds: Dataset,
+    ds: Attributes,
     source: ByteSource,
     stamp: object,
     ts: str,
@@ -605,7 +654,11 @@ def read_source_frame(source: ByteSource, index: int) -> Frame:
     if own is not None:
         frame: Frame = own(index)
         return frame
-    layout = _layout(source)
+    return _layout_frame(_layout(source), source, index)
+
+
+def _layout_frame(layout: _Layout, source: ByteSource, index: int) -> Frame:
+    """Frame ``index`` of *source*, whose layout is *layout*."""
     if not 0 <= index < layout.number_of_frames:
         raise FrameOutOfRange(
             f"frame {index} is out of range: the file has {layout.number_of_frames} frame(s)"
