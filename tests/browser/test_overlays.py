@@ -308,3 +308,278 @@ def test_overlays_show_on_the_three_mpr_planes(
         assert masks(a)["red"].sum() > 300, name
         overlap = (changed & bright).sum() / max(1, (changed | bright).sum())
         assert overlap > 0.9, (name, overlap)
+
+
+# ---- every source on one image: RT square, numpy mask, fractional SEG, overlapping SEG ----------
+
+G_ROWS, G_COLS = 64, 96
+SQUARE = (slice(10, 20), slice(10, 20))  # the contour's corners on pixel centres (10,10)-(20,20)
+RAMP = (slice(8, 28), slice(34, 92))  # fractional: value rises along the columns
+ORGAN = (slice(34, 56), slice(36, 67))  # binary SEG segment 1
+LESION_2 = (slice(44, 61), slice(58, 91))  # binary SEG segment 2, over the organ's right edge
+
+
+def _source_ct(root: Path) -> Dataset:
+    """One uniform CT slice (mid grey under its window), with highdicom's required attributes."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientID, ds.PatientName, ds.PatientBirthDate, ds.PatientSex = "P-G", "G^G", "", "O"
+    ds.StudyID, ds.AccessionNumber, ds.StudyDate, ds.StudyTime = "1", "A1", "20240101", "120000"
+    ds.ReferringPhysicianName, ds.Modality = "", "CT"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
+    ds.FrameOfReferenceUID = generate_uid()
+    ds.ImagePositionPatient = [0.0, 0.0, 0.0]
+    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    ds.PixelSpacing, ds.SliceThickness = [1.0, 1.0], 1.0
+    ds.Rows, ds.Columns = G_ROWS, G_COLS
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.WindowCenter, ds.WindowWidth = 100, 200
+    ds.PixelData = np.full((G_ROWS, G_COLS), 100, np.uint16).tobytes()
+    ds.save_as(root / "a_ct.dcm", enforce_file_format=True)
+    return ds
+
+
+def _rtstruct_square(path: Path, ct: Dataset) -> None:
+    """An RT Structure Set: ROI 'Square', one closed contour with corners on pixel centres."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.481.3")
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = ct.StudyInstanceUID, generate_uid()
+    ds.PatientID, ds.Modality, ds.StructureSetLabel = ct.PatientID, "RTSTRUCT", "Plan"
+    roi = Dataset()
+    roi.ROINumber, roi.ROIName = 1, "Square"
+    roi.ReferencedFrameOfReferenceUID = ct.FrameOfReferenceUID
+    ds.StructureSetROISequence = [roi]
+    image = Dataset()
+    image.ReferencedSOPClassUID, image.ReferencedSOPInstanceUID = ct.SOPClassUID, ct.SOPInstanceUID
+    contour = Dataset()
+    contour.ContourImageSequence = [image]
+    contour.ContourGeometricType = "CLOSED_PLANAR"
+    corners = [(10, 10), (20, 10), (20, 20), (10, 20)]  # (x, y) mm = (column, row): spacing 1
+    contour.ContourData = [float(v) for x, y in corners for v in (x, y, 0.0)]
+    contour.NumberOfContourPoints = 4
+    item = Dataset()
+    item.ReferencedROINumber = 1
+    item.ROIDisplayColor = [255, 0, 255]
+    item.ContourSequence = [contour]
+    ds.ROIContourSequence = [item]
+    ds.save_as(path, enforce_file_format=True)
+
+
+def _fractional_seg(path: Path, ct: Dataset) -> NDArray[np.uint8]:
+    """A FRACTIONAL SEG (highdicom) of one segment: a ramp; returns its stored values (0–255)
+    as highdicom reads them back."""
+    import highdicom as hd
+
+    stored = np.zeros((G_ROWS, G_COLS), np.uint8)
+    columns = np.arange(RAMP[1].start, RAMP[1].stop)
+    stored[RAMP] = np.rint(255 * (columns - 33) / (RAMP[1].stop - 33)).astype(np.uint8)
+    description = hd.seg.SegmentDescription(
+        segment_number=1,
+        segment_label="Probability",
+        segmented_property_category=hd.sr.CodedConcept("91723000", "SCT", "Anatomical Structure"),
+        segmented_property_type=hd.sr.CodedConcept("39607008", "SCT", "Lung"),
+        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+        algorithm_identification=hd.AlgorithmIdentificationSequence(
+            name="net", version="1", family=hd.sr.CodedConcept("123109", "DCM", "AI")
+        ),
+    )
+    seg = hd.seg.Segmentation(
+        source_images=[ct],
+        pixel_array=(stored.astype(np.float32) / 255.0)[None, :, :, None],
+        segmentation_type=hd.seg.SegmentationTypeValues.FRACTIONAL,
+        segment_descriptions=[description],
+        series_instance_uid=generate_uid(),
+        series_number=20,
+        sop_instance_uid=generate_uid(),
+        instance_number=1,
+        manufacturer="dcmview tests",
+        manufacturer_model_name="tests",
+        software_versions="1",
+        device_serial_number="1",
+        series_description="Model",
+    )
+    seg.save_as(path)
+    back = hd.seg.segread(path).get_pixels_by_source_instance(
+        [ct.SOPInstanceUID], combine_segments=False, rescale_fractional=False
+    )[0][:, :, 0]
+    out: NDArray[np.uint8] = back.astype(np.uint8)
+    return out
+
+
+def write_all_sources(root: Path) -> dict[str, NDArray[np.floating]]:
+    """The study in ``root/study`` and ``root/mask.npy``; the coverage (0–1) of each layer, in
+    the stack order of ``/api/overlays`` (mask.npy first, then the files by name)."""
+    study = root / "study"
+    study.mkdir()
+    ct = _source_ct(study)
+    _rtstruct_square(study / "b_rt.dcm", ct)
+    stored = _fractional_seg(study / "c_fraction.dcm", ct)
+    two = np.zeros((1, G_ROWS, G_COLS, 2), bool)
+    two[0][(*ORGAN, 0)] = True
+    two[0][(*LESION_2, 1)] = True
+    seg_dataset(
+        [ct], two, ["Organ", "Lesion"], colors=[(0, 255, 0), (0, 0, 255)], series_description="Two"
+    ).save_as(study / "d_two.dcm", enforce_file_format=True)
+    yy, xx = np.mgrid[0:G_ROWS, 0:G_COLS]
+    disk = (yy - 45) ** 2 + (xx - 18) ** 2 <= 64
+    np.save(root / "mask.npy", disk)
+    square = np.zeros((G_ROWS, G_COLS))
+    square[SQUARE] = 1
+    return {
+        "mask": disk.astype(float),
+        "Square": square,
+        "Probability": stored / 255.0,
+        "Organ": two[0, :, :, 0].astype(float),
+        "Lesion": two[0, :, :, 1].astype(float),
+    }
+
+
+def expected_screen(
+    base: NDArray[np.floating],
+    layers: list[tuple[NDArray[np.floating], tuple[int, int, int]]],
+    opacity: float,
+) -> NDArray[np.floating]:
+    """The contract's blend, computed here: the layers stacked (each over the ones below with its
+    coverage), then mixed on the image at opacity × the stack's coverage."""
+    pre = np.zeros((*base.shape[:2], 3))
+    cover = np.zeros(base.shape[:2])
+    for a, colour in layers:
+        pre = a[..., None] * np.array(colour, float) + (1 - a[..., None]) * pre
+        cover = a + (1 - a) * cover
+    straight = np.divide(pre, cover[..., None], out=np.zeros_like(pre), where=cover[..., None] > 0)
+    k = opacity * cover[..., None]
+    out: NDArray[np.floating] = base + (straight - base) * k
+    return out
+
+
+def pixel_centres(off: NDArray[np.int16]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Screen (y, x) of every image pixel centre, from where the uniform grey image lies."""
+    grey = np.all((off > 100) & (off < 160), axis=2)
+    cols = np.nonzero(grey.mean(axis=0) > 0.3)[0]
+    rows = np.nonzero(grey.mean(axis=1) > 0.3)[0]
+    left, right, top, bottom = cols[0], cols[-1] + 1, rows[0], rows[-1] + 1
+    assert abs((right - left) / (bottom - top) - G_COLS / G_ROWS) < 0.03
+    sx, sy = (right - left) / G_COLS, (bottom - top) / G_ROWS
+    assert sx > 4, sx  # several screen pixels per image pixel: a centre is unambiguous
+    ys = np.floor(top + (np.arange(G_ROWS) + 0.5) * sy).astype(np.intp)
+    xs = np.floor(left + (np.arange(G_COLS) + 0.5) * sx).astype(np.intp)
+    return ys, xs
+
+
+def check_screen(
+    page: Page,
+    layers: list[tuple[NDArray[np.floating], tuple[int, int, int]]],
+    opacity: float,
+) -> None:
+    """Every image pixel centre on screen is the blend of the image and the shown layers."""
+    page.locator(".viewport").focus()
+    page.keyboard.press("o")
+    settle(page)
+    off = canvas(page)
+    page.keyboard.press("o")
+    settle(page)
+    on = canvas(page)
+    ys, xs = pixel_centres(off)
+    base = off[np.ix_(ys, xs)].astype(float)
+    got = on[np.ix_(ys, xs)].astype(float)
+    plain = np.all(np.abs(base - np.median(base, axis=(0, 1))) <= 2, axis=2)  # not under a text
+    assert plain.mean() > 0.95, plain.mean()
+    want = expected_screen(base, layers, opacity)
+    error = np.abs(got - want).max(axis=2)
+    bad = np.argwhere(plain & (error > 3))
+    assert not len(bad), [(int(r), int(c), got[r, c], want[r, c]) for r, c in bad[:8]]
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "cpu"])
+def test_rtstruct_npy_fractional_and_overlapping_segments_land_on_their_pixels(
+    page: Page, start_dcmview: Callable[..., Server], tmp_path: Path, renderer: str
+) -> None:
+    cover = write_all_sources(tmp_path)
+    server = start_dcmview(tmp_path / "study", "--overlay", str(tmp_path / "mask.npy"))
+    overlays = server.api("overlays").json()["overlays"]
+    assert [o["label"] for o in overlays][:1] == ["mask"]
+    assert sorted(o["kind"] for o in overlays) == [
+        "contours",
+        "mask",
+        "segmentation",
+        "segmentation",
+    ]
+    assert all(
+        o["targets"] == [{"file": server.files["a_ct.dcm"], "frames": [0]}] for o in overlays
+    )
+    assert [o["label"] for o in overlays if o["fractional"]] == ["Model"]
+    colours = {s["label"]: tuple(s["color"]) for o in overlays for s in o["segments"]}
+    colours["mask"] = tuple(overlays[0]["segments"][0]["color"])
+    by_id = {o["label"]: o["id"] for o in overlays}
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    open_viewer(page, server, renderer)
+    # the stack: overlays as listed, each one's segments by number
+    order = [
+        "mask" if o["kind"] == "mask" else s["label"]
+        for o in overlays
+        for s in sorted(o["segments"], key=lambda s: s["number"])
+    ]
+    assert sorted(order) == sorted(cover)
+
+    def shown(*hidden: str) -> list[tuple[NDArray[np.floating], tuple[int, int, int]]]:
+        return [(cover[n], colours[n]) for n in order if n not in hidden]
+
+    set_opacity(page, 1)
+    check_screen(page, shown(), 1.0)
+    set_opacity(page, 0.5)
+    check_screen(page, shown(), 0.5)
+
+    # one labels map per binary overlay, graded masks for the fractional one
+    def asked(label: str) -> list[str]:
+        return [
+            u.split(f"/overlay/{by_id[label]}/", 1)[1]
+            for u in urls
+            if f"/overlay/{by_id[label]}/file/" in u
+        ]
+
+    frame = f"file/{server.files['a_ct.dcm']}/frame/0"
+    for label in ("mask", "Plan", "Two"):
+        assert set(asked(label)) == {f"{frame}/labels"}, (label, asked(label))
+    assert set(asked("Model")) == {f"{frame}/segment/1"}
+
+    # the probe gives the fraction under the pointer
+    off = canvas(page)
+    ys, xs = pixel_centres(off)
+    box = page.locator(".viewport canvas").bounding_box()
+    assert box is not None
+    r, c = 15, 62
+    page.mouse.move(box["x"] + xs[c] + 0.5, box["y"] + ys[r] + 0.5)
+    pct = round(cover["Probability"][r, c] * 100)
+    expect(page.get_by_test_id("probe")).to_contain_text(f"Probability {pct}%")
+    r, c = 50, 62  # organ and lesion overlap: the probe names the top one
+    page.mouse.move(box["x"] + xs[c] + 0.5, box["y"] + ys[r] + 0.5)
+    expect(page.get_by_test_id("probe")).to_contain_text(re.compile(r"· Lesion$"))
+
+    # hiding the higher of two overlapping segments shows the lower one under it
+    panel = page.get_by_role("region", name="Overlays")
+    panel.get_by_role("checkbox", name="Show Lesion").uncheck()
+    page.mouse.move(box["x"] + xs[c] + 0.5, box["y"] + ys[r] + 0.5)  # the pointer left for the box
+    expect(page.get_by_test_id("probe")).to_contain_text(re.compile(r"· Organ$"))
+    set_opacity(page, 1)
+    check_screen(page, shown("Lesion"), 1.0)
+    assert f"{frame}/labels?segments=1" in asked("Two")
+    # a hidden segment of an overlay whose segments do not overlap needs no new request
+    before = len(urls)
+    panel.get_by_role("checkbox", name="Show Square").uncheck()
+    check_screen(page, shown("Lesion", "Square"), 1.0)
+    assert not [u for u in urls[before:] if "/overlay/" in u and "/file/" in u]
+    # and the fractional segment hidden draws nothing of it
+    panel.get_by_role("checkbox", name="Show Probability").uncheck()
+    check_screen(page, shown("Lesion", "Square", "Probability"), 1.0)
