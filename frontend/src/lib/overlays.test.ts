@@ -131,6 +131,23 @@ describe('composing the stack', () => {
     expect([0, 1, 2].map((i) => edge.data[i * 4 + 3])).toEqual([255, 255, 255]);
   });
 
+  it('gives label maps alone (one pass) what the general stack gives', () => {
+    const colours = new Map([
+      [1, [255, 0, 0] as const],
+      [2, [0, 0, 255] as const],
+    ]);
+    const a: SegmentSource = { kind: 'labels', map: { rows: 3, columns: 3, data: Uint8Array.from([1, 1, 0, 1, 2, 2, 0, 2, 2]) }, colours };
+    const b: SegmentSource = { kind: 'labels', map: { rows: 3, columns: 3, data: Uint8Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]) }, colours };
+    // a fully covering mask layer forces the general path; it is drawn under the labels
+    const under: SegmentSource = { kind: 'mask', map: { rows: 3, columns: 3, data: new Uint8Array(9) }, number: 9, colour: [0, 0, 0] };
+    for (const outline of [false, true]) {
+      const fast = composeSegments([a, b], 3, 3, outline);
+      const general = composeSegments([under, a, b], 3, 3, outline);
+      expect(Array.from(fast.data)).toEqual(Array.from(general.data));
+    }
+    expect(rgba(composeSegments([a, b], 3, 3, false).data, 4)).toEqual([255, 0, 0, 255]); // b's 1 over a's 2
+  });
+
   it('skips a layer of another size', () => {
     const img = composeSegments([{ kind: 'labels', map: { rows: 2, columns: 2, data: new Uint8Array(4).fill(1) }, colours: new Map([[1, [1, 1, 1] as const]]) }], 1, 4, false);
     expect(Array.from(img.data)).toEqual(new Array(16).fill(0));

@@ -135,6 +135,7 @@ export function overlaySources(o: OverlayInfo, shown: readonly OverlaySegment[],
  */
 export function composeSegments(sources: readonly SegmentSource[], rows: number, columns: number, outline: boolean): SegmentImage {
   const n = rows * columns;
+  if (sources.every((s) => s.kind === 'labels')) return composeLabels(sources as LabelsSource[], rows, columns, outline);
   const r = new Float32Array(n);
   const g = new Float32Array(n);
   const b = new Float32Array(n);
@@ -193,6 +194,37 @@ export function composeSegments(sources: readonly SegmentSource[], rows: number,
     data[j + 1] = Math.round(g[i] / a);
     data[j + 2] = Math.round(b[i] / a);
     data[j + 3] = Math.round(a * 255);
+  }
+  return { rows, columns, data };
+}
+
+type LabelsSource = Extract<SegmentSource, { kind: 'labels' }>;
+
+/** `composeSegments` of label maps only (every coverage 1: the top shown label wins), in one pass each. */
+function composeLabels(sources: readonly LabelsSource[], rows: number, columns: number, outline: boolean): SegmentImage {
+  const n = rows * columns;
+  const data = new Uint8Array(n * 4);
+  const last = columns - 1;
+  const bottom = rows - 1;
+  for (const { map, colours } of sources) {
+    if (map.rows !== rows || map.columns !== columns) continue;
+    const d = map.data;
+    for (let i = 0; i < n; i++) {
+      const v = d[i];
+      if (!v) continue;
+      const c = colours.get(v);
+      if (!c) continue;
+      if (outline) {
+        const x = i % columns;
+        const y = (i - x) / columns;
+        if (!(x === 0 || y === 0 || x === last || y === bottom || d[i - 1] !== v || d[i + 1] !== v || d[i - columns] !== v || d[i + columns] !== v)) continue;
+      }
+      const j = i * 4;
+      data[j] = c[0];
+      data[j + 1] = c[1];
+      data[j + 2] = c[2];
+      data[j + 3] = 255;
+    }
   }
   return { rows, columns, data };
 }
