@@ -136,3 +136,53 @@ def test_lean_group_reader_refuses_what_it_does_not_expect() -> None:
         )
     with pytest.raises(ValueError, match="nested too deep"):
         _groups.per_frame_items(deep, True)
+
+
+def test_label_map_over_some_segments_and_the_overlap_flag() -> None:
+    from dcmview_core.overlays.model import (
+        ArraySlice,
+        Grid,
+        OverlayLayer,
+        Plane,
+        Segment,
+        build_overlay,
+        label_map_overlap,
+    )
+
+    rng = np.random.default_rng(3)
+    a = rng.random((6, 7)) > 0.5
+    b = rng.random((6, 7))  # fractional 0–1: covers from 50 %
+
+    def overlay(planes: list[Plane]) -> OverlayLayer:
+        segments = [Segment(n, str(n), (1, 2, 3)) for n in (1, 2, 3)]
+        return build_overlay(
+            id="o1",
+            kind="mask",
+            label="m",
+            source="m.npy",
+            segments=segments,
+            planes={(0, 0): planes},
+            grids={0: Grid(6, 7)},
+        )
+
+    both = overlay(
+        [Plane(2, "fraction", ArraySlice(b)), Plane(1, "binary", ArraySlice(a.astype(np.uint8)))]
+    )
+    over = b * 2 >= 1
+    full, overlap = label_map_overlap(both, 0, 0)
+    np.testing.assert_array_equal(full, np.where(over, 2, np.where(a, 1, 0)))
+    assert overlap is True and (a & over).any()  # noqa: PT018
+    one, overlap = label_map_overlap(both, 0, 0, [1])
+    np.testing.assert_array_equal(one, np.where(a, 1, 0))
+    assert overlap is False
+    _, overlap = label_map_overlap(
+        overlay([Plane(1, "binary", ArraySlice(a & ~over)), Plane(2, "fraction", ArraySlice(b))]),
+        0,
+        0,
+    )
+    assert overlap is False
+    labels = rng.integers(0, 4, (6, 7))
+    flat = overlay([Plane(0, "labels", ArraySlice(labels))])
+    got, overlap = label_map_overlap(flat, 0, 0, [3, 1])
+    np.testing.assert_array_equal(got, np.where(np.isin(labels, [1, 3]), labels, 0))
+    assert overlap is False
