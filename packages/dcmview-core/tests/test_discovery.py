@@ -625,7 +625,8 @@ def test_oversized_identifying_values_are_not_loaded(tmp_path: Path, image_datas
 
 def test_mutated_files_never_raise(tmp_path: Path, testdata_path: Bundled) -> None:
     """Byte flips and cuts in real files: a record or a clear error, never an exception."""
-    from dcmview_core.tags import TagReadError, tag_tree
+    from dcmview_core.errors import TagReadError
+    from dcmview_core.tags import tag_tree
 
     sources = [
         Path(testdata_path(name)).read_bytes()

@@ -10,11 +10,9 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from dcmview_core.errors import UsageError
+from dcmview_core.errors import TagNotFound, TagReadError, UsageError
 from dcmview_core.tags import (
     TagNode,
-    TagNotFound,
-    TagReadError,
     parse_tag_path,
     select_tag,
     tag_tree,

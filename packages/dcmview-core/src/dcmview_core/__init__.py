@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from dcmview_core._header import quiet_pydicom
 from dcmview_core.cache import ByteBudgetCache, CacheView
-from dcmview_core.dataset import open_dataset
+from dcmview_core.dataset import open_dataset, preload_pydicom
 from dcmview_core.decoders import can_decode, support_reason, syntax_name
 from dcmview_core.discovery import (
     SKIP_KIND_NAMES,
@@ -22,6 +25,8 @@ from dcmview_core.errors import (
     FrameOutOfRange,
     NoPixelData,
     PixelError,
+    TagNotFound,
+    TagReadError,
     UnsupportedTransferSyntax,
     UsageError,
 )
@@ -60,6 +65,7 @@ from dcmview_core.overlays import (
     check_overlay_path,
     label_dtype,
     label_map,
+    label_map_overlap,
     parse_segment_labels,
     seg_dataset,
     segment_counts,
@@ -93,9 +99,29 @@ from dcmview_core.stats import (
     region_stats,
     stats_unit,
 )
-from dcmview_core.tags import TagNotFound, TagReadError, select_tag, tag_tree
 from dcmview_core.voi import named_windows, parse_windows
 from dcmview_core.volume import Volume, build_volume, voxel_bytes
+
+
+def tag_tree(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every header element of *path* as TagNode dicts (`dcmview_core.tags.tag_tree`).
+
+    Here, not re-exported, so that importing dcmview-core never imports pydicom: the tag
+    module needs it and is loaded on the first call.
+    """
+    from dcmview_core import tags
+
+    return tags.tag_tree(path)
+
+
+def select_tag(
+    path: str | os.PathLike[str], tag_path: str, *, offset: int = 0, limit: int = 64
+) -> dict[str, Any]:
+    """One element by tag path (`dcmview_core.tags.select_tag`); loads the tag module."""
+    from dcmview_core import tags
+
+    return tags.select_tag(path, tag_path, offset=offset, limit=limit)
+
 
 _install_remote()  # dicomweb://, s3://, gs://, http(s):// byte sources and listers
 
@@ -163,6 +189,7 @@ __all__ = [
     "is_remote",
     "label_dtype",
     "label_map",
+    "label_map_overlap",
     "measure",
     "modality_values",
     "named_windows",
@@ -176,6 +203,7 @@ __all__ = [
     "parse_windows",
     "pixel_area",
     "plane_label",
+    "preload_pydicom",
     "prepare_inputs",
     "quiet_pydicom",
     "read_entry",

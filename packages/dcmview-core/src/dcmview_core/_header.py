@@ -18,15 +18,14 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
-
-from pydicom.charset import convert_encodings, decode_bytes
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
+from typing import IO, TYPE_CHECKING, Any
 
 from dcmview_core.decoders import DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, IMPLICIT_VR_LE
 from dcmview_core.source import ByteSource
 from dcmview_core.voi import parse_windows
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 CHUNK = 16384
 FIRST_CHUNK = 4096
@@ -140,6 +139,8 @@ def decode_text(raw: bytes, charsets: list[str] | None, kind: str) -> str | None
     if simple is not None:
         text = raw.decode(simple, errors="replace")
     else:
+        from pydicom.charset import convert_encodings, decode_bytes  # rare: pydicom on demand
+
         encodings = convert_encodings(list(charsets or []))
         delimiters = _PN_DELIMITERS if kind == "pn" else _TEXT_DELIMITERS
         with quiet_pydicom():
@@ -513,6 +514,8 @@ def plausible_start(head: bytes) -> int | None:
 
 
 def raw_bytes(ds: Dataset, tag: int) -> bytes | None:
+    from pydicom.dataelem import RawDataElement
+
     try:
         elem: Any = ds.get_item(tag, keep_deferred=True)
     except (KeyError, ValueError, TypeError):
@@ -579,6 +582,8 @@ def _functional_values(ds: Dataset, values: dict[str, Any]) -> None:
 def _converted(ds: Dataset, tag: int, kind: str) -> Any:
     """A wanted value of an element pydicom already converted (a dataset built in memory or
     from DICOM JSON), as the raw-bytes converters would give it; None when absent or bad."""
+    from pydicom.dataelem import RawDataElement
+
     try:
         elem: Any = ds.get_item(tag, keep_deferred=True)
         if elem is None or isinstance(elem, RawDataElement):

@@ -15,17 +15,17 @@ bytes included), read from the element header only: the pixel value is never rea
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from pydicom import dcmread
-from pydicom.datadict import dictionary_has_tag
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING
 
 from dcmview_core import _header
 from dcmview_core._header import PixelElement
 from dcmview_core.decoders import EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE
 from dcmview_core.source import ByteSource, as_file
 
-__all__ = ["NotDicomError", "Opened", "dataset_start", "open_dataset"]
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+__all__ = ["NotDicomError", "Opened", "dataset_start", "open_dataset", "preload_pydicom"]
 
 
 class NotDicomError(Exception):
@@ -67,6 +67,8 @@ def _plausible(ds: Dataset) -> bool:
     tags = list(ds.keys())
     if len(tags) < 3:
         return False
+    from pydicom.datadict import dictionary_has_tag
+
     unknown = sum(1 for t in tags if not (t.group % 2 or dictionary_has_tag(t)))
     if unknown * 4 > len(tags):
         return False
@@ -100,6 +102,8 @@ def open_dataset(
     does not look like a dataset); whatever pydicom raises on a file with the ``DICM`` magic
     passes through (the caller names it).
     """
+    from pydicom import dcmread  # imported on first use: most files never need pydicom
+
     preamble, start = dataset_start(source)
     fp = as_file(source, start)
     with _header.quiet_pydicom():
@@ -124,3 +128,12 @@ def open_dataset(
             if pixel is not None and start:
                 pixel = PixelElement(pixel.tag, pixel.value_offset + start, pixel.length, pixel.vr)
     return Opened(ds, source, start, preamble, ts, little, explicit, pixel)
+
+
+def preload_pydicom() -> None:
+    """Import pydicom and the tag tree now (≈ 0.2 s of imports), off the start-up path.
+
+    Nothing at start-up imports pydicom: the lean header reader answers the scan. A server calls
+    this once its scan is done, so that the first tag panel or unusual file does not pay for it.
+    """
+    import dcmview_core.tags  # noqa: F401  (imports pydicom and its pixel handlers)

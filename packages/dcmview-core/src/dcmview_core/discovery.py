@@ -27,10 +27,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Literal, NamedTuple, cast
-
-from pydicom.datadict import dictionary_has_tag
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 from dcmview_core import _colour, _header
 from dcmview_core._header import DEFLATED_LE, UNDEFINED, Header, TruncatedError
@@ -62,6 +59,9 @@ from dcmview_core.source import (
     special_kind,
 )
 from dcmview_core.voi import float_values, named_windows
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 SkipReason = Literal["not_dicom", "unreadable", "unparsable", "filtered"]
 PathInput = str | bytes | os.PathLike[str] | os.PathLike[bytes]
@@ -276,6 +276,8 @@ def _has_content(ds: Dataset) -> bool:
     tags = [t for t in ds.keys() if t.group not in (0x0000, 0x0002)]  # noqa: SIM118
     if not tags:
         return False
+    from pydicom.datadict import dictionary_has_tag
+
     unknown = sum(1 for t in tags if not (t.group % 2 or dictionary_has_tag(t)))
     return unknown * 2 <= len(tags)
 
@@ -651,6 +653,8 @@ def _dataset(source: ByteSource) -> Dataset:
             for elem in ds:  # convert every value now, while warnings are silenced
                 _ = elem.value
         except Exception:  # an unreadable value cannot match a keyword filter
+            from pydicom.dataset import Dataset
+
             return Dataset()
     return ds
 

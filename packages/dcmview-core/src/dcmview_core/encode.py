@@ -30,7 +30,6 @@ from types import ModuleType
 
 import imagecodecs
 import numpy as np
-from PIL import Image
 
 from dcmview_core.errors import UsageError
 
@@ -177,6 +176,8 @@ def encode_thumbnail_jpeg(arr: np.ndarray, max_edge: int, quality: int = 85) -> 
     """A JPEG of the display image scaled so its longest edge is at most ``max_edge``."""
     _check_image(arr)
     rows, columns = thumbnail_size(arr.shape[0], arr.shape[1], max_edge)
+    from PIL import Image  # only thumbnails need Pillow: imported on first use
+
     image = Image.fromarray(np.ascontiguousarray(arr))
     if (rows, columns) != arr.shape[:2]:
         image = image.resize((columns, rows), Image.Resampling.BILINEAR, reducing_gap=2.0)

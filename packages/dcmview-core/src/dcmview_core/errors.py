@@ -2,6 +2,8 @@
 
 DcmviewError
 ├── UsageError                 the caller asked for something invalid (bad filter, bad path)
+├── TagReadError               a header could not be read for the tag tree
+├── TagNotFound                a tag path names no element
 └── PixelError                 a frame could not be produced
     ├── NoPixelData            the file has no Pixel Data element
     ├── FrameOutOfRange        the frame index is outside [0, frame_count)
@@ -18,6 +20,14 @@ class DcmviewError(Exception):
 
 class UsageError(DcmviewError, ValueError):
     """The caller passed an invalid argument (for example an unknown filter field)."""
+
+
+class TagReadError(DcmviewError):
+    """The file's header could not be read at all."""
+
+
+class TagNotFound(DcmviewError, LookupError):
+    """The tag path names no element (or no item) in the file."""
 
 
 class PixelError(DcmviewError):

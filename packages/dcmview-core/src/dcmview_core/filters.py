@@ -12,15 +12,13 @@ import difflib
 import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-
-from pydicom.datadict import keyword_dict
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
-from pydicom.sequence import Sequence as DicomSequence
+from typing import TYPE_CHECKING, Any, Union
 
 from dcmview_core.errors import UsageError
 from dcmview_core.model import FileEntry
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 FIELDS: dict[str, str] = {
     "patient_id": "patient_id",
@@ -47,11 +45,13 @@ _KEYWORD_FIELDS: dict[str, str] = {
     "Modality": "modality",
 }
 
-DatasetSource = Dataset | Callable[[], Dataset] | None
+DatasetSource = Union["Dataset", Callable[[], "Dataset"], None]
 
 
 @functools.cache
 def _keywords_by_casefold() -> dict[str, str]:
+    from pydicom.datadict import keyword_dict
+
     return {k.casefold(): k for k in keyword_dict}
 
 
@@ -115,6 +115,9 @@ def _texts(ds: Dataset, keyword: str) -> list[str]:
         return []
     if value is None:
         return [""]
+    from pydicom.multival import MultiValue
+    from pydicom.sequence import Sequence as DicomSequence
+
     if isinstance(value, DicomSequence | bytes | bytearray):
         return []
     if isinstance(value, MultiValue | list | tuple):
@@ -144,6 +147,8 @@ def parse_filter(text: str) -> Filter:
     attribute = FIELDS.get(field.lower())
     if attribute is not None:
         return Filter(field.lower(), value, exact, attribute, None)
+    from pydicom.datadict import keyword_dict
+
     keyword = field if field in keyword_dict else _keywords_by_casefold().get(field.casefold())
     if keyword is None:
         hint = _nearest(field)

@@ -28,7 +28,7 @@ from pydicom.tag import BaseTag, Tag
 from dcmview_core import _header
 from dcmview_core._header import UNDEFINED
 from dcmview_core.dataset import open_dataset
-from dcmview_core.errors import DcmviewError, PixelError, UsageError
+from dcmview_core.errors import PixelError, TagNotFound, TagReadError, UsageError
 from dcmview_core.model import display_path
 from dcmview_core.source import ByteSource, as_file, close_source, open_source
 
@@ -52,14 +52,6 @@ PIXEL_KEYWORDS = {
     0x7FE00009: "DoubleFloatPixelData",
     0x7FE00010: "PixelData",
 }
-
-
-class TagReadError(DcmviewError):
-    """The file's header could not be read at all."""
-
-
-class TagNotFound(DcmviewError, LookupError):
-    """The tag path names no element (or no item) in the file."""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,11 +27,11 @@ from dcmview_core import (
     OverlaySource,
     Stack,
     label_dtype,
+    label_map_overlap,
     parse_segment_labels,
     segment_counts,
     segment_mask,
 )
-from dcmview_core.overlays import label_map_overlap
 
 from dcmview_server.errors import ApiError
 from dcmview_server.keys import RAW, Kind

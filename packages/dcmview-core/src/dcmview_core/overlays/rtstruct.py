@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.dataset import Dataset
 
 from dcmview_core.dataset import open_dataset
 from dcmview_core.model import FileEntry
@@ -34,6 +34,9 @@ from dcmview_core.overlays.model import (
 from dcmview_core.overlays.placement import FramePlace, PlaceIndex, is_image, to_pixels
 from dcmview_core.overlays.seg import SourceRef
 from dcmview_core.source import close_source, open_source
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["Contour", "RtStructHeader", "place_rtstruct", "read_rtstruct_header"]
 

@@ -19,10 +19,7 @@ import os
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
-
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, Any
 
 from dcmview_core.dataset import open_dataset
 from dcmview_core.decoders import EXPLICIT_VR_LE, IMPLICIT_VR_LE
@@ -41,6 +38,9 @@ from dcmview_core.overlays.model import (
 )
 from dcmview_core.overlays.placement import LABEL_MAP_SEG_STORAGE, PlaceIndex, is_image
 from dcmview_core.source import close_source, open_source
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["SegFrameInfo", "SegHeader", "SourceRef", "place_seg", "read_seg_header"]
 
@@ -208,6 +208,8 @@ def _lean_frames(
 ) -> tuple[SegFrameInfo, ...] | None:
     """Every frame's `SegFrameInfo` by the lean reader, None when it cannot be used."""
     raw: Any = ds.get_item("PerFrameFunctionalGroupsSequence")  # raw until first accessed
+    from pydicom.dataelem import RawDataElement
+
     if not isinstance(raw, RawDataElement) or not raw.is_little_endian:
         return None
     value = raw.value

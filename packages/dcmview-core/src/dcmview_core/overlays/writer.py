@@ -9,15 +9,16 @@ bit-packed across frame boundaries, each frame referencing its source by SOP Ins
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from dcmview_core.overlays.colour import palette_colour, srgb_to_cielab
 from dcmview_core.overlays.placement import SEG_STORAGE
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = ["seg_dataset"]
 
@@ -37,6 +38,8 @@ _COPIED = (
 
 
 def _item(**values: Any) -> Dataset:
+    from pydicom.dataset import Dataset
+
     ds = Dataset()
     for keyword, value in values.items():
         setattr(ds, keyword, value)
@@ -75,6 +78,9 @@ def seg_dataset(
     else:
         planes = masks
         shape = (int(sources[0].Rows), int(sources[0].Columns))
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
     first = sources[0]
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
