@@ -463,8 +463,11 @@ def expected_screen(
     return out
 
 
-def pixel_centres(off: NDArray[np.int16]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Screen (y, x) of every image pixel centre, from where the uniform grey image lies."""
+def pixel_centres(
+    off: NDArray[np.int16], flipped: bool = False
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Screen (y, x) of every image pixel centre, from where the uniform grey image lies
+    (``flipped``: mirrored left-right)."""
     grey = np.all((off > 100) & (off < 160), axis=2)
     cols = np.nonzero(grey.mean(axis=0) > 0.3)[0]
     rows = np.nonzero(grey.mean(axis=1) > 0.3)[0]
@@ -473,7 +476,8 @@ def pixel_centres(off: NDArray[np.int16]) -> tuple[NDArray[np.intp], NDArray[np.
     sx, sy = (right - left) / G_COLS, (bottom - top) / G_ROWS
     assert sx > 4, sx  # several screen pixels per image pixel: a centre is unambiguous
     ys = np.floor(top + (np.arange(G_ROWS) + 0.5) * sy).astype(np.intp)
-    xs = np.floor(left + (np.arange(G_COLS) + 0.5) * sx).astype(np.intp)
+    columns = np.arange(G_COLS)[::-1] if flipped else np.arange(G_COLS)
+    xs = np.floor(left + (columns + 0.5) * sx).astype(np.intp)
     return ys, xs
 
 
@@ -481,6 +485,7 @@ def check_screen(
     page: Page,
     layers: list[tuple[NDArray[np.floating], tuple[int, int, int]]],
     opacity: float,
+    flipped: bool = False,
 ) -> None:
     """Every image pixel centre on screen is the blend of the image and the shown layers."""
     page.locator(".viewport").focus()
@@ -490,7 +495,7 @@ def check_screen(
     page.keyboard.press("o")
     settle(page)
     on = canvas(page)
-    ys, xs = pixel_centres(off)
+    ys, xs = pixel_centres(off, flipped)
     base = off[np.ix_(ys, xs)].astype(float)
     got = on[np.ix_(ys, xs)].astype(float)
     plain = np.all(np.abs(base - np.median(base, axis=(0, 1))) <= 2, axis=2)  # not under a text
@@ -538,6 +543,9 @@ def test_rtstruct_npy_fractional_and_overlapping_segments_land_on_their_pixels(
 
     set_opacity(page, 1)
     check_screen(page, shown(), 1.0)
+    page.keyboard.press("h")  # mirrored, the layers stay on their image pixels
+    check_screen(page, shown(), 1.0, flipped=True)
+    page.keyboard.press("h")
     set_opacity(page, 0.5)
     check_screen(page, shown(), 0.5)
 
