@@ -4,12 +4,14 @@ Every file bundled with pydicom and a set of generated files go through both lay
 `dcmview_core.frames`; wherever the lean path answers, its layout, frame metadata and decoded
 pixels must equal pydicom's exactly, and so must any error. Files the lean path must leave to
 pydicom (lookup tables, palette, overlays, functional groups, big endian, deflate, a data
-encoding that contradicts the syntax) are checked to be declined.
+encoding that contradicts the syntax) are checked to be declined. `read_frame_inline` (the
+cheap read a server may do on its event loop) is checked against `read_frame`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,11 @@ from pydicom.uid import (
 )
 
 from dcmview_core import frames
-from dcmview_core.errors import PixelError
+from dcmview_core.discovery import read_entry
+from dcmview_core.errors import FrameOutOfRange, PixelError
 from dcmview_core.frameheader import read_lean_frame_header
+from dcmview_core.frames import read_frame, read_frame_inline
+from dcmview_core.model import FileEntry
 from dcmview_core.source import ByteSource, close_source, open_source, source_version
 
 PYDICOM_DATA = Path(pydicom.__file__).parent / "data"
@@ -306,3 +311,53 @@ def test_a_file_cut_inside_its_header_is_left_to_pydicom(generated: Callable[[st
     data = path.read_bytes()
     path.write_bytes(data[:400])
     assert not _check(path)
+
+
+# --- read_frame_inline -------------------------------------------------------------------------
+
+
+def _entry(path: Path | str) -> FileEntry:
+    found = read_entry(str(path))
+    assert isinstance(found, FileEntry), found
+    return found
+
+
+def test_inline_read_equals_read_frame(generated: Callable[[str], Path]) -> None:
+    entry = _entry(generated("multiframe"))
+    frames.clear_layout_cache()
+    for index in (2, 0, 3):
+        inline = read_frame_inline(entry, index)
+        assert inline is not None
+        want = read_frame(entry, index)
+        assert inline.meta == want.meta
+        np.testing.assert_array_equal(inline.samples, want.samples)
+    with pytest.raises(FrameOutOfRange):
+        read_frame_inline(entry, 4)
+
+
+def test_inline_read_declines_what_needs_pydicom_until_its_layout_is_cached(
+    generated: Callable[[str], Path],
+) -> None:
+    entry = _entry(generated("overlay"))
+    frames.clear_layout_cache()
+    assert read_frame_inline(entry, 0) is None
+    want = read_frame(entry, 0)
+    inline = read_frame_inline(entry, 0)  # the layout pydicom built is cached now
+    assert inline is not None
+    np.testing.assert_array_equal(inline.samples, want.samples)
+    [got_overlay], [want_overlay] = inline.meta.overlays, want.meta.overlays
+    np.testing.assert_array_equal(got_overlay.mask, want_overlay.mask)
+
+
+@pytest.mark.parametrize("name", ["j2k_basic_offsets", "rle"])
+def test_inline_read_declines_compressed_frames(
+    name: str, generated: Callable[[str], Path]
+) -> None:
+    entry = _entry(generated(name))
+    assert read_frame_inline(entry, 0) is None
+    assert read_frame(entry, 0).samples.shape == (10, 7)
+
+
+def test_inline_read_declines_remote_names(generated: Callable[[str], Path]) -> None:
+    entry = replace(_entry(generated("ct_explicit")), path="s3://bucket/never-opened.dcm")
+    assert read_frame_inline(entry, 0) is None

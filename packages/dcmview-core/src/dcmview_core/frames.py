@@ -55,7 +55,13 @@ from dcmview_core.frameheader import (
 )
 from dcmview_core.model import FileEntry, Window, display_path
 from dcmview_core.pixelmap import PixelMap, frame_bits, map_encapsulated, truncation_message
-from dcmview_core.source import ByteSource, close_source, open_source, source_version
+from dcmview_core.source import (
+    ByteSource,
+    close_source,
+    is_source_name,
+    open_source,
+    source_version,
+)
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -70,6 +76,7 @@ __all__ = [
     "clear_layout_cache",
     "overlay_mask",
     "read_frame",
+    "read_frame_inline",
 ]
 
 _PIXEL_DATA = 0x7FE00010
@@ -199,17 +206,41 @@ def clear_layout_cache() -> None:
 
 
 def _layout(source: ByteSource) -> _Layout:
+    """The cached layout of *source*, else a parsed one (kept for its next frames)."""
     stamp = source_version(source)
-    path = source.name
+    return _cached_layout(source.name, stamp) or _keep(_parse_layout(source, stamp))
+
+
+def _lean_only(source: ByteSource) -> _Layout | None:
+    """`_layout` without pydicom: None when the layout is not cached and the lean path
+    declines the file."""
+    stamp = source_version(source)
+    cached = _cached_layout(source.name, stamp)
+    if cached is not None:
+        return cached
+    try:
+        layout = _lean_layout(source, stamp)
+    except PixelError:
+        raise
+    except OSError as exc:
+        name = display_path(source.name)
+        raise DecodeError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    return None if layout is None else _keep(layout)
+
+
+def _cached_layout(path: str, stamp: object) -> _Layout | None:
     with _layouts_lock:
         cached = _layouts.get(path)
         if cached is not None and cached.stamp == stamp:
             _layouts.move_to_end(path)
             return cached
-    layout = _parse_layout(source, stamp)
+    return None
+
+
+def _keep(layout: _Layout) -> _Layout:
     with _layouts_lock:
-        _layouts[path] = layout
-        _layouts.move_to_end(path)
+        _layouts[layout.path] = layout
+        _layouts.move_to_end(layout.path)
         while len(_layouts) > _LAYOUT_CACHE_SIZE:
             _layouts.popitem(last=False)
     return layout
@@ -633,18 +664,46 @@ def read_frame(entry: FileEntry, index: int) -> Frame:
     and the package that would decode it) or `DecodeError` (corrupt or truncated data, or a
     file that can no longer be read).
     """
+    source = _open(entry)
     try:
-        source = open_source(entry.path)
+        return read_source_frame(source, index)
+    finally:
+        close_source(source)
+
+
+def read_frame_inline(entry: FileEntry, index: int) -> Frame | None:
+    """`read_frame` when it is cheap and bounded, else None (the caller uses `read_frame`).
+
+    Cheap: a local file in a native little-endian syntax whose layout is cached or comes from
+    the lean header walk, so the work is one header read (at most) and one read of the frame's
+    bytes — no pydicom, no codec, no network. How large a frame is worth reading this way (on
+    a server's event loop, say) is the caller's choice (`frame_nbytes`). Raises as
+    `read_frame` does.
+    """
+    ts = entry.transfer_syntax_uid
+    if is_source_name(entry.path) or ts not in (decoders.EXPLICIT_VR_LE, decoders.IMPLICIT_VR_LE):
+        return None
+    source = _open(entry)
+    try:
+        if getattr(source, "read_frame", None) is not None:
+            return None
+        layout = _lean_only(source)
+        if layout is None or not decoders.is_native(layout.transfer_syntax_uid):
+            return None
+        return _layout_frame(layout, source, index)
+    finally:
+        close_source(source)
+
+
+def _open(entry: FileEntry) -> ByteSource:
+    try:
+        return open_source(entry.path)
     except PixelError:
         raise
     except OSError as exc:
         raise DecodeError(f"cannot read {display_path(entry.path)}: {exc.strerror or exc}") from exc
     except DcmviewError as exc:
         raise DecodeError(str(exc)) from exc
-    try:
-        return read_source_frame(source, index)
-    finally:
-        close_source(source)
 
 
 def read_source_frame(source: ByteSource, index: int) -> Frame:
