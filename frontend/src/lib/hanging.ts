@@ -9,7 +9,7 @@
  * scale (screen pixels per millimetre).
  */
 
-import type { View } from './viewport';
+import { fitView, type Orientation, type View } from './viewport';
 
 export type Side = 'R' | 'L';
 export type MgView = 'CC' | 'MLO';
@@ -194,4 +194,20 @@ export function hangView(hang: Hang, image: { rows: number; columns: number }, c
   const cx = wallColumn - target / (zoom * s);
   const cy = canvas.height / (2 * zoom);
   return { cx, cy, zoom, rotation: 0, flipH, flipV: false };
+}
+
+/**
+ * A viewport's view before the user zooms or pans (its placement is null): placed in its hanging
+ * cell (unrotated, not flipped vertically), else fitted to the canvas. `image` is the image's
+ * size; `aspect` stretches its rows (the physical aspect of stack planes).
+ */
+export function baseView(
+  hang: Hang | null,
+  image: { rows: number; columns: number },
+  aspect: number,
+  canvas: { width: number; height: number },
+  o: Orientation,
+): View {
+  if (hang && canvas.width > 0 && o.rotation === 0 && !o.flipV) return hangView(hang, image, canvas, o.flipH);
+  return fitView({ width: image.columns, height: image.rows * aspect }, canvas, o);
 }

@@ -6,9 +6,11 @@
 
 import { untrack } from 'svelte';
 import { cellCount, fillCells, type LayoutId } from '../lib/layouts';
-import { linkedFrame, linkedZoom } from '../lib/linking';
+import { linkedPlacement, linkedSlice } from '../lib/linking';
+import type { Placement } from '../lib/viewport';
 import {
   HANGING_CELLS,
+  baseView,
   cellName,
   chestWallSide,
   commonExtent,
@@ -26,6 +28,13 @@ import {
 import type { Stack } from '../lib/api';
 import { Mpr } from './mpr.svelte';
 import { ViewportState, type ViewerContext } from './viewport.svelte';
+
+/** The smallest viewport id none of `taken` has (ids name each viewport's help text and its prefetches). */
+function freeId(taken: readonly ViewportState[]): number {
+  let id = 0;
+  while (taken.some((v) => v.id === id)) id++;
+  return id;
+}
 
 /** What linked viewports take from the active one. */
 export class Linking {
@@ -61,6 +70,10 @@ export class Layout {
       columnSpacing: extentOf(1, 1, v.info?.pixel_spacing).width,
     }));
   });
+  /** Per viewport: the ROI list last seen (shareRois). */
+  private readonly seenBoxes = new WeakMap<ViewportState, readonly unknown[]>();
+  /** The viewport the others followed last (linking). */
+  private leader: ViewportState | null = null;
   /** Per viewport id: the file whose chest wall has been turned to the centre. */
   private readonly oriented = new Map<number, number>();
 
@@ -73,6 +86,7 @@ export class Layout {
     this.dispose = $effect.root(() => {
       $effect(() => this.follow());
       $effect(() => this.orientHung());
+      $effect(() => this.shareRois());
     });
   }
 
@@ -104,7 +118,7 @@ export class Layout {
     );
     const next = [...keep];
     for (let i = keep.length; i < n; i++) {
-      const v = new ViewportState(this.ctx, i);
+      const v = new ViewportState(this.ctx, freeId(next));
       v.open(files[i]);
       next.push(v);
     }
@@ -143,7 +157,7 @@ export class Layout {
     const keep = this.viewports.slice(0, cells.length);
     for (const v of this.viewports.slice(cells.length)) v.destroy();
     const next = [...keep];
-    for (let i = keep.length; i < cells.length; i++) next.push(new ViewportState(this.ctx, i));
+    for (let i = keep.length; i < cells.length; i++) next.push(new ViewportState(this.ctx, freeId(next)));
     this.oriented.clear();
     for (let i = 0; i < next.length; i++) {
       next[i].open(picks[i]);
@@ -157,6 +171,27 @@ export class Layout {
     this.kind = kind;
     this.linking.on = true;
     this.activeIndex = Math.max(0, picks.findIndex((p) => p !== null));
+  }
+
+  /**
+   * Viewports that show the same file show the same ROIs: an edit committed in one (it is being
+   * saved) is shown by the others at once (each keeps its own selection and drawing).
+   */
+  private shareRois(): void {
+    const shown = this.viewports.map((v) => ({ v, file: v.fileIndex, boxes: v.rois.boxes, saving: v.rois.saving }));
+    untrack(() => {
+      for (const { v, file, boxes, saving } of shown) {
+        if (this.seenBoxes.get(v) === boxes) continue;
+        this.seenBoxes.set(v, boxes);
+        if (file === null || !saving) continue;
+        for (const o of shown) {
+          if (o.v === v || o.file !== file || o.v.rois.boxes === boxes) continue;
+          o.v.rois.boxes = boxes;
+          if (o.v.rois.selected >= boxes.length) o.v.rois.selected = -1;
+          this.seenBoxes.set(o.v, boxes);
+        }
+      }
+    });
   }
 
   /** Each hung image is flipped so that its chest wall (the side with tissue) faces the centre. */
@@ -244,42 +279,47 @@ export class Layout {
     this.tabs = rest;
   }
 
-  /** Linked viewports follow the active one's window, zoom and frame. */
+  /** Linked viewports follow the active one's window, zoom/pan and frame/slice. */
   private follow(): void {
-    if (this.mpr || !this.linking.on || this.viewports.length < 2) return;
+    if (this.mpr || !this.linking.on || this.viewports.length < 2) {
+      this.leader = null;
+      return;
+    }
     const a = this.active;
     const { window: linkWindow, zoom: linkZoom, frame: linkFrame } = this.linking;
     const choice = a.choice;
     const manual = a.manual;
-    const frame = a.position;
+    const position = a.position;
     const placement = a.placement;
-    const spacing = a.info?.pixel_spacing?.[1];
+    const orientation = a.orientation;
+    // another viewport became active: the others already follow it (pushing its state back
+    // would move the one left by the rounding of depth or position)
+    const switched = this.leader !== null && this.leader !== a;
+    this.leader = a;
+    if (switched) return;
     untrack(() => {
-      for (const o of this.viewports) {
-        if (o === a || o.fileIndex === null) continue;
+      const hangs = this.hangs;
+      const at = this.viewports.indexOf(a);
+      const from = { base: this.baseOf(a, hangs[at]), placement, orientation, spacing: a.displaySpacing };
+      const slice = { position, count: a.positionCount, geometry: a.geometry };
+      this.viewports.forEach((o, i) => {
+        if (o === a || o.fileIndex === null) return;
         if (linkWindow && !o.colour) {
           o.choice = choice;
           o.manual = { ...manual };
         }
-        // hung tomosynthesis follows by relative depth (views have different slice counts)
-        if (linkFrame)
-          o.goto(
-            this.hanging && a.positionCount > 1
-              ? Math.round((frame / (a.positionCount - 1)) * (o.positionCount - 1))
-              : linkedFrame(frame, o.positionCount),
-          );
+        if (linkFrame) o.goto(linkedSlice(slice, { count: o.positionCount, geometry: o.geometry }, this.hanging !== null));
         if (linkZoom) {
-          if (!placement) o.placement = null;
-          else {
-            const { rows, columns } = o.dims;
-            o.placement = {
-              cx: o.placement?.cx ?? columns / 2,
-              cy: o.placement?.cy ?? rows / 2,
-              zoom: linkedZoom(placement.zoom, spacing, o.info?.pixel_spacing?.[1]),
-            };
-          }
+          const mirror = !!hangs[i] && !!hangs[at] && hangs[i]?.wall !== hangs[at]?.wall;
+          o.placement = linkedPlacement(from, { base: this.baseOf(o, hangs[i]), orientation: o.orientation, spacing: o.displaySpacing }, mirror);
         }
-      }
+      });
     });
+  }
+
+  /** A viewport's fitted view (in its hanging cell, if any): what its pan is measured from. */
+  private baseOf(v: ViewportState, hang: Hang | null | undefined): Placement {
+    const { cx, cy, zoom } = baseView(hang ?? null, v.dims, v.aspect, v.canvas, v.orientation);
+    return { cx, cy, zoom };
   }
 }

@@ -3,6 +3,8 @@
  * unexported edits) and the global keyboard shortcuts, which act on the active viewport.
  */
 
+import { untrack } from 'svelte';
+import type { FileEntry, Stack } from '../lib/api';
 import { decodeReading, encodeReading, type Reading } from '../lib/fragment';
 import { FrameStore } from '../lib/frames';
 import { PointerFocus, actionForKey, controlOf, keyBelongsToControl, roiGrow, roiNudge, type Action } from '../lib/keys';
@@ -50,44 +52,123 @@ export class Viewer {
     this.rendererChoice = r === 'cpu' || r === 'webgl' ? r : 'auto';
     this.pending = decodeReading(location.hash); // read after Session took the token out
     this.session.onfiles = (files) => {
-      if (this.pending) this.restore(this.pending);
-      if (this.layout.active.fileIndex !== null || this.layout.tabs.length) return;
-      const first = files.find((f) => f.support_state === 'renderable') ?? files[0];
-      this.layout.open(first.index);
+      // a reading to restore opens its own files (restoring())
+      if (this.pending || this.layout.active.fileIndex !== null || this.layout.tabs.length) return;
+      this.openFirst(files);
     };
   }
 
-  /** Put the fragment's reading on screen as far as its files are known; done once all are (or the scan ended). */
-  private restore(r: Reading): void {
-    const layout = this.layout;
-    if (layout.kind !== r.layout) layout.setKind(r.layout);
-    let missing = false;
-    r.files.forEach((f, i) => {
-      if (f === null) return;
-      if (!this.session.byIndex.has(f)) missing = true;
-      else if (layout.viewports[i]?.fileIndex !== f) layout.open(f, i);
-    });
-    layout.activate(r.active);
-    if (!missing || this.session.scan.complete) this.pending = null;
+  private openFirst(files: readonly FileEntry[]): void {
+    const first = files.find((f) => f.support_state === 'renderable') ?? files[0];
+    if (first) this.layout.open(first.index);
   }
 
-  /** Keep the reading in the URL fragment (a reload or the same local URL restores it). */
-  private persist(): () => void {
+  /** Restore the fragment's reading once its files (and stacks) are known, or the scan has ended. */
+  private restoring(): () => void {
     return $effect.root(() => {
       $effect(() => {
-        const layout = this.layout;
-        const files = layout.viewports.map((v) => v.fileIndex);
-        const active = layout.activeIndex;
-        if (files.every((f) => f === null)) return;
-        const hash = encodeReading(location.hash, { layout: layout.kind, files, active });
-        history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
+        const files = this.session.files;
+        void [this.ctx.stacks.list, this.session.scan.complete, this.ctx.stacks.complete];
+        untrack(() => {
+          const r = this.pending;
+          if (!r || !files.length) return;
+          const stacks = this.ctx.stacks;
+          const known =
+            r.files.every((f) => f === null || this.session.byIndex.has(f)) &&
+            (r.stacks ?? []).every((id) => id === null || stacks.byId.has(id)) &&
+            (r.layout !== 'mpr' || stacks.stackOf(r.files[0] ?? null) !== null);
+          if (!known && !(this.session.scan.complete && stacks.complete)) return;
+          this.pending = null;
+          this.restore(r);
+          if (this.layout.active.fileIndex === null && !this.layout.tabs.length) this.openFirst(files);
+        });
       });
     });
   }
 
+  /** Put a reading on screen: its layout, each cell's file or stack and position, the active cell, the link toggle. */
+  private restore(r: Reading): void {
+    const layout = this.layout;
+    const stacks = this.ctx.stacks;
+    const known = (f: number | null | undefined): f is number => f !== null && f !== undefined && this.session.byIndex.has(f);
+    const pos = (i: number): number => r.positions?.[i] ?? 0;
+    const stackAt = (i: number): Stack | null => {
+      const id = r.stacks?.[i];
+      return id ? (stacks.byId.get(id) ?? null) : null;
+    };
+    const first = r.files[0] ?? null;
+    if (r.layout === 'mpr') {
+      // the acquired plane's stack in one viewport, then its MPR planes at the saved crosshair
+      layout.setKind('1x1');
+      const stack = stackAt(0) ?? stacks.stackOf(first);
+      if (known(first)) layout.open(first, 0);
+      if (stack) layout.openStack(stack);
+      layout.setKind('mpr');
+      if (layout.kind === 'mpr') layout.viewports.forEach((v, i) => v.goto(pos(i)));
+    } else if (r.layout === 'hanging' || r.layout === 'prior') {
+      // the hanging is chosen from the active file (its study; the prior's view pair)
+      const lead = r.files.find(known);
+      if (lead !== undefined) {
+        layout.setKind('1x1');
+        layout.open(lead, 0);
+      }
+      layout.setKind(r.layout);
+      if (layout.kind === r.layout)
+        r.files.forEach((f, i) => {
+          const v = layout.viewports[i];
+          if (!v) return;
+          if (known(f) && v.fileIndex !== f) layout.open(f, i);
+          v.goto(pos(i));
+        });
+    } else {
+      layout.setKind(r.layout);
+      r.files.forEach((f, i) => {
+        const v = layout.viewports[i];
+        const stack = stackAt(i);
+        if (!v || !known(f)) return;
+        layout.open(f, i);
+        if (stack) v.openStack(stack, pos(i));
+        else v.goto(pos(i));
+      });
+    }
+    if (r.link !== undefined && layout.viewports.length > 1) layout.linking.on = r.link;
+    layout.activate(r.active);
+  }
+
+  /** Keep the reading in the URL fragment (a reload or the same local URL restores it). */
+  private persist(): () => void {
+    let timer = 0;
+    let last = -Infinity;
+    const stop = $effect.root(() => {
+      $effect(() => {
+        const layout = this.layout;
+        const files = layout.viewports.map((v) => v.fileIndex);
+        const stacks = layout.viewports.map((v) => v.stackId);
+        const positions = layout.viewports.map((v) => v.position);
+        const reading: Reading = { layout: layout.kind, files, stacks, positions, active: layout.activeIndex, link: layout.linking.on };
+        if (files.every((f) => f === null)) return;
+        // at once, then a few writes a second at most (cine moves the positions; browsers
+        // throttle replaceState)
+        const write = (): void => {
+          last = performance.now();
+          const hash = encodeReading(location.hash, reading);
+          history.replaceState(history.state, '', `${location.pathname}${location.search}#${hash}`);
+        };
+        clearTimeout(timer);
+        const wait = last + 200 - performance.now();
+        if (wait <= 0) write();
+        else timer = window.setTimeout(write, wait);
+      });
+    });
+    return () => {
+      clearTimeout(timer);
+      stop();
+    };
+  }
+
   /** Start talking to the server and listening to the page; returns the stopper. */
   start(): () => void {
-    const stops = [this.session.start(), this.edits.guard(window), this.focus.install(document), this.persist()];
+    const stops = [this.session.start(), this.edits.guard(window), this.focus.install(document), this.persist(), this.restoring()];
     // overlays are listed once the server has answered with the token (no 401 behind the gate)
     const attach = $effect.root(() => {
       $effect(() => {

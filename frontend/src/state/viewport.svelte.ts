@@ -13,7 +13,8 @@ import { describeFile, humanError, syntaxName } from '../lib/describe';
 import type { FrameStore } from '../lib/frames';
 import { aspectOf, planeCount, planeSpacing } from '../lib/mpr';
 import { frameRange, isColour } from '../lib/renderer';
-import { UPRIGHT, mirror, turn, type Orientation, type Placement } from '../lib/viewport';
+import { UPRIGHT, mirror, turn, type Orientation, type Placement, type Size } from '../lib/viewport';
+import { volumeCentres, type DisplaySpacing, type SliceGeometry } from '../lib/linking';
 import {
   effectiveWindow,
   formatWindow,
@@ -96,6 +97,8 @@ export class ViewportState implements CineTarget {
   manual = $state<Window>({ center: 0, width: 1 });
   probe = $state<Probe | null>(null);
   rendererKind = $state('');
+  /** The canvas size (CSS px), set by its component: its fitted view depends on it (linked pan). */
+  canvas = $state.raw<Size>({ width: 0, height: 0 });
 
   // ---- stacks (a series scrolled as one image; MPR planes) -----------------------------------
   /** The stack shown, by id (null: the file's own frames). */
@@ -129,6 +132,33 @@ export class ViewportState implements CineTarget {
   readonly volume = $derived.by(() => (this.stack ?? this.ctx.stacks.stackOf(this.fileIndex))?.volume ?? null);
   /** Screen height of an image row per column width: a stack plane's physical aspect (1 for a plain file). */
   readonly aspect = $derived(this.stack?.volume ? aspectOf(planeSpacing(this.stack.volume, this.axis)) : 1);
+  /** Millimetres per unit of the view's x and y (display rows), null without a pixel spacing. */
+  readonly displaySpacing = $derived.by<DisplaySpacing | null>(() => {
+    const sp = this.stack?.volume ? planeSpacing(this.stack.volume, this.axis) : this.info?.pixel_spacing;
+    if (!sp || !(sp[0] > 0) || !(sp[1] > 0)) return null;
+    return { x: sp[1], y: sp[0] / this.aspect };
+  });
+  /**
+   * Where the positions it scrolls through lie in patient space (slice linking): a stack's
+   * slices, or the frames of a multi-frame file whose stack has a volume; null otherwise (and on
+   * reformat planes).
+   */
+  readonly geometry = $derived.by<SliceGeometry | null>(() => {
+    if (this.axis !== 0) return null;
+    const s = this.stack ?? this.ctx.stacks.stackOf(this.fileIndex);
+    if (!s?.volume) return null;
+    const { normal, centres } = volumeCentres(s.volume);
+    const patient = s.patient_id ?? null;
+    if (this.stackId !== null) return { normal, centres, patient };
+    // the file's own frames: frame p is the stack slice that shows it
+    if (this.frameCount < 2) return null;
+    const byFrame: typeof centres = [];
+    s.slices.forEach(([f, fr], k) => {
+      if (f === this.fileIndex && centres[k]) byFrame[fr] = centres[k];
+    });
+    for (let p = 0; p < this.frameCount; p++) if (!byFrame[p]) return null;
+    return { normal, centres: byFrame, patient };
+  });
   /** The plane on screen, as a key (stats-only regions belong to one). */
   readonly planeKey = $derived(this.stackId !== null ? `${this.stackId}/${this.axis}/${this.slice}` : `f${this.fileIndex}/${this.frameIndex}`);
   /** The file may have frames to show: ask the server for them (it explains when it cannot). */
