@@ -2,7 +2,7 @@
 
 pydicom (with its pixel handlers, GDCM's bindings and `requests`) is ≈ 0.2 s of imports; the
 lean header reader answers the scan, so pydicom is loaded only when a file needs it (tags, an
-unusual header) or when a server preloads it after its scan. A fresh interpreter per check:
+unusual header). A fresh interpreter per check:
 the test process itself has long imported pydicom.
 """
 
@@ -12,9 +12,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
-from pathlib import Path
-
-from dcmview_core import preload_pydicom
 
 Bundled = Callable[[str], str]
 
@@ -44,8 +41,3 @@ def test_scanning_ordinary_files_imports_no_pydicom(testdata_path: Bundled) -> N
         "assert all(e.rows for e in entries), entries"
     )
     assert _modules_after(code) == []
-
-
-def test_preload_imports_pydicom(tmp_path: Path) -> None:
-    preload_pydicom()  # in this process: harmless, and the function exists and runs
-    assert _modules_after("import dcmview_core\ndcmview_core.preload_pydicom()")

@@ -7,7 +7,7 @@ from typing import Any
 
 from dcmview_core._header import quiet_pydicom
 from dcmview_core.cache import ByteBudgetCache, CacheView
-from dcmview_core.dataset import open_dataset, preload_pydicom
+from dcmview_core.dataset import open_dataset
 from dcmview_core.decoders import can_decode, support_reason, syntax_name
 from dcmview_core.discovery import (
     SKIP_KIND_NAMES,
@@ -38,6 +38,7 @@ from dcmview_core.frames import (
     Overlay,
     overlay_mask,
     read_frame,
+    read_frame_inline,
     read_source_frame,
 )
 from dcmview_core.measure import (
@@ -203,11 +204,11 @@ __all__ = [
     "parse_windows",
     "pixel_area",
     "plane_label",
-    "preload_pydicom",
     "prepare_inputs",
     "quiet_pydicom",
     "read_entry",
     "read_frame",
+    "read_frame_inline",
     "read_source_entry",
     "read_source_frame",
     "region_stats",

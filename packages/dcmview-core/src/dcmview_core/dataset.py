@@ -25,7 +25,7 @@ from dcmview_core.source import ByteSource, as_file
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
-__all__ = ["NotDicomError", "Opened", "dataset_start", "open_dataset", "preload_pydicom"]
+__all__ = ["NotDicomError", "Opened", "dataset_start", "open_dataset"]
 
 
 class NotDicomError(Exception):
@@ -128,12 +128,3 @@ def open_dataset(
             if pixel is not None and start:
                 pixel = PixelElement(pixel.tag, pixel.value_offset + start, pixel.length, pixel.vr)
     return Opened(ds, source, start, preamble, ts, little, explicit, pixel)
-
-
-def preload_pydicom() -> None:
-    """Import pydicom and the tag tree now (≈ 0.2 s of imports), off the start-up path.
-
-    Nothing at start-up imports pydicom: the lean header reader answers the scan. A server calls
-    this once its scan is done, so that the first tag panel or unusual file does not pay for it.
-    """
-    import dcmview_core.tags  # noqa: F401  (imports pydicom and its pixel handlers)

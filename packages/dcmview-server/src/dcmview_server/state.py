@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from dcmview_core import FileEntry, display_path, preload_pydicom
+from dcmview_core import FileEntry, display_path
 
 from dcmview_server import scanning
 from dcmview_server.annotations import AnnotationsState
@@ -204,8 +204,6 @@ class AppState:
                     callback(summary)
                 except Exception:
                     log.exception("on_scan_complete callback failed")
-            if summary.loaded and not self._stop.is_set():
-                preload_pydicom()  # this thread is free now; the first tag request is not
 
     def close(self) -> None:
         """Stop the scan and the workers; pending work is cancelled."""
