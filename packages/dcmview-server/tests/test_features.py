@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from dcmview_core.discovery import scan
+from dcmview_core.errors import PixelError
 from dcmview_core.model import FileEntry
 
 from dcmview_server import ServerConfig
@@ -174,7 +175,7 @@ def test_same_frame_decoded_once_and_sequential_prefetch(study: Path) -> None:
     pool = ThreadPoolExecutor(2)
 
     async def main() -> FrameService:
-        service = FrameService(pool, 64 * 2**20, 2)
+        service = FrameService(pool, 64 * 2**20, 2, inline=False)  # every read in the pool
         results = await asyncio.gather(*[service.raw(mf, 0) for _ in range(6)])
         assert len({bytes(body) for body, _ in results}) == 1
         assert sum(1 for _, h in results if h["X-Cache"] == "MISS") == 6
@@ -200,6 +201,44 @@ def test_same_frame_decoded_once_and_sequential_prefetch(study: Path) -> None:
 
     service = asyncio.run(main())
     assert service.prefetch.prefetched >= 3
+    pool.shutdown()
+
+
+class CountingPool(ThreadPoolExecutor):
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.submitted = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_small_native_frames_are_read_and_encoded_on_the_loop(study: Path) -> None:
+    """A request's small native frame is read and encoded without the pool (read_frame_inline),
+    with the same bytes as through it; a compressed frame still goes to the pool."""
+    found = entries(study)
+    single, ct, broken = found[SINGLE], found[CT_SMALL], found[BROKEN]
+    pool = CountingPool(2)
+    display = DisplayKey(None, None, "default")
+
+    async def main() -> None:
+        service = FrameService(pool, 64 * 2**20, 2)
+        results = await asyncio.gather(*[service.raw(single, 0) for _ in range(4)])
+        assert [h["X-Cache"] for _, h in results] == ["MISS", "HIT", "HIT", "HIT"]
+        png, _ = await service.display(ct, 0, display)
+        assert png.startswith(b"\x89PNG")
+        assert pool.submitted == 0
+        reference = FrameService(pool, 64 * 2**20, 2, inline=False)
+        assert (await reference.display(ct, 0, display))[0] == png
+        body, _ = await reference.raw(single, 0)
+        assert bytes(body) == bytes(results[0][0])
+        assert pool.submitted == 3  # the reference's decodes and its PNG
+        with pytest.raises(PixelError):
+            await service.raw(broken, 0)  # JPEG 2000: decoded in the pool
+        assert pool.submitted == 4
+
+    asyncio.run(main())
     pool.shutdown()
 
 
