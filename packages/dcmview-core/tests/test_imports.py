@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 Bundled = Callable[[str], str]
 
@@ -39,5 +40,21 @@ def test_scanning_ordinary_files_imports_no_pydicom(testdata_path: Bundled) -> N
         "import dcmview_core\n"
         f"entries = [dcmview_core.read_entry(p) for p in {paths!r}]\n"
         "assert all(e.rows for e in entries), entries"
+    )
+    assert _modules_after(code) == []
+
+
+def test_skipping_files_that_are_not_dicom_imports_no_pydicom(
+    tmp_path: Path, testdata_path: Bundled
+) -> None:
+    (tmp_path / "notes.txt").write_text("not DICOM\n")
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    (tmp_path / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    (tmp_path / "ct.dcm").write_bytes(Path(testdata_path("CT_small.dcm")).read_bytes())
+    code = (
+        "import dcmview_core\n"
+        f"items = list(dcmview_core.scan([{str(tmp_path)!r}]))\n"
+        "kinds = sorted(type(i).__name__ for i in items)\n"
+        "assert kinds == ['FileEntry', 'Skipped', 'Skipped', 'Skipped'], kinds"
     )
     assert _modules_after(code) == []

@@ -102,9 +102,9 @@ def open_dataset(
     does not look like a dataset); whatever pydicom raises on a file with the ``DICM`` magic
     passes through (the caller names it).
     """
+    preamble, start = dataset_start(source)  # bytes that are not DICOM never import pydicom
     from pydicom import dcmread  # imported on first use: most files never need pydicom
 
-    preamble, start = dataset_start(source)
     fp = as_file(source, start)
     with _header.quiet_pydicom():
         try:
