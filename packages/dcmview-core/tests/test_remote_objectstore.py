@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, JPEGLSLossless
 
 import dcmview_core as dc
+from dcmview_core.cache import ByteBudgetCache, process_cache
 from dcmview_core.remote import objectstore
 
 sys.path.insert(0, str(Path(__file__).parent))  # the real-server fixtures beside this file
@@ -180,6 +182,56 @@ def test_first_frame_of_a_large_object_costs_a_few_ranged_reads(
     assert frame_bytes <= 1.05 * len(data) / 48 + 8192
     assert len([s for s in served if s.method == "GET"]) <= 4 + 48 * encapsulated
     assert frame.samples.shape == (1024, 1024)
+
+
+# --- one cache budget ----------------------------------------------------------------------------
+
+
+def _gets(s3: MotoS3, key: str, expected: int) -> int:
+    """GETs moto served for *key*, once it has recorded *expected* of them (it records a request
+    after the body is sent) or after 2 s."""
+    import time
+
+    deadline = time.monotonic() + 2.0
+    while True:
+        found = len([s for s in s3.counts(key) if s.method == "GET"])
+        if found >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def test_header_blocks_count_against_the_frame_cache_budget(
+    s3: MotoS3, study: dict[str, Path]
+) -> None:
+    name = f"s3://{BUCKET}/study/CT_small.dcm"
+    objectstore.reset_filesystems()  # no block of an earlier test
+    budget = ByteBudgetCache(2 * 2**20)  # the process's one budget, as a server's frame cache is
+    try:
+        assert process_cache() is budget
+        source = objectstore.open_object(name)
+        s3.reset_counts()
+        head = source.read_at(0, 4096)  # a header window: one block, kept in the frame budget
+        assert _gets(s3, "CT_small.dcm", 1) == 1
+        assert budget.stats().used_bytes >= min(objectstore.BLOCK, source.size)
+        assert source.read_at(128, 4) == head[128:132] == b"DICM"
+        assert _gets(s3, "CT_small.dcm", 2) == 1  # from the block
+        assert isinstance(dc.read_entry(name), dc.FileEntry)
+        # frames viewed twice (protected, as header blocks are) fill the budget and push the
+        # blocks out: one budget, never both in full
+        frames = budget.view("frame")
+        for k in range(8):
+            frames.put(("frame", k), np.zeros(2**18, np.uint8))
+            frames.get(("frame", k))
+        assert budget.stats().used_bytes <= budget.budget_bytes
+        s3.reset_counts()
+        assert source.read_at(128, 4) == b"DICM"
+        assert _gets(s3, "CT_small.dcm", 1) == 1  # evicted: read again
+        del frames
+    finally:
+        del budget
+        gc.collect()
+    # no frame cache alive: a private fallback of 64 MiB
+    assert process_cache().budget_bytes == objectstore.BLOCK_CACHE_BYTES
 
 
 # --- plain HTTP(S) objects ---------------------------------------------------------------------

@@ -10,12 +10,18 @@ Several named views (`ByteBudgetCache.view`) share the budget and the recency or
 decoded frames and encoded PNGs. An entry larger than the whole budget is never cached.
 ``get_or_compute`` runs one computation per key at a time: concurrent callers for the same
 key wait for the first one's result instead of decoding the frame again.
+
+One budget per process: `process_cache` is the most recently created cache still alive (the
+server's frame cache, sized by ``--cache-budget``). Caches outside the frame pipeline (the
+remote sources' byte blocks and fetched instances) put their entries there, so frames and
+remote bytes are weighed together; with no cache alive they use a small private one.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -23,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-__all__ = ["ByteBudgetCache", "CacheStats", "CacheView", "sizeof"]
+__all__ = ["ByteBudgetCache", "CacheStats", "CacheView", "process_cache", "sizeof"]
 
 V = TypeVar("V")
 
@@ -68,6 +74,9 @@ class _Flight:
 class ByteBudgetCache:
     """A segmented LRU weighed in bytes; see the module docstring."""
 
+    _is_process_cache = True
+    """Whether a new instance becomes `process_cache` (the fallback caches do not)."""
+
     def __init__(self, budget_bytes: int, *, protected_fraction: float = 0.8) -> None:
         if budget_bytes < 0:
             raise ValueError("budget_bytes must be >= 0")
@@ -82,6 +91,9 @@ class ByteBudgetCache:
         self._lock = threading.Lock()
         self._flights: dict[Hashable, _Flight] = {}
         self._hits = self._misses = self._evictions = self._rejected = 0
+        if self._is_process_cache:
+            global _latest
+            _latest = weakref.ref(self)
 
     # -- the policy ---------------------------------------------------------------------------
 
@@ -123,6 +135,14 @@ class ByteBudgetCache:
             self._probation_bytes += nbytes
             self._evict()
             return True
+
+    def pop(self, key: Hashable) -> Any | None:
+        """Remove ``key``'s entry and return its value (None when absent): for bytes wanted once,
+        such as a remote frame that is decoded next and cached as a frame."""
+        with self._lock:
+            item = self._probation.get(key) or self._protected.get(key)
+            self._discard(key)
+            return None if item is None else item[0]
 
     def _discard(self, key: Hashable) -> None:
         item = self._probation.pop(key, None)
@@ -234,3 +254,27 @@ class CacheView(Generic[V]):
 
     def __contains__(self, key: Hashable) -> bool:
         return (self.namespace, key) in self.shared
+
+
+_latest: weakref.ref[ByteBudgetCache] | None = None
+_fallbacks: dict[int, ByteBudgetCache] = {}
+_fallback_lock = threading.Lock()
+
+
+def process_cache(fallback_bytes: int = 64 * 2**20) -> ByteBudgetCache:
+    """The process's one budget: the most recently created `ByteBudgetCache` still alive (the
+    server's frame cache), else a private cache of *fallback_bytes* (one per size, kept)."""
+    found = _latest() if _latest is not None else None
+    if found is not None:
+        return found
+    with _fallback_lock:
+        made = _fallbacks.get(fallback_bytes)
+        if made is None:
+            made = _fallbacks[fallback_bytes] = _Quiet(fallback_bytes)
+        return made
+
+
+class _Quiet(ByteBudgetCache):
+    """A fallback cache: it does not become `process_cache` itself (a server's cache does)."""
+
+    _is_process_cache = False

@@ -15,7 +15,8 @@ import netrc
 import os
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -172,3 +173,51 @@ def get(
         if attempt < RETRIES:
             time.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
     raise UpstreamError(last)
+
+
+@contextmanager
+def stream(
+    url: str, *, accept: str | None = None, ok: tuple[int, ...] = (200,)
+) -> Iterator[httpx.Response]:
+    """`get` whose body is read by the caller (``response.iter_bytes``) as it arrives.
+
+    Retries as `get` until the headers arrive; a failure while the body streams (timeout, reset)
+    raises `UpstreamError` with one line and is not retried (the caller keeps what it parsed).
+    """
+    headers = {"Accept": accept} if accept else None
+    where = f"{host_of(url)}{urlsplit(url).path}"
+    if len(where) > 160:
+        where = where[:157] + "..."
+    last = ""
+    response: httpx.Response | None = None
+    for attempt in range(RETRIES + 1):
+        try:
+            shared = client(url)
+            response = shared.send(shared.build_request("GET", url, headers=headers), stream=True)
+        except httpx.TimeoutException:
+            last = f"{where}: timed out after {settings.timeout:g} s"
+        except httpx.ConnectError:
+            last = f"cannot reach {host_of(url)} (connection refused or no route)"
+        except httpx.TransportError as exc:
+            last = f"{where}: transfer failed ({type(exc).__name__})"
+        else:
+            if response.status_code in ok:
+                break
+            status = response.status_code
+            response.close()
+            response = None
+            last = f"{where}: {_describe(status)}"
+            if status not in (502, 503, 504):
+                raise UpstreamError(last)
+        if attempt < RETRIES:
+            time.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
+    if response is None:
+        raise UpstreamError(last)
+    try:
+        yield response
+    except httpx.TimeoutException:
+        raise UpstreamError(f"{where}: timed out after {settings.timeout:g} s") from None
+    except httpx.TransportError as exc:
+        raise UpstreamError(f"{where}: transfer failed ({type(exc).__name__})") from None
+    finally:
+        response.close()

@@ -2,11 +2,19 @@
 
 The scan reads series metadata only (``…/series/{uid}/metadata``, one request per series, run
 concurrently): each instance's JSON becomes a header `Dataset` (no pixel data, no bulk download)
-and an `Instance` source named ``dicomweb://host/studies/…/series/…/instances/…``. Frames are
-fetched one by one with WADO-RS ``…/frames/{n}`` in the stored transfer syntax
-(``transfer-syntax=*``), so our decoders decode them and lossless stays lossless; only when the
-server cannot send frames (406/415/501/400) is the whole instance fetched once and the frame cut
-from it.
+and an `Instance` source named ``dicomweb://host/studies/…/series/…/instances/…``. Frames come
+from WADO-RS ``…/frames/…`` in the stored transfer syntax (``transfer-syntax=*``), so our
+decoders decode them and lossless stays lossless; only when the server cannot send frames
+(406/415/501/400) is the whole instance fetched once and the frame cut from it.
+
+A multi-frame instance is read in windows: the frame asked for and the next ones in the
+direction of travel as one frames list (``…/frames/5,6,7``, PS3.18 10.4.1.1.3), streamed, each
+part kept in the process's cache budget until it is asked for. Servers such as Orthanc parse the
+whole instance for every frames request (3-5 s for a 390 MiB tomosynthesis, however many frames
+are asked for), so per-frame requests cost that per frame; a window costs it once. A window is as
+long as `WINDOW_SHARE` of the budget allows until a window's first part comes back quickly
+(then `PREFETCH_FRAMES`). The stored syntax comes from the metadata when it names it
+(`stored_syntax`), else from the first frames response (``""`` until then: never guessed).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +40,7 @@ from pydicom.encaps import encapsulate, get_frame
 from pydicom.uid import UID
 
 from dcmview_core._header import quiet_pydicom
+from dcmview_core.cache import ByteBudgetCache, process_cache
 from dcmview_core.errors import FrameOutOfRange, UsageError
 from dcmview_core.frames import Frame, read_source_frame
 from dcmview_core.remote import _http
@@ -175,10 +185,62 @@ def studies_of(target: Target, limit: int = DEFAULT_LIMIT) -> list[str]:
 # --- instances -----------------------------------------------------------------------------------
 
 
+def stored_syntax(item: dict[str, Any]) -> str:
+    """The stored transfer syntax an instance's metadata names, else ``""`` (unknown).
+
+    Transfer Syntax UID (0002,0010) when the server sends the file meta (Google's, dcm4chee's
+    metadata do), else a single Available Transfer Syntax UID (0008,3002); several available
+    syntaxes do not say which one is stored. Orthanc 1.10 sends neither (its plugin's metadata,
+    QIDO ``includefield=00083002`` and ``=all`` were checked): its frames responses name it.
+    """
+    meta = _value(item, "00020010")
+    if meta:
+        return str(meta)
+    available = (item.get("00083002") or {}).get("Value") or []
+    return str(available[0]) if len(available) == 1 and available[0] else ""
+
+
 def _has_pixels(item: dict[str, Any]) -> bool:
     if any(key in item for key in _PIXEL_KEYS):
         return True
     return all(_value(item, tag) for tag in ("00280010", "00280011", "00280100"))
+
+
+WINDOW_KEY = "dicomweb-window"
+"""Namespace of window parts in the process cache."""
+WINDOW_SHARE = 0.8
+"""A window of a slow server holds at most this share of the cache budget."""
+WINDOW_MAX_FRAMES = 256
+"""Frames in one frames-list request at most (the URL lists them)."""
+PREFETCH_FRAMES = 4
+"""Frames in one window when the server answers this instance's frames quickly (per byte)."""
+SLOW_SECONDS = 0.5
+"""A window whose first part took this long or longer means the server is slow per request for
+this instance (Orthanc parses the whole instance for every frames request: 3-5 s for a 390 MiB
+tomosynthesis), so the next windows are as long as the budget allows."""
+CHUNK = 1 << 20
+PART_OVERHEAD = 256
+"""Bytes a cached window part is weighed at beyond its data."""
+_window_pool = ThreadPoolExecutor(2, thread_name_prefix="dcmview-dicomweb-frames")
+_no_lists: set[str] = set()
+"""Service roots that refused a frames list: their frames are fetched one by one."""
+_no_lists_lock = threading.Lock()
+
+
+def _windows_ok(root: str) -> bool:
+    with _no_lists_lock:
+        return root not in _no_lists
+
+
+def _no_windows(root: str) -> None:
+    with _no_lists_lock:
+        _no_lists.add(root)
+
+
+def _frame_of(location: str, default: int) -> int:
+    """The 0-based frame a part's ``Content-Location`` (``…/frames/N``) names, else *default*."""
+    _, sep, tail = location.rpartition("/frames/")
+    return int(tail) - 1 if sep and tail.isdigit() else default
 
 
 class Instance:
@@ -200,15 +262,28 @@ class Instance:
         self.has_pixels = _has_pixels(item)
         frames = _number(_value(item, "00280008"))
         self.frame_count = (int(frames) if frames != float("inf") else 1) if self.has_pixels else 0
-        meta_ts = _value(item, "00020010") or _value(item, "00083002")
-        self.transfer_syntax_uid: str = str(meta_ts) if meta_ts else EXPLICIT_LE
-        """Stored syntax: from the metadata when it says, else learnt from the first frame."""
+        self.transfer_syntax_uid: str = stored_syntax(item)
+        """The stored syntax when known (`stored_syntax`), else ``""`` until the first frame's
+        response names it (`fetch_frame` learns it)."""
         self.instance_number = _number(_value(item, "00200013"))
         kept = {k: v for k, v in item.items() if k not in _PIXEL_KEYS}
         self._json = json.dumps(kept, separators=(",", ":")).encode()
         """The metadata, compact (a study of 10,000 instances holds no 10,000 Datasets)."""
         self._bulky = b"BulkDataURI" in self._json
         self._lock = threading.Lock()
+        bits = _number(_value(item, "00280100"))
+        area = _number(_value(item, "00280010")) * _number(_value(item, "00280011"))
+        samples = _number(_value(item, "00280002"))
+        estimate = area * (samples if samples != float("inf") else 1) * bits / 8
+        self._frame_bytes = int(estimate) if estimate != float("inf") else 2**20
+        """A frame's stored size at most (native); compressed frames are smaller."""
+        self._pending: dict[int, threading.Event] = {}
+        """Frames a window request will deliver, each set when its part arrived (or failed)."""
+        self._handed: set[int] = set()
+        """Frames a window delivered and `fetch_frame` handed out (decoded and cached upstream)."""
+        self._last = -1
+        self._first_part: float | None = None
+        """Seconds the last window waited for its first part (None: no window yet)."""
 
     def header_dataset(self) -> Dataset:
         """The header as a pydicom `Dataset` (file meta set; no pixel data).
@@ -243,7 +318,8 @@ class Instance:
             else:
                 ds = Dataset.from_json(item, bulk_data_uri_handler=handler)
         meta = FileMetaDataset()
-        meta.TransferSyntaxUID = UID(self.transfer_syntax_uid)
+        if self.transfer_syntax_uid:  # unknown: left out, not guessed
+            meta.TransferSyntaxUID = UID(self.transfer_syntax_uid)
         if "SOPClassUID" in ds:
             meta.MediaStorageSOPClassUID = ds.SOPClassUID
         meta.MediaStorageSOPInstanceUID = UID(self.sop)
@@ -255,14 +331,129 @@ class Instance:
         return self.fetch_frame(index)[0]
 
     def fetch_frame(self, index: int) -> tuple[bytes, str]:
-        """Frame *index* (0-based) as stored and its transfer syntax UID."""
+        """Frame *index* (0-based) as stored and its transfer syntax UID.
+
+        A multi-frame instance is read in windows (`_start_window`): the frame asked for and
+        the next ones in the direction of travel in one frames-list request, each part kept in
+        the process cache until it is asked for; the next window starts halfway through.
+        """
+        if self.frame_count <= 1 or not _windows_ok(self.root):
+            return self._fetch_one(index)
+        cache = process_cache()
+        key = (WINDOW_KEY, self.name, index)
+        with self._lock:
+            forward = index >= self._last
+            self._last = index
+            found = cache.pop(key)
+            event = self._pending.get(index) if found is None else None
+            if found is None and event is None:
+                event = self._start_window(index, forward, cache)
+        if found is None and event is not None:
+            event.wait(_http.settings.timeout * 3)
+            found = cache.pop(key)
+        if found is None:  # the window failed or its part was evicted: this frame alone
+            return self._fetch_one(index)
+        with self._lock:
+            self._handed.add(index)
+            self._look_ahead(index, forward, cache)
+        data, syntax = found
+        return data, syntax
+
+    def _window_frames(self, cache: ByteBudgetCache) -> int:
+        """How many frames one window asks for: half the cache budget at most while the server
+        is slow for this instance (its cost is per request) or not yet timed (the first window
+        of a fast server costs bytes; one frame request of a slow one costs seconds), else
+        `PREFETCH_FRAMES`."""
+        if self._first_part is not None and self._first_part < SLOW_SECONDS:
+            return PREFETCH_FRAMES
+        fit = int(cache.budget_bytes * WINDOW_SHARE) // (self._frame_bytes + PART_OVERHEAD)
+        return max(1, min(fit, WINDOW_MAX_FRAMES))
+
+    def _start_window(self, index: int, forward: bool, cache: ByteBudgetCache) -> threading.Event:
+        """Mark a window from *index* pending and fetch it in the background (lock held)."""
+        step = 1 if forward else -1
+        frames = [index]
+        wanted = self._window_frames(cache)
+        n = index + step
+        while len(frames) < wanted and 0 <= n < self.frame_count:
+            if n in self._pending or (WINDOW_KEY, self.name, n) in cache:
+                break
+            frames.append(n)
+            n += step
+        events = {n: threading.Event() for n in frames}
+        self._pending.update(events)
+        self._handed.difference_update(frames)
+        _window_pool.submit(self._run_window, frames, events, cache)
+        return events[index]
+
+    def _look_ahead(self, index: int, forward: bool, cache: ByteBudgetCache) -> None:
+        """Start the next window when fewer than half a window's frames ahead are at hand."""
+        step = 1 if forward else -1
+        span = max(self._window_frames(cache) // 2, 1)
+        n = index + step
+        for _ in range(span):
+            if not 0 <= n < self.frame_count:
+                return
+            at_hand = n in self._pending or n in self._handed
+            if not at_hand and (WINDOW_KEY, self.name, n) not in cache:
+                self._start_window(n, forward, cache)
+                return
+            n += step
+
+    def _run_window(
+        self, frames: list[int], events: dict[int, threading.Event], cache: ByteBudgetCache
+    ) -> None:
+        """One frames-list request; each part is cached and its waiter woken as it arrives."""
+        url = f"{self.url}/frames/{','.join(str(n + 1) for n in frames)}"
+        started = time.perf_counter()
+        try:
+            with _http.stream(url, accept=ACCEPT_FRAMES, ok=(200, *_FALLBACK_STATUSES)) as reply:
+                if reply.status_code != 200:
+                    _no_windows(self.root)  # frames lists refused: frame by frame from now on
+                    return
+                content_type = reply.headers.get("content-type", "")
+                outer = _params(content_type).get_param("type")
+                default = _syntax_of(outer) if isinstance(outer, str) else None
+                parts = PartStream.of(content_type)
+                done = 0
+                for chunk in reply.iter_bytes(CHUNK):
+                    for headers, data in parts.feed(chunk):
+                        if done >= len(frames):
+                            break
+                        if done == 0:
+                            self._first_part = time.perf_counter() - started
+                        n = _frame_of(headers.get("content-location", ""), frames[done])
+                        part_type = headers.get("content-type")
+                        syntax = (_syntax_of(part_type) if part_type else None) or default
+                        syntax = syntax or self.transfer_syntax_uid or EXPLICIT_LE
+                        self._learn(syntax)
+                        if n in events:
+                            weight = len(data) + PART_OVERHEAD
+                            cache.put((WINDOW_KEY, self.name, n), (data, syntax), weight)
+                            with self._lock:
+                                self._pending.pop(n, None)
+                            events[n].set()
+                        done += 1
+                    if parts.done:
+                        break
+        except UpstreamError:
+            pass  # each waiter asks for its frame alone, and reports that request's failure
+        finally:
+            with self._lock:
+                for n, event in events.items():
+                    if self._pending.get(n) is event:
+                        del self._pending[n]
+                    event.set()
+
+    def _fetch_one(self, index: int) -> tuple[bytes, str]:
+        """One frames request for frame *index* (the whole instance if frames are refused)."""
         response = _http.get(
             f"{self.url}/frames/{index + 1}", accept=ACCEPT_FRAMES, ok=(200, *_FALLBACK_STATUSES)
         )
         if response.status_code in _FALLBACK_STATUSES:
             return self._frame_from_instance(index)
         data, syntax = first_part(response.headers.get("content-type", ""), response.content)
-        syntax = syntax or self.transfer_syntax_uid
+        syntax = syntax or self.transfer_syntax_uid or EXPLICIT_LE  # octet-stream: PS3.18 8.7.3
         self._learn(syntax)
         return data, syntax
 
@@ -357,14 +548,14 @@ def one_frame_file(header: Dataset, index: int, data: bytes, syntax: str) -> byt
 FRAME_DATASETS = 64
 _frame_datasets: OrderedDict[str, Dataset] = OrderedDict()
 _frame_datasets_lock = threading.Lock()
-_whole: OrderedDict[str, Dataset] = OrderedDict()
-_whole_lock = threading.Lock()
+WHOLE_KEY = "dicomweb-instance"
+"""Namespace of whole instances (the fallback) in the process cache, weighed by their bytes."""
 
 
 def _whole_instance(url: str) -> Dataset:
-    """The whole instance (fallback when frames cannot be sent); the last two are kept."""
-    with _whole_lock:
-        found = _whole.get(url)
+    """The whole instance (fallback when frames cannot be sent), kept in the process cache."""
+    cache = process_cache()
+    found: Dataset | None = cache.get((WHOLE_KEY, url))
     if found is not None:
         return found
     response = _http.get(url, accept=ACCEPT_INSTANCE)
@@ -374,10 +565,7 @@ def _whole_instance(url: str) -> Dataset:
     except Exception as exc:  # a corrupt body is the server's failure, not a decode error
         where = display_url(url)
         raise UpstreamError(f"{where}: the instance could not be parsed ({exc})") from None
-    with _whole_lock:
-        _whole[url] = ds
-        while len(_whole) > 2:
-            _whole.popitem(last=False)
+    cache.put((WHOLE_KEY, url), ds, len(data) + 4096)
     return ds
 
 
@@ -449,6 +637,79 @@ def first_part(content_type: str, body: bytes) -> tuple[bytes, str | None]:
         inner = outer.get_param("type")
         syntax = _syntax_of(inner) if isinstance(inner, str) else None
     return data, syntax
+
+
+class PartStream:
+    """The parts of a ``multipart/related`` body fed chunk by chunk, each returned once whole.
+
+    A part's end is its ``Content-Length`` when it says, else the next delimiter. `done` is
+    True after the closing delimiter; a body that stops before it is truncated.
+    """
+
+    def __init__(self, boundary: str) -> None:
+        self._delimiter = b"--" + boundary.encode("latin-1")
+        self._buffer = bytearray()
+        self._state = "preamble"
+        self._headers: dict[str, str] = {}
+        self._scan = 0
+        self.done = False
+
+    @classmethod
+    def of(cls, content_type: str) -> PartStream:
+        """The parser for a response's Content-Type; `UpstreamError` when it is not multipart."""
+        outer = _params(content_type)
+        boundary = outer.get_param("boundary")
+        if outer.get_content_maintype() != "multipart" or not isinstance(boundary, str):
+            raise UpstreamError(f"not a multipart answer ({content_type.split(';')[0]})")
+        return cls(boundary)
+
+    def feed(self, chunk: bytes) -> list[tuple[dict[str, str], bytes]]:
+        """The parts completed by *chunk* (headers with lower-case names, data)."""
+        buffer, delimiter, out = self._buffer, self._delimiter, []
+        buffer += chunk
+        while not self.done:
+            if self._state in ("preamble", "after"):
+                if self._state == "after" and buffer[:2] == b"--":
+                    self.done = True
+                    break
+                at = buffer.find(delimiter) if self._state == "preamble" else 0
+                end = buffer.find(b"\r\n", max(at, 0))
+                if at < 0 or end < 0:
+                    break
+                del buffer[: end + 2]
+                self._state = "headers"
+            elif self._state == "headers":
+                end = buffer.find(b"\r\n\r\n")
+                if buffer[:2] == b"\r\n":  # a part without headers
+                    end = -2
+                elif end < 0:
+                    break
+                lines = bytes(buffer[: max(end, 0)]).decode("latin-1").split("\r\n")
+                self._headers = {}
+                for line in lines:
+                    key, _, value = line.partition(":")
+                    if key.strip():
+                        self._headers[key.strip().lower()] = value.strip()
+                del buffer[: end + 4]
+                self._state, self._scan = "data", 0
+            else:
+                tail = b"\r\n" + delimiter
+                declared = self._headers.get("content-length", "")
+                if declared.isdigit():
+                    length = int(declared)
+                    if len(buffer) < length + len(tail):
+                        break
+                    if buffer[length : length + len(tail)] != tail:
+                        raise UpstreamError("malformed multipart body (part longer than declared)")
+                else:
+                    length = buffer.find(tail, self._scan)
+                    if length < 0:
+                        self._scan = max(0, len(buffer) - len(tail))
+                        break
+                out.append((self._headers, bytes(buffer[:length])))
+                del buffer[: length + len(tail)]
+                self._state = "after"
+        return out
 
 
 # --- registry and listing ----------------------------------------------------------------------

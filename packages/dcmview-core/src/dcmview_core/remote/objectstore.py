@@ -3,22 +3,25 @@
 Through fsspec (s3fs, gcsfs, its HTTP filesystem): credentials from each library's standard
 chain, an S3-compatible endpoint from ``--s3-endpoint`` or ``AWS_ENDPOINT_URL``. An object is a
 `RangedObject`: small reads (header windows, 8-byte item headers of the fragment walk) are served
-from aligned blocks kept in one bounded block cache; large reads (a frame) are one ranged
-request. Nothing ever reads a whole object, so the first frame of a 2 GB object costs a few
-ranged requests. Listing yields names in key order and starts each object's first-block read on
-a bounded pool, so header reads run concurrently while discovery stays in order.
+from aligned blocks kept in the process's one cache budget (``--cache-budget``, shared with the
+decoded frames: `dcmview_core.cache.process_cache`); large reads (a frame) are one ranged
+request, decoded and cached as a frame. Nothing ever reads a whole object, so the first frame
+of a 2 GB object costs a few ranged requests. Listing yields names in key order and starts each
+object's first-block read on a bounded pool, so header reads run concurrently while discovery
+stays in order.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
+from dcmview_core.cache import ByteBudgetCache, process_cache
 from dcmview_core.errors import UsageError
 from dcmview_core.remote.errors import UpstreamError
 
@@ -29,6 +32,7 @@ SMALL_BLOCK = 4 * 1024
 HEAD = 4 * BLOCK
 """Where `BLOCK`-sized blocks end and `SMALL_BLOCK`-sized ones begin."""
 BLOCK_CACHE_BYTES = 64 * 2**20
+"""Budget of the blocks when no frame cache exists in the process (no server: a script)."""
 PREFETCH_WORKERS = 8
 PREFETCH_AHEAD = 64
 _PROTOCOLS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "http": "http", "https": "https"}
@@ -87,7 +91,8 @@ def reset_filesystems() -> None:
         _filesystems.clear()
     with _objects_lock:
         _objects.clear()
-    _blocks.clear()
+    global _generation
+    _generation += 1
 
 
 def _upstream(name: str, exc: BaseException) -> UpstreamError:
@@ -108,38 +113,14 @@ def _path(name: str) -> str:
     return name.split("://", 1)[1]
 
 
-class _BlockCache:
-    """Blocks of every object, least recently used out first, under one byte budget."""
-
-    def __init__(self, budget: int) -> None:
-        self._budget, self._bytes = budget, 0
-        self._blocks: OrderedDict[tuple[str, object, int, int], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, object, int, int]) -> bytes | None:
-        with self._lock:
-            found = self._blocks.get(key)
-            if found is not None:
-                self._blocks.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, object, int, int], data: bytes) -> None:
-        with self._lock:
-            if key in self._blocks:
-                return
-            self._blocks[key] = data
-            self._bytes += len(data)
-            while self._bytes > self._budget and self._blocks:
-                _, old = self._blocks.popitem(last=False)
-                self._bytes -= len(old)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._blocks.clear()
-            self._bytes = 0
+_generation = 0
+"""Part of every block key: `reset_filesystems` makes earlier blocks unreachable."""
 
 
-_blocks = _BlockCache(BLOCK_CACHE_BYTES)
+def _block_cache() -> ByteBudgetCache:
+    """Where blocks live: the process's one budget (`dcmview_core.cache.process_cache`: the
+    server's ``--cache-budget``, shared with the frames), else a private `BLOCK_CACHE_BYTES`."""
+    return process_cache(BLOCK_CACHE_BYTES)
 
 
 class RangedObject:
@@ -158,12 +139,13 @@ class RangedObject:
             raise _upstream(self.name, exc) from None
 
     def _block(self, number: int, block: int = BLOCK) -> bytes:
-        key = (self.name, self.version, block, number)
-        found = _blocks.get(key)
+        key = ("remote-block", _generation, self.name, self.version, block, number)
+        cache = _block_cache()
+        found: bytes | None = cache.get(key)
         if found is None:
             start = number * block
             found = self._fetch(start, min(start + block, self.size))
-            _blocks.put(key, found)
+            cache.put(key, found, len(found) + 128)
         return found
 
     def read_at(self, offset: int, length: int) -> bytes:
