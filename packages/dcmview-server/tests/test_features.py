@@ -215,8 +215,9 @@ class CountingPool(ThreadPoolExecutor):
 
 
 def test_small_native_frames_are_read_and_encoded_on_the_loop(study: Path) -> None:
-    """A request's small native frame is read and encoded without the pool (read_frame_inline),
-    with the same bytes as through it; a compressed frame still goes to the pool."""
+    """A request's small native frame is read and encoded (PNG, thumbnail) without the pool
+    (read_frame_inline), with the same bytes as through it; a compressed frame still goes to
+    the pool."""
     found = entries(study)
     single, ct, broken = found[SINGLE], found[CT_SMALL], found[BROKEN]
     pool = CountingPool(2)
@@ -228,15 +229,18 @@ def test_small_native_frames_are_read_and_encoded_on_the_loop(study: Path) -> No
         assert [h["X-Cache"] for _, h in results] == ["MISS", "HIT", "HIT", "HIT"]
         png, _ = await service.display(ct, 0, display)
         assert png.startswith(b"\x89PNG")
+        thumbnail = await service.thumbnail(single, 0, 64)
+        assert thumbnail.startswith(b"\xff\xd8")
         assert pool.submitted == 0
         reference = FrameService(pool, 64 * 2**20, 2, inline=False)
         assert (await reference.display(ct, 0, display))[0] == png
         body, _ = await reference.raw(single, 0)
         assert bytes(body) == bytes(results[0][0])
-        assert pool.submitted == 3  # the reference's decodes and its PNG
+        assert await reference.thumbnail(single, 0, 64) == thumbnail
+        assert pool.submitted == 4  # the reference's decodes, its PNG and its thumbnail
         with pytest.raises(PixelError):
             await service.raw(broken, 0)  # JPEG 2000: decoded in the pool
-        assert pool.submitted == 4
+        assert pool.submitted == 5
 
     asyncio.run(main())
     pool.shutdown()

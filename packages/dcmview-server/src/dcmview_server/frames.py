@@ -201,7 +201,11 @@ class FrameService:
         cached: bytes | None = self.encoded.get(key)
         if cached is not None:
             return cached
-        frame, _ = await self.frame(entry, index)
+        frame, _ = await self.frame(entry, index, requested=True)
+        if self.inline and frame.nbytes <= INLINE_PNG_BYTES and not self.work.is_running(key):
+            body = _render_thumbnail(frame, size)  # a small frame: on the loop, as its PNG
+            self.encoded.put(key, body)
+            return body
         return await self.computed(key, _render_thumbnail, frame, size)
 
     async def overlay(self, entry: FileEntry, index: int) -> Rendered:
