@@ -234,6 +234,62 @@ def test_header_blocks_count_against_the_frame_cache_budget(
     assert process_cache().budget_bytes == objectstore.BLOCK_CACHE_BYTES
 
 
+# --- gs:// ----------------------------------------------------------------------------------------
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.skipif(_has("gcsfs"), reason="gcsfs is installed: the emulator test covers gs://")
+def test_gs_without_gcsfs_is_a_one_line_error_naming_the_extra() -> None:
+    objectstore.reset_filesystems()
+    with pytest.raises(dc.UsageError) as info:
+        dc.prepare_inputs(["gs://bucket/study/"])
+    assert str(info.value) == "gs:// sources need gcsfs: pip install 'dcmview-core[gcs]'"
+
+
+@pytest.mark.skipif(
+    not (_has("gcsfs") and _has("gcp_storage_emulator")),
+    reason="gs:// needs gcsfs and gcp-storage-emulator (PyPI; not in the dev group):"
+    " uv run --with gcsfs --with gcp-storage-emulator pytest …",
+)
+def test_gs_prefix_through_gcsfs_on_a_storage_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gcp_storage_emulator.server import create_server  # type: ignore[import-not-found]
+    from remote_servers import free_port
+
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True, default_bucket="dcmview-gcs")
+    server.start()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")  # gcsfs's own
+    objectstore.reset_filesystems()
+    try:
+        files = fixture_files(tmp_path, ["CT_small.dcm", "JPEG2000.dcm", "rtdose.dcm"])
+        fs = objectstore.filesystem("gcs")
+        for path in files:
+            fs.pipe(f"dcmview-gcs/study/{path.name}", path.read_bytes())
+        assert dc.prepare_inputs(["gs://dcmview-gcs/study/"]) == ["gs://dcmview-gcs/study/"]
+        names = list(dc.remote.list_remote("gs://dcmview-gcs/study/"))
+        assert names == [f"gs://dcmview-gcs/study/{p.name}" for p in files]
+        for name, path in zip(names, files, strict=True):
+            entry = dc.read_entry(name)
+            assert isinstance(entry, dc.FileEntry), entry
+            local = dc.read_entry(str(path))
+            assert isinstance(local, dc.FileEntry)
+            assert entry.transfer_syntax_uid == local.transfer_syntax_uid
+            for k, expected in enumerate(_local_frames(path)):
+                np.testing.assert_array_equal(dc.read_frame(entry, k).samples, expected.samples)
+        with pytest.raises(dc.UsageError, match="no objects found"):
+            dc.prepare_inputs(["gs://dcmview-gcs/absent/"])
+    finally:
+        objectstore.reset_filesystems()
+        server.stop()
+
+
 # --- plain HTTP(S) objects ---------------------------------------------------------------------
 
 

@@ -37,6 +37,8 @@ PREFETCH_WORKERS = 8
 PREFETCH_AHEAD = 64
 _PROTOCOLS = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "http": "http", "https": "https"}
 _EXTRAS = {"s3": "s3", "gcs": "gcs", "http": "s3", "https": "s3"}
+_BACKENDS = {"s3": ("s3://", "s3fs"), "gcs": ("gs://", "gcsfs"), "http": ("http://", "aiohttp")}
+_BACKENDS["https"] = ("https://", "aiohttp")
 _GLOB = set("*?[")
 
 
@@ -77,12 +79,30 @@ def filesystem(protocol: str) -> Any:
             fs = fsspec.filesystem(protocol, skip_instance_cache=True, **kwargs)
         except ImportError as exc:
             extra = _EXTRAS.get(protocol, protocol)
+            scheme, package = _BACKENDS.get(protocol, (f"{protocol}://", "an fsspec backend"))
+            missing = "fsspec" if exc.name == "fsspec" else package
             raise UsageError(
-                f"{protocol}:// sources need {exc.name or 'an fsspec backend'}:"
-                f" pip install 'dcmview-core[{extra}]'"
+                f"{scheme} sources need {missing}: pip install 'dcmview-core[{extra}]'"
             ) from None
+        if protocol == "gcs":
+            _quiet_gcsfs()
         _filesystems[protocol] = fs
         return fs
+
+
+def _quiet_gcsfs() -> None:
+    """gcsfs warns per call when it cannot ask a bucket's type (anonymous or emulator access)
+    and then reads it as usual: that warning alone is dropped."""
+    import logging
+
+    log = logging.getLogger("gcsfs")
+    if not any(isinstance(f, _BucketTypeFilter) for f in log.filters):
+        log.addFilter(_BucketTypeFilter())
+
+
+class _BucketTypeFilter:
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("Could not determine bucket type")
 
 
 def reset_filesystems() -> None:
