@@ -361,3 +361,21 @@ def test_inline_read_declines_compressed_frames(
 def test_inline_read_declines_remote_names(generated: Callable[[str], Path]) -> None:
     entry = replace(_entry(generated("ct_explicit")), path="s3://bucket/never-opened.dcm")
     assert read_frame_inline(entry, 0) is None
+
+
+def test_inline_read_declines_a_file_whose_pixel_data_starts_late(
+    tmp_path: Path, image_dataset: Callable[..., Any]
+) -> None:
+    ds = image_dataset(rows=10, columns=7)
+    ds.add_new(0x00091010, "LO", "private")  # a private creator, then a large private value
+    ds.add_new(0x00091011, "OB", b"\0" * 300_000)
+    path = tmp_path / "late.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    entry = _entry(path)
+    frames.clear_layout_cache()
+    assert read_frame_inline(entry, 0) is None  # the walk stops at 256 KiB
+    want = read_frame(entry, 0)  # the lean path, unbounded
+    inline = read_frame_inline(entry, 0)
+    assert inline is not None
+    np.testing.assert_array_equal(inline.samples, want.samples)
+    assert _check(path)

@@ -289,14 +289,33 @@ def _lean_value(vr: bytes, raw: bytes, explicit_vr: bytes | None) -> tuple[bool,
     return "\x00" not in text, text  # CS
 
 
-def read_lean_frame_header(source: ByteSource) -> LeanHeader | None:
+class _Bounded:
+    """A `_header._Reader` that reads nothing past ``limit`` (raises `TruncatedError`)."""
+
+    __slots__ = ("limit", "reader")
+
+    def __init__(self, reader: Any, limit: int) -> None:
+        self.reader, self.limit = reader, limit
+
+    def get(self, pos: int, n: int) -> bytes:
+        if pos + n > self.limit:
+            raise _header.TruncatedError
+        data: bytes = self.reader.get(pos, n)
+        return data
+
+
+def read_lean_frame_header(source: ByteSource, max_header: int | None = None) -> LeanHeader | None:
     """The frame-layout values of a preamble + ``DICM`` little-endian file from one walk over
-    its top-level element headers; None means "use pydicom" (see the module note)."""
+    its top-level element headers; None means "use pydicom" (see the module note), and also
+    "the pixel data starts after *max_header* bytes" (which bounds the walk's time)."""
     first = source.read_at(0, _header.FIRST_CHUNK)
     if len(first) < 144 or first[128:132] != b"DICM":
         return None
+    reader: Any = _header._Reader(source, first)
+    if max_header is not None:
+        reader = _Bounded(reader, max_header)
     try:
-        return _walk(_header._Reader(source, first), source.size)
+        return _walk(reader, source.size)
     except _header.TruncatedError:
         return None
 

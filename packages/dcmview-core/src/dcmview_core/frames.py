@@ -84,6 +84,9 @@ _FLOAT_PIXEL_DATA = 0x7FE00008
 _DOUBLE_PIXEL_DATA = 0x7FE00009
 _UNDEFINED = 0xFFFFFFFF
 _LAYOUT_CACHE_SIZE = 32
+_INLINE_MAX_HEADER = 256 * 1024
+"""`read_frame_inline` walks no further for the pixel data (a few ms at worst), so a huge or
+hostile header never holds up its caller (a server's event loop); `read_frame` then reads it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,15 +214,15 @@ def _layout(source: ByteSource) -> _Layout:
     return _cached_layout(source.name, stamp) or _keep(_parse_layout(source, stamp))
 
 
-def _lean_only(source: ByteSource) -> _Layout | None:
+def _lean_only(source: ByteSource, max_header: int) -> _Layout | None:
     """`_layout` without pydicom: None when the layout is not cached and the lean path
-    declines the file."""
+    declines the file (or its pixel data starts after *max_header* bytes)."""
     stamp = source_version(source)
     cached = _cached_layout(source.name, stamp)
     if cached is not None:
         return cached
     try:
-        layout = _lean_layout(source, stamp)
+        layout = _lean_layout(source, stamp, max_header)
     except PixelError:
         raise
     except OSError as exc:
@@ -262,9 +265,11 @@ def _parse_layout(source: ByteSource, stamp: object) -> _Layout:
     return _pydicom_layout(source, stamp)
 
 
-def _lean_layout(source: ByteSource, stamp: object) -> _Layout | None:
+def _lean_layout(
+    source: ByteSource, stamp: object, max_header: int | None = None
+) -> _Layout | None:
     """The layout from the lean header walk; None when the file needs pydicom."""
-    header = read_lean_frame_header(source)
+    header = read_lean_frame_header(source, max_header)
     if header is None:
         return None
     pixel, values = header.pixel, header.values
@@ -675,10 +680,10 @@ def read_frame_inline(entry: FileEntry, index: int) -> Frame | None:
     """`read_frame` when it is cheap and bounded, else None (the caller uses `read_frame`).
 
     Cheap: a local file in a native little-endian syntax whose layout is cached or comes from
-    the lean header walk, so the work is one header read (at most) and one read of the frame's
-    bytes — no pydicom, no codec, no network. How large a frame is worth reading this way (on
-    a server's event loop, say) is the caller's choice (`frame_nbytes`). Raises as
-    `read_frame` does.
+    the lean header walk (pixel data within the first 256 KiB), so the work is one header read
+    (at most) and one read of the frame's bytes — no pydicom, no codec, no network. How large
+    a frame is worth reading this way (on a server's event loop, say) is the caller's choice
+    (`frame_nbytes`). Raises as `read_frame` does.
     """
     ts = entry.transfer_syntax_uid
     if is_source_name(entry.path) or ts not in (decoders.EXPLICIT_VR_LE, decoders.IMPLICIT_VR_LE):
@@ -687,7 +692,7 @@ def read_frame_inline(entry: FileEntry, index: int) -> Frame | None:
     try:
         if getattr(source, "read_frame", None) is not None:
             return None
-        layout = _lean_only(source)
+        layout = _lean_only(source, _INLINE_MAX_HEADER)
         if layout is None or not decoders.is_native(layout.transfer_syntax_uid):
             return None
         return _layout_frame(layout, source, index)
