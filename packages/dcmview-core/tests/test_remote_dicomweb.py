@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import io
 import re
 import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -429,6 +431,70 @@ def test_the_multipart_stream_parser_equals_first_part_and_spots_truncation(
     parts = dicomweb.PartStream.of(content_type)
     assert len(parts.feed(body[: len(body) - 10])) == 2 or not parts.done
     assert not parts.done
+
+
+def _enhanced(tmp_path: Path, syntax: str) -> Path:
+    """A 3-frame enhanced MR-like file whose frames differ in rescale and position (per-frame
+    functional groups), native or RLE."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import UID
+
+    rng = np.random.default_rng(3)
+    stack = rng.integers(0, 4000, (3, 16, 12), dtype=np.uint16)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = UID(dicomweb.EXPLICIT_LE)
+    ds.file_meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.4.1")
+    ds.file_meta.MediaStorageSOPInstanceUID = UID("1.2.826.0.1.3680043.10.1512.16.77.1")
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName, ds.PatientID, ds.Modality = "Zoë^Test", "ENH", "MR"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 16, 12, 3
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    items = []
+    for k in range(3):
+        item = Dataset()
+        transform = Dataset()
+        transform.RescaleSlope, transform.RescaleIntercept = 1 + k, -100 * k
+        transform.RescaleType = "US"
+        item.PixelValueTransformationSequence = [transform]
+        position = Dataset()
+        position.ImagePositionPatient = [0, 0, 2.5 * k]
+        item.PlanePositionSequence = [position]
+        items.append(item)
+    ds.PerFrameFunctionalGroupsSequence = items
+    ds.PixelData = stack.tobytes()
+    if syntax != dicomweb.EXPLICIT_LE:
+        ds.compress(syntax, encoding_plugin="pydicom")
+    path = tmp_path / f"enhanced-{syntax}.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("syntax", [dicomweb.EXPLICIT_LE, "1.2.840.10008.1.2.5"])
+def test_per_frame_groups_survive_the_frame_file_template(tmp_path: Path, syntax: str) -> None:
+    path = _enhanced(tmp_path, syntax)
+    local = _local(path)
+    full = pydicom.dcmread(path)
+    header = pydicom.dcmread(path, stop_before_pixels=True)
+    template = dicomweb.FrameFileTemplate(header, syntax)
+    for k in range(3):
+        data = (
+            pydicom.encaps.get_frame(full.PixelData, k, number_of_frames=3)
+            if (syntax != dicomweb.EXPLICIT_LE)
+            else full.PixelData[k * 384 : (k + 1) * 384]
+        )
+        made = template.file(k, data)
+        frame = frames_module.read_source_frame(dicomweb.MemorySource(f"t{syntax}#{k}", made), 0)
+        expected = dc.read_frame(local, k)
+        np.testing.assert_array_equal(frame.samples, expected.samples)
+        assert frame.meta.rescale_slope == expected.meta.rescale_slope == 1 + k
+        assert frame.meta.rescale_intercept == expected.meta.rescale_intercept
+        assert replace(frame.meta, frame_index=k, number_of_frames=3) == expected.meta
+        assert dicomweb.one_frame_file(header, k, data, syntax) == made
+        assert pydicom.dcmread(io.BytesIO(made)).PatientName == "Zoë^Test"
 
 
 def _real_frame_response(orthanc: OrthancServer, instance: dicomweb.Instance) -> httpx.Response:
