@@ -345,3 +345,53 @@ def test_mpr_of_a_stack_without_a_volume_says_why(
     expect(
         page.get_by_role("region", name="Viewport 1").get_by_test_id("image-facts")
     ).to_contain_text("Slice 1 / 20")
+
+
+def test_a_reload_restores_the_stack_its_slice_and_the_mpr_crosshair(
+    page: Page,
+    start_dcmview: Callable[..., Server],
+    phantom_dir: tuple[Path, np.ndarray, list[str]],
+) -> None:
+    root, hu, names = phantom_dir
+    server = start_dcmview(root)
+    open_series(page, server)
+    page.get_by_role("slider", name="Frame").fill("7")
+    expect(page.get_by_test_id("frame-counter")).to_have_text("8 / 20")
+    page.wait_for_timeout(300)  # the fragment is written at most every 200 ms
+    assert re.search(r"stacks=[^&,]+", page.url), page.url
+    assert "pos=7" in page.url, page.url
+    page.reload()
+    page.wait_for_selector(".viewport[data-renderer]")
+    # still the stack (slices across files), at the same slice, showing that slice's file
+    expect(page.get_by_test_id("frame-counter")).to_have_text("8 / 20")
+    expect(page.get_by_test_id("image-facts")).to_contain_text("Slice 8 / 20")
+    expect(page.get_by_role("treeitem", name=re.compile(re.escape(names[7])))).to_have_attribute(
+        "aria-selected", "true"
+    )
+    wait_painted(page)
+    vp = page.locator(".viewport")
+    page.mouse.move(*image_point(vp, 1.5, 1.5, COLS, ROWS))
+    expect(page.get_by_test_id("probe")).to_contain_text(f"modality {int(hu[7, 1, 1])}")
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("frame-counter")).to_have_text("9 / 20")
+    # MPR with a moved crosshair comes back with it
+    vp.focus()
+    page.keyboard.press("m")
+    coronal = page.get_by_role("region", name="Coronal")
+    expect(coronal).to_be_visible()
+    coronal.locator(".viewport").focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    planes = ["Axial", "Coronal", "Sagittal"]
+    before = [page.get_by_role("region", name=n).get_by_test_id("image-facts").inner_text()
+              for n in planes]  # fmt: skip
+    assert before[0].startswith("Slice 9 / 20"), before
+    page.wait_for_timeout(300)
+    page.reload()
+    page.wait_for_selector(".viewport[data-renderer]")
+    expect(page.get_by_role("radio", name="MPR")).to_have_attribute("aria-checked", "true")
+    for name, text in zip(planes, before, strict=True):
+        expect(page.get_by_role("region", name=name).get_by_test_id("image-facts")).to_have_text(
+            text
+        )
+    expect(coronal).to_have_attribute("data-active", "true")

@@ -77,7 +77,9 @@ export class Viewer {
             r.files.every((f) => f === null || this.session.byIndex.has(f)) &&
             (r.stacks ?? []).every((id) => id === null || stacks.byId.has(id)) &&
             (r.layout !== 'mpr' || stacks.stackOf(r.files[0] ?? null) !== null);
-          if (!known && !(this.session.scan.complete && stacks.complete)) return;
+          // give up waiting when the scan has ended (and the stacks with it, if they are needed)
+          const needsStacks = r.layout === 'mpr' || (r.stacks ?? []).some((id) => id !== null);
+          if (!known && !(this.session.scan.complete && (stacks.complete || !needsStacks))) return;
           this.pending = null;
           this.restore(r);
           if (this.layout.active.fileIndex === null && !this.layout.tabs.length) this.openFirst(files);

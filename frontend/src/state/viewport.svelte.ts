@@ -77,7 +77,7 @@ function seriesKey(f: FileEntry | null): string | null {
 
 export class ViewportState implements CineTarget {
   private readonly ctx: ViewerContext;
-  /** 0-based position in the layout ("Viewport 1" is 0). */
+  /** Unique among the layout's viewports (the first one is 0); names its help text and prefetches. */
   readonly id: number;
   /** The file shown (an index of `/api/files`), or null for an empty viewport. */
   fileIndex = $state<number | null>(null);
