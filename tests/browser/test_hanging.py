@@ -280,3 +280,53 @@ def test_lengths_and_angles_in_mm_on_square_and_non_square_pixels(
     page.get_by_role("button", name="Delete measurement").click()
     expect(values).to_have_count(3)
     assert len(server.api(f"file/{index}/measurements").json()["measurements"]) == 3
+
+
+def test_hung_views_zoom_and_pan_linked_mirrored_at_one_physical_scale(
+    page: Page, start_dcmview: Callable[..., Server], mammo: Path
+) -> None:
+    server = start_dcmview(mammo)
+    page.goto(f"{server.base}/?renderer=webgl#token={server.token}")
+    page.wait_for_selector(".viewport[data-renderer]")
+    page.locator(".viewport").first.focus()
+    page.keyboard.press("g")
+    expect(
+        page.get_by_role("region", name="R MLO", exact=True).get_by_test_id("window-readout")
+    ).to_be_visible()
+    wait_painted(page)
+    rcc = page.get_by_role("region", name="R CC", exact=True)
+    lcc = page.get_by_role("region", name="L CC", exact=True)
+    rmlo = page.get_by_role("region", name="R MLO", exact=True)
+    box = rcc.locator(".viewport").bounding_box()
+    assert box
+    fitted = tissue(rcc)
+    # zoom in R CC about its chest wall (the cell's right edge), then pan up
+    at = (box["x"] + box["width"] - 3, box["y"] + box["height"] / 2)
+    page.mouse.move(*at)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -300)
+    page.keyboard.up("Control")
+    page.keyboard.press("p")
+    page.mouse.move(*at)
+    page.mouse.down()
+    page.mouse.move(at[0], at[1] - 20, steps=4)
+    page.mouse.up()
+    wait_painted(page)
+    x0, x1, w, _ = tissue(rcc)
+    assert x1 >= w - 2, "the chest wall stays at the centre edge"
+    width = x1 - x0
+    assert width > 1.5 * (fitted[1] - fitted[0]), (fitted, (x0, x1))
+    # L CC (0.2 mm pixels, the mirror side): the same millimetres from its chest wall
+    lx0, lx1, _, _ = tissue(lcc)
+    assert lx0 <= 1, "L CC's chest wall stays at its left edge"
+    assert abs((lx1 - lx0) - width) <= 2, ((x0, x1), (lx0, lx1))
+    # R MLO (the same side): the same span at the same place
+    mx0, mx1, _, _ = tissue(rmlo)
+    assert abs(mx0 - x0) <= 2, (x0, mx0)
+    assert abs(mx1 - x1) <= 2, (x1, mx1)
+    readouts = [
+        page.get_by_role("region", name=n, exact=True).get_by_test_id("window-readout")
+        for n in ("R CC", "L CC")
+    ]
+    zooms = [int(re.findall(r"Zoom (\d+)%", r.inner_text())[0]) for r in readouts]
+    assert abs(zooms[1] - 2 * zooms[0]) <= 2, zooms  # 0.2 mm pixels: twice the zoom of 0.1 mm
