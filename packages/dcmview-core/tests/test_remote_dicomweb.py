@@ -497,6 +497,18 @@ def test_per_frame_groups_survive_the_frame_file_template(tmp_path: Path, syntax
         assert pydicom.dcmread(io.BytesIO(made)).PatientName == "Zoë^Test"
 
 
+def test_a_split_memory_source_reads_like_its_joined_bytes() -> None:
+    head, tail = bytes(range(7)), bytes(range(100, 113))
+    split, joined = dicomweb.MemorySource("split", head, tail), head + tail
+    assert split.size == len(joined)
+    for offset in range(len(joined) + 2):
+        for length in (0, 1, 3, 7, 20, 40):
+            assert split.read_at(offset, length) == joined[offset : offset + length]
+            target = bytearray(length)
+            done = split.read_into(offset, memoryview(target))
+            assert bytes(target[:done]) == joined[offset : offset + length]
+
+
 def _real_frame_response(orthanc: OrthancServer, instance: dicomweb.Instance) -> httpx.Response:
     return _http.get(f"{instance.url}/frames/1", accept=dicomweb.ACCEPT_FRAMES)
 

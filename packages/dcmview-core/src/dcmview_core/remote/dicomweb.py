@@ -467,8 +467,8 @@ class Instance:
             )
         data, syntax = self.fetch_frame(index)
         with quiet_pydicom():
-            one = self._frame_file(index, data, syntax)
-        frame = read_source_frame(MemorySource(f"{self.name}#frame={index}", one), 0)
+            one = self._frame_file(f"{self.name}#frame={index}", index, data, syntax)
+        frame = read_source_frame(one, 0)
         meta = replace(
             frame.meta,
             frame_index=index,
@@ -477,7 +477,7 @@ class Instance:
         )
         return Frame(frame.samples, meta)
 
-    def _frame_file(self, index: int, data: bytes, syntax: str) -> bytes:
+    def _frame_file(self, name: str, index: int, data: bytes, syntax: str) -> MemorySource:
         """`one_frame_file` from a header encoded once per syntax (`FrameFileTemplate`): only
         the frame's functional group item and its pixels are encoded per frame."""
         with _frame_datasets_lock:
@@ -488,7 +488,7 @@ class Instance:
                 _templates[(self.name, syntax)] = template
                 while len(_templates) > FRAME_DATASETS:
                     _templates.popitem(last=False)
-        return template.file(index, data)
+        return template.source(name, index, data)
 
     def _learn(self, syntax: str) -> None:
         with self._lock:
@@ -515,16 +515,36 @@ class Instance:
 
 
 class MemorySource:
-    """Bytes in memory as a `ByteSource` (one fetched frame wrapped as a Part-10 file)."""
+    """Bytes in memory as a `ByteSource`: *head* then *tail* (a header and a frame's pixels,
+    kept apart so that the pixels are copied once, into the frame)."""
 
-    __slots__ = ("_data", "name", "size")
+    __slots__ = ("_head", "_tail", "name", "size")
 
-    def __init__(self, name: str, data: bytes) -> None:
-        self.name, self._data, self.size = name, data, len(data)
+    def __init__(self, name: str, head: bytes, tail: bytes = b"") -> None:
+        self.name, self._head, self._tail = name, head, tail
+        self.size = len(head) + len(tail)
 
     def read_at(self, offset: int, length: int) -> bytes:
         """``length`` bytes from ``offset`` (fewer at the end)."""
-        return self._data[offset : offset + length]
+        split, end = len(self._head), offset + max(length, 0)
+        if end <= split:
+            return self._head[offset:end]
+        if offset >= split:
+            return self._tail[offset - split : end - split]
+        return self._head[offset:] + self._tail[: end - split]
+
+    def read_into(self, offset: int, target: memoryview) -> int:
+        """Copy the bytes from ``offset`` into *target* (as many as fit); how many were copied."""
+        done, split = 0, len(self._head)
+        for data, start in ((self._head, 0), (self._tail, split)):
+            at = offset + done - start
+            if done >= len(target) or at >= len(data):
+                continue
+            with memoryview(data) as view:
+                part = view[max(at, 0) : max(at, 0) + len(target) - done]
+                target[done : done + len(part)] = part
+                done += len(part)
+        return done
 
 
 def one_frame_file(header: Dataset, index: int, data: bytes, syntax: str) -> bytes:
@@ -591,17 +611,23 @@ class FrameFileTemplate:
 
     def file(self, index: int, data: bytes) -> bytes:
         """The one-frame Part-10 file of frame *index* whose stored bytes are *data*."""
+        source = self.source("", index, data)
+        return source.read_at(0, source.size)
+
+    def source(self, name: str, index: int, data: bytes) -> MemorySource:
+        """`file` as a byte source; native pixels stay *data* (not copied behind the header)."""
         if self.compressed:
-            pixels = b"".join((_PIXEL_UNDEFINED, encapsulate([data]), _SEQUENCE_END))
+            parts = (_PIXEL_UNDEFINED, encapsulate([data]), _SEQUENCE_END)
         else:
             if self.syntax == EXPLICIT_BE and self.bits > 8:
                 kind = f"u{self.bits // 8}"
                 data = np.frombuffer(data, f">{kind}").astype(f"<{kind}").tobytes()
-            if len(data) % 2:
-                data += b"\x00"
+            pad = b"\x00" if len(data) % 2 else b""
             vr = b"OB" if self.bits <= 8 else b"OW"
-            pixels = b"".join((b"\xe0\x7f\x10\x00", vr, struct.pack("<HI", 0, len(data)), data))
-        return b"".join((self.head, self._group(index), self.tail, pixels))
+            size = struct.pack("<HI", 0, len(data) + len(pad))
+            head = b"".join((self.head, self._group(index), self.tail, b"\xe0\x7f\x10\x00", vr))
+            return MemorySource(name, head + size, data + pad if pad else data)
+        return MemorySource(name, b"".join((self.head, self._group(index), self.tail, *parts)))
 
 
 PER_FRAME_TAG = 0x52009230
@@ -769,7 +795,8 @@ class PartStream:
                     if length < 0:
                         self._scan = max(0, len(buffer) - len(tail))
                         break
-                out.append((self._headers, bytes(buffer[:length])))
+                with memoryview(buffer) as view:  # one copy (a bytearray slice makes two)
+                    out.append((self._headers, bytes(view[:length])))
                 del buffer[: length + len(tail)]
                 self._state = "after"
         return out
