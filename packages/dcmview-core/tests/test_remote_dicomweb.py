@@ -352,10 +352,6 @@ def test_the_syntax_is_unknown_until_a_frame_names_it_never_guessed(
         assert truth in str(shown["(0002,0010)"]), name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="discovery maps an unknown syntax to Explicit VR LE (request in coord/requests.md)",
-)
 def test_the_entry_never_shows_a_wrong_syntax(orthanc: OrthancServer, files: list[Path]) -> None:
     for name in COMPRESSED:
         path = next(p for p in files if p.name == name)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from dcmview_core import _colour, _header
 from dcmview_core._header import DEFLATED_LE, UNDEFINED, Header, TruncatedError
 from dcmview_core.dataset import NotDicomError, open_dataset
-from dcmview_core.decoders import EXPLICIT_VR_LE, NATIVE_SYNTAXES, decoder_for
+from dcmview_core.decoders import NATIVE_SYNTAXES, decoder_for
 from dcmview_core.decoders import support_reason as _syntax_support_reason
 from dcmview_core.errors import UnsupportedTransferSyntax, UsageError
 from dcmview_core.filters import Filter
@@ -358,7 +358,7 @@ def _support(header: Header, pixels: _Pixels) -> tuple[SupportState, str | None,
     if pixel is not None and pixel.length == UNDEFINED and ts in NATIVE_SYNTAXES:
         code = "pixel_data.encoding_mismatch"
         return SupportState.UNSUPPORTED, code, _DETAILS[code]
-    syntax_reason = _syntax_support_reason(ts)
+    syntax_reason = _syntax_support_reason(ts) if ts else None  # "": unknown until a frame
     if syntax_reason is not None:
         try:
             decoder_for(ts)
@@ -637,7 +637,9 @@ def _held_entry(source: ByteSource, held: Any, index: int) -> tuple[FileEntry, D
     ds: Dataset = held()
     with _header.quiet_pydicom():
         meta = getattr(ds, "file_meta", None)
-        ts = str(meta.get("TransferSyntaxUID", "") if meta is not None else "") or EXPLICIT_VR_LE
+        # "" when the source does not know it yet (DICOMweb metadata carries no (0002,0010)):
+        # never a guess; the frame is decoded in the syntax its response names
+        ts = str(meta.get("TransferSyntaxUID", "") if meta is not None else "")
         header = _header.header_from_dataset(ds, ts, True)
     frames = int(getattr(source, "frame_count", 0) or 0)
     has_pixels = bool(getattr(source, "has_pixels", False))

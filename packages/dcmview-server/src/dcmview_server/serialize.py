@@ -27,9 +27,13 @@ def window_json(window: Window | None) -> dict[str, float] | None:
     return {"center": float(window.center), "width": float(window.width)}
 
 
+UNKNOWN_SYNTAX_NAME = "unknown until the first frame"
+"""The name shown for a remote instance whose metadata does not give its transfer syntax."""
+
+
 def transfer_syntax_name(uid: str) -> str:
     """The transfer syntax's name (dcmview-core's decoder table), else the UID itself."""
-    return syntax_name(uid) if uid else uid
+    return syntax_name(uid) if uid else UNKNOWN_SYNTAX_NAME
 
 
 def shown_path(state: AppState, path: str) -> str:
