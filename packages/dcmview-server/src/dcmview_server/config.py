@@ -341,10 +341,11 @@ class ServerConfig:
         metavar="SIZE",
         check=cache_size,
         parse=parse_size,
-        help="memory for decoded and encoded frame caches, e.g. 256MiB, 2GiB or bytes "
+        help="memory for decoded and encoded frames, volumes and remote reads (S3/HTTP "
+        "header blocks, DICOMweb frame windows), e.g. 256MiB, 2GiB or bytes "
         f"(default: {format_size(DEFAULT_CACHE_BUDGET)})",
     )
-    """Bytes shared by the decoded-frame and encoded-image caches."""
+    """Bytes shared by every cache: decoded frames, encoded images, volumes, remote reads."""
     recursive: bool = option(
         True,
         "--no-recursive",
