@@ -243,8 +243,10 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-@pytest.mark.skipif(_has("gcsfs"), reason="gcsfs is installed: the emulator test covers gs://")
-def test_gs_without_gcsfs_is_a_one_line_error_naming_the_extra() -> None:
+def test_gs_without_gcsfs_is_a_one_line_error_naming_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "gcsfs", None)  # as if not installed: import raises
     objectstore.reset_filesystems()
     with pytest.raises(dc.UsageError) as info:
         dc.prepare_inputs(["gs://bucket/study/"])
@@ -253,13 +255,12 @@ def test_gs_without_gcsfs_is_a_one_line_error_naming_the_extra() -> None:
 
 @pytest.mark.skipif(
     not (_has("gcsfs") and _has("gcp_storage_emulator")),
-    reason="gs:// needs gcsfs and gcp-storage-emulator (PyPI; not in the dev group):"
-    " uv run --with gcsfs --with gcp-storage-emulator pytest …",
+    reason="gs:// needs gcsfs and gcp-storage-emulator (dcmview-core's dev group)",
 )
 def test_gs_prefix_through_gcsfs_on_a_storage_emulator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gcp_storage_emulator.server import create_server  # type: ignore[import-not-found]
+    from gcp_storage_emulator.server import create_server  # type: ignore[import-untyped]
     from remote_servers import free_port
 
     port = free_port()
