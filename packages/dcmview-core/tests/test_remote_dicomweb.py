@@ -411,6 +411,25 @@ def test_frames_lists_hold_at_most_the_shared_cache_budget(
     assert process_cache().budget_bytes == 64 * 2**20  # no frame cache alive: the fallback
 
 
+def test_a_window_leaves_the_protected_frames_alone(
+    orthanc: OrthancServer, files: list[Path]
+) -> None:
+    path = next(p for p in files if p.name == "rtdose.dcm")
+    budget = ByteBudgetCache(8000)
+    try:
+        budget.put("viewed twice", b"x" * 4000)
+        assert budget.get("viewed twice") is not None  # protected now
+        (instance,) = _instances(orthanc, path)
+        before = len(orthanc.requests())
+        instance.read_frame(0)
+        # 0.8 × (8000 - 4000 protected) holds four 656-byte parts (the whole budget: nine)
+        assert _frame_lists(orthanc.requests()[before:])[0] == [1, 2, 3, 4]
+        assert "viewed twice" in budget
+    finally:
+        del budget
+        gc.collect()
+
+
 def test_the_multipart_stream_parser_equals_first_part_and_spots_truncation(
     orthanc: OrthancServer, files: list[Path]
 ) -> None:

@@ -60,6 +60,9 @@ class CacheStats:
     evictions: int
     rejected: int
     """Entries not cached because they were larger than the whole budget."""
+    protected_bytes: int = 0
+    """Bytes in the protected segment (entries used twice); the rest of the budget is what new
+    entries can take without pushing those out."""
 
 
 class _Flight:
@@ -223,6 +226,7 @@ class ByteBudgetCache:
                 misses=self._misses,
                 evictions=self._evictions,
                 rejected=self._rejected,
+                protected_bytes=self._protected_bytes,
             )
 
     def view(self, namespace: str) -> CacheView[Any]:

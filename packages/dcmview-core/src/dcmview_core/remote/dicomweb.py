@@ -285,6 +285,8 @@ class Instance:
         """Frames a window delivered and `fetch_frame` handed out (decoded and cached upstream)."""
         self._last = -1
         self._first_part: float | None = None
+        self._failures = 0
+        """Windows that failed (their waiters then fetch their frames alone)."""
         """Seconds the last window waited for its first part (None: no window yet)."""
 
     def header_dataset(self) -> Dataset:
@@ -343,17 +345,22 @@ class Instance:
             return self._fetch_one(index)
         cache = process_cache()
         key = (WINDOW_KEY, self.name, index)
-        with self._lock:
-            forward = index >= self._last
-            self._last = index
-            found = cache.pop(key)
-            event = self._pending.get(index) if found is None else None
-            if found is None and event is None:
-                event = self._start_window(index, forward, cache)
-        if found is None and event is not None:
-            event.wait(_http.settings.timeout * 3)
-            found = cache.pop(key)
-        if found is None:  # the window failed or its part was evicted: this frame alone
+        found: tuple[bytes, str] | None = None
+        for _ in range(2):  # a part evicted before use starts one more window from it
+            with self._lock:
+                forward = index >= self._last
+                self._last = index
+                failures = self._failures
+                found = cache.pop(key)
+                event = self._pending.get(index) if found is None else None
+                if found is None and event is None:
+                    event = self._start_window(index, forward, cache)
+            if found is None and event is not None:
+                event.wait(_http.settings.timeout * 3)
+                found = cache.pop(key)
+            if found is not None or self._failures != failures or not _windows_ok(self.root):
+                break
+        if found is None:  # the window failed (or its part was evicted twice): this frame alone
             return self._fetch_one(index)
         with self._lock:
             self._handed.add(index)
@@ -362,13 +369,15 @@ class Instance:
         return data, syntax
 
     def _window_frames(self, cache: ByteBudgetCache) -> int:
-        """How many frames one window asks for: half the cache budget at most while the server
+        """How many frames one window asks for: `WINDOW_SHARE` of the budget's room (what the
+        protected segment leaves: parts must not evict each other before use) while the server
         is slow for this instance (its cost is per request) or not yet timed (the first window
         of a fast server costs bytes; one frame request of a slow one costs seconds), else
         `PREFETCH_FRAMES`."""
         if self._first_part is not None and self._first_part < SLOW_SECONDS:
             return PREFETCH_FRAMES
-        fit = int(cache.budget_bytes * WINDOW_SHARE) // (self._frame_bytes + PART_OVERHEAD)
+        room = cache.budget_bytes - cache.stats().protected_bytes  # without evicting those
+        fit = int(room * WINDOW_SHARE) // (self._frame_bytes + PART_OVERHEAD)
         return max(1, min(fit, WINDOW_MAX_FRAMES))
 
     def _start_window(self, index: int, forward: bool, cache: ByteBudgetCache) -> threading.Event:
@@ -438,8 +447,9 @@ class Instance:
                         done += 1
                     if parts.done:
                         break
-        except UpstreamError:
-            pass  # each waiter asks for its frame alone, and reports that request's failure
+        except UpstreamError:  # each waiter asks for its frame alone and reports that failure
+            with self._lock:
+                self._failures += 1
         finally:
             with self._lock:
                 for n, event in events.items():
