@@ -41,6 +41,8 @@ export interface FileEntry {
   view_position?: string | null;
   laterality?: string | null;
   instance_number?: number | null;
+  /** FrameOfReferenceUID: positions of one frame of reference are comparable (slice linking). */
+  frame_of_reference_uid?: string | null;
   default_window: Window | null;
   support_state: SupportState;
   support_reason: string | null;

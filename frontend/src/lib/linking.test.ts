@@ -14,7 +14,7 @@ import {
 import { UPRIGHT, imageToScreen, type Orientation } from './viewport';
 
 /** An axial stack of `n` slices at z = z0 + k·gap (positions along +z), 10 × 10 pixels of 1 mm. */
-function axial(n: number, z0: number, gap: number, patient: string | null = 'P1'): SliceGeometry {
+function axial(n: number, z0: number, gap: number, space: string | null = 'FoR1'): SliceGeometry {
   const { normal, centres } = volumeCentres({
     shape: [n, 10, 10],
     spacing: [gap, 1, 1],
@@ -22,7 +22,7 @@ function axial(n: number, z0: number, gap: number, patient: string | null = 'P1'
     orientation: [1, 0, 0, 0, 1, 0],
     slice_positions: Array.from({ length: n }, (_, k) => k * gap),
   });
-  return { normal, centres, patient };
+  return { normal, centres, space };
 }
 
 describe('slice linking', () => {
@@ -72,17 +72,20 @@ describe('slice linking', () => {
       orientation: [1, 0, 0, 0, -1, 0], // n = (0, 0, −1)
       slice_positions: [0, 2, 4, 6, 8],
     });
-    const b: SliceGeometry = { normal: [0, 0, -1], centres, patient: 'P1' };
+    const b: SliceGeometry = { normal: [0, 0, -1], centres, space: 'FoR1' };
     expect(sliceLinkOf(a, b, false)).toBe('position');
     expect(linkedSlice({ position: 1, count: 5, geometry: a }, { count: 5, geometry: b }, false)).toBe(3);
   });
 
-  it('falls back to the index without geometry, across patients or for crossing planes', () => {
+  it('falls back to the index without geometry, across frames of reference or for crossing planes', () => {
     const a = axial(20, 0, 2.5);
     expect(sliceLinkOf(a, null, false)).toBe('index');
     expect(sliceLinkOf(null, a, false)).toBe('index');
-    expect(sliceLinkOf(a, axial(10, 1, 5, 'P2'), false)).toBe('index');
-    const sagittal: SliceGeometry = { normal: [1, 0, 0], centres: [[0, 0, 0]], patient: 'P1' };
+    // another frame of reference (a prior study, another patient) or an unknown space: index
+    expect(sliceLinkOf(a, axial(10, 1, 5, 'FoR2'), false)).toBe('index');
+    expect(sliceLinkOf(axial(10, 1, 5, null), axial(10, 1, 5, null), false)).toBe('index');
+    expect(linkedSlice({ position: 4, count: 20, geometry: a }, { count: 10, geometry: axial(10, 1, 5, 'FoR2') }, false)).toBe(4);
+    const sagittal: SliceGeometry = { normal: [1, 0, 0], centres: [[0, 0, 0]], space: 'FoR1' };
     expect(sliceLinkOf(a, sagittal, false)).toBe('index');
     expect(linkedSlice({ position: 4, count: 20, geometry: a }, { count: 10, geometry: null }, false)).toBe(4);
     expect(linkedSlice({ position: 14, count: 20, geometry: null }, { count: 10, geometry: null }, false)).toBe(9);
@@ -101,7 +104,7 @@ describe('slice linking', () => {
   });
 
   it('picks the nearest slice on non-uniform gaps', () => {
-    const g: SliceGeometry = { normal: [0, 0, 1], centres: [0, 1, 5, 6].map((z) => [0, 0, z]), patient: null };
+    const g: SliceGeometry = { normal: [0, 0, 1], centres: [0, 1, 5, 6].map((z) => [0, 0, z]), space: null };
     expect(nearestSlice(g, [3, 3, 2.9])).toBe(1);
     expect(nearestSlice(g, [0, 0, 3.1])).toBe(2);
   });

@@ -2,8 +2,9 @@
  * Linked viewports follow the active one (docs/viewer-ux.md "Link viewports"): the maths of
  * what a follower shows, pure so the layout manager only applies it.
  *
- * - Frame/slice: by patient position when both show slices with geometry (the follower's slice
- *   nearest the active slice along its normal), by relative depth in a mammography hanging
+ * - Frame/slice: by patient position when both show slices with geometry in one frame of
+ *   reference (the follower's slice nearest the active slice along its normal), by relative
+ *   depth in a mammography hanging
  *   (tomosynthesis views have different slice counts), else by index.
  * - Zoom and pan: in physical units, so both show the same millimetres per screen pixel and
  *   have moved by the same millimetres on screen from their own fitted view.
@@ -34,8 +35,12 @@ export interface SliceGeometry {
   normal: Vec3;
   /** Per position (slice or frame shown), the patient point of its centre. */
   centres: Vec3[];
-  /** The patient the coordinates belong to (positions of different patients never link). */
-  patient: string | null;
+  /**
+   * The coordinate space: the Frame of Reference UID where known, else the patient. Positions
+   * link only within one space (a prior study of the same patient has its own frame of
+   * reference, so it links by index, not by a meaningless position).
+   */
+  space: string | null;
 }
 
 /**
@@ -69,7 +74,7 @@ export type SliceLink = 'position' | 'depth' | 'index';
 export function sliceLinkOf(active: SliceGeometry | null, follower: SliceGeometry | null, hanging: boolean): SliceLink {
   if (hanging) return 'depth';
   if (!active || !follower || !active.centres.length || !follower.centres.length) return 'index';
-  if (active.patient !== follower.patient) return 'index';
+  if (active.space === null || active.space !== follower.space) return 'index';
   return Math.abs(dot(active.normal, follower.normal)) >= PARALLEL ? 'position' : 'index';
 }
 

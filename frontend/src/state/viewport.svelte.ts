@@ -148,8 +148,9 @@ export class ViewportState implements CineTarget {
     const s = this.stack ?? this.ctx.stacks.stackOf(this.fileIndex);
     if (!s?.volume) return null;
     const { normal, centres } = volumeCentres(s.volume);
-    const patient = s.patient_id ?? null;
-    if (this.stackId !== null) return { normal, centres, patient };
+    const first = this.ctx.session.files.find((f) => f.index === s.slices[0]?.[0]);
+    const space = first?.frame_of_reference_uid ?? (s.patient_id === null ? null : `patient:${s.patient_id}`);
+    if (this.stackId !== null) return { normal, centres, space };
     // the file's own frames: frame p is the stack slice that shows it
     if (this.frameCount < 2) return null;
     const byFrame: typeof centres = [];
@@ -157,7 +158,7 @@ export class ViewportState implements CineTarget {
       if (f === this.fileIndex && centres[k]) byFrame[fr] = centres[k];
     });
     for (let p = 0; p < this.frameCount; p++) if (!byFrame[p]) return null;
-    return { normal, centres: byFrame, patient };
+    return { normal, centres: byFrame, space };
   });
   /** The plane on screen, as a key (stats-only regions belong to one). */
   readonly planeKey = $derived(this.stackId !== null ? `${this.stackId}/${this.axis}/${this.slice}` : `f${this.fileIndex}/${this.frameIndex}`);

@@ -398,3 +398,19 @@ def test_the_tag_preview_is_computed_once_per_file(study: Path) -> None:
 
     asyncio.run(main())
     pool.shutdown()
+
+
+def test_files_carry_the_frame_of_reference_masked_like_the_other_uids(
+    make_server: Any, study: Path
+) -> None:
+    from pydicom import dcmread
+
+    entry = entries(study)[CT_SMALL]
+    truth = str(dcmread(entry.path, stop_before_pixels=True).FrameOfReferenceUID)
+    plain = make_server((str(study),)).get("/api/files").json()["files"][CT_SMALL]
+    assert plain["frame_of_reference_uid"] == truth
+    masked = make_server((str(study),), mask=True).get("/api/files")
+    shown = masked.json()["files"][CT_SMALL]["frame_of_reference_uid"]
+    assert shown.startswith("2.25.")
+    assert shown != truth
+    assert truth not in masked.text

@@ -66,6 +66,7 @@ def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
         "laterality": entry.laterality,
         "instance_number": entry.instance_number,
         "sop_instance_uid": entry.sop_instance_uid,
+        "frame_of_reference_uid": entry.geometry.frame_of_reference_uid if entry.geometry else None,
         "samples_per_pixel": entry.samples_per_pixel,
         "bits_allocated": entry.bits_allocated,
         "default_window": window_json(entry.default_window),
@@ -86,6 +87,7 @@ def entry_json(entry: FileEntry, state: AppState) -> dict[str, Any]:
             study_instance_uid=masker.uid(entry.study_instance_uid),
             series_instance_uid=masker.uid(entry.series_instance_uid),
             sop_instance_uid=masker.uid(entry.sop_instance_uid),
+            frame_of_reference_uid=masker.uid(item["frame_of_reference_uid"]),
             study_date=date,
         )
     return item
