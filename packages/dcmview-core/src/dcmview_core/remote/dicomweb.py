@@ -751,6 +751,9 @@ class PartStream:
         self._state = "preamble"
         self._headers: dict[str, str] = {}
         self._scan = 0
+        self._body: bytearray | None = None
+        """The data of a part with a Content-Length, filled straight from the chunks."""
+        self._filled = 0
         self.done = False
 
     @classmethod
@@ -762,9 +765,18 @@ class PartStream:
             raise UpstreamError(f"not a multipart answer ({content_type.split(';')[0]})")
         return cls(boundary)
 
-    def feed(self, chunk: bytes) -> list[tuple[dict[str, str], bytes]]:
-        """The parts completed by *chunk* (headers with lower-case names, data)."""
-        buffer, delimiter, out = self._buffer, self._delimiter, []
+    def feed(self, chunk: bytes) -> list[tuple[dict[str, str], bytes | bytearray]]:
+        """The parts completed by *chunk* (headers with lower-case names, data: a part with a
+        Content-Length is a `bytearray` filled from the chunks, so that it is copied once)."""
+        buffer, delimiter = self._buffer, self._delimiter
+        out: list[tuple[dict[str, str], bytes | bytearray]] = []
+        body = self._body
+        if body is not None and self._filled < len(body):  # one copy, chunk to part
+            n = min(len(body) - self._filled, len(chunk))
+            with memoryview(chunk) as view:
+                body[self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            chunk = chunk[n:] if n < len(chunk) else b""
         buffer += chunk
         while not self.done:
             if self._state in ("preamble", "after"):
@@ -795,16 +807,26 @@ class PartStream:
                 tail = b"\r\n" + delimiter
                 declared = self._headers.get("content-length", "")
                 if declared.isdigit():
-                    length = int(declared)
-                    if len(buffer) < length + len(tail):
+                    if self._body is None:
+                        self._body, self._filled = bytearray(int(declared)), 0
+                    body = self._body
+                    n = min(len(body) - self._filled, len(buffer))
+                    with memoryview(buffer) as view:
+                        body[self._filled : self._filled + n] = view[:n]
+                    del buffer[:n]
+                    self._filled += n
+                    if self._filled < len(body) or len(buffer) < len(tail):
                         break
-                    if buffer[length : length + len(tail)] != tail:
+                    if buffer[: len(tail)] != tail:
                         raise UpstreamError("malformed multipart body (part longer than declared)")
-                else:
-                    length = buffer.find(tail, self._scan)
-                    if length < 0:
-                        self._scan = max(0, len(buffer) - len(tail))
-                        break
+                    out.append((self._headers, body))  # a bytearray: no second copy
+                    del buffer[: len(tail)]
+                    self._body, self._state = None, "after"
+                    continue
+                length = buffer.find(tail, self._scan)
+                if length < 0:
+                    self._scan = max(0, len(buffer) - len(tail))
+                    break
                 with memoryview(buffer) as view:  # one copy (a bytearray slice makes two)
                     out.append((self._headers, bytes(view[:length])))
                 del buffer[: length + len(tail)]
