@@ -390,6 +390,70 @@ def test_each_viewport_has_its_own_tool_state(
     assert saved["num_roi"] == 2, saved
 
 
+def coloured_halves(cell: Locator) -> tuple[int, int]:
+    """Coloured (overlay) screen pixels in the left and right half of a cell's canvas."""
+    rgb = np.asarray(Image.open(io.BytesIO(cell.locator("canvas").screenshot())).convert("RGB"))
+    colour = rgb.astype(int).max(axis=2) - rgb.astype(int).min(axis=2) > 40
+    half = colour.shape[1] // 2
+    return int(colour[:, :half].sum()), int(colour[:, half:].sum())
+
+
+def test_each_viewport_shows_its_own_overlays(
+    page: Page, start_dcmview: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A prediction in one viewport and the ground truth in the other, on the same image."""
+    study = tmp_path / "study"
+    study.mkdir()
+    write_phantom(study / "p_one.dcm", (0.2, 0.2), "ONE")
+    prediction = np.zeros((80, 96), bool)
+    prediction[20:60, 8:40] = True  # the image's left half
+    truth = np.zeros((80, 96), bool)
+    truth[20:60, 56:88] = True  # its right half
+    np.save(tmp_path / "prediction.npy", prediction)
+    np.save(tmp_path / "truth.npy", truth)
+    server = start_dcmview(
+        study,
+        "--overlay",
+        str(tmp_path / "prediction.npy"),
+        "--overlay",
+        str(tmp_path / "truth.npy"),
+    )
+    open_viewer(page, server)
+    page.locator(".viewport").first.focus()
+    page.keyboard.press("2")
+    one, two = region(page, "Viewport 1"), region(page, "Viewport 2")
+    page.get_by_role("treeitem", name=re.compile("p_one")).drag_to(two)
+    expect(two.locator(".corner.tl")).to_contain_text("ONE")
+    panel = page.get_by_role("region", name="Overlays")
+    wait_painted(page)
+    for cell in (one, two):  # a new viewport starts as the active one shows: both overlays
+        left, right = coloured_halves(cell)
+        assert left > 200, (left, right)
+        assert right > 200, (left, right)
+    # viewport 1 (active): the prediction only
+    one.locator(".viewport").click()
+    panel.get_by_role("checkbox", name="Show truth", exact=True).uncheck()
+    # viewport 2: the truth only; the panel shows the active viewport's choices
+    two.locator(".viewport").click()
+    expect(panel.get_by_role("checkbox", name="Show truth", exact=True)).to_be_checked()
+    panel.get_by_role("checkbox", name="Show prediction", exact=True).uncheck()
+    wait_painted(page)
+    left, right = coloured_halves(one)
+    assert left > 200, (left, right)
+    assert right == 0, (left, right)
+    left, right = coloured_halves(two)
+    assert left == 0, (left, right)
+    assert right > 200, (left, right)
+    # O hides the active viewport's overlays only
+    page.keyboard.press("o")
+    wait_painted(page)
+    assert coloured_halves(two) == (0, 0)
+    assert coloured_halves(one)[0] > 200
+    one.locator(".viewport").click()
+    expect(panel.get_by_role("checkbox", name="Show truth", exact=True)).not_to_be_checked()
+    expect(panel.get_by_role("checkbox", name="Show overlays")).to_be_checked()
+
+
 # ---- §1: the URL fragment restores the reading -------------------------------------------------
 
 

@@ -119,6 +119,7 @@ export class Layout {
     const next = [...keep];
     for (let i = keep.length; i < n; i++) {
       const v = new ViewportState(this.ctx, freeId(next));
+      if (this.active) v.overlays.copyFrom(this.active.overlays);
       v.open(files[i]);
       next.push(v);
     }
@@ -157,7 +158,11 @@ export class Layout {
     const keep = this.viewports.slice(0, cells.length);
     for (const v of this.viewports.slice(cells.length)) v.destroy();
     const next = [...keep];
-    for (let i = keep.length; i < cells.length; i++) next.push(new ViewportState(this.ctx, freeId(next)));
+    for (let i = keep.length; i < cells.length; i++) {
+      const v = new ViewportState(this.ctx, freeId(next));
+      if (this.active) v.overlays.copyFrom(this.active.overlays);
+      next.push(v);
+    }
     this.oriented.clear();
     for (let i = 0; i < next.length; i++) {
       next[i].open(picks[i]);

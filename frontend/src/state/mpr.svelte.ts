@@ -68,6 +68,7 @@ export class Mpr {
     const mid = (axis: Axis): number => (vol ? Math.floor(vol.shape[axis] / 2) : 0);
     const planes = ([1, 2] as const).map((axis, i) => {
       const v = new ViewportState(ctx, ids[i]);
+      v.overlays = from.overlays; // the three planes show one reading
       v.showPlane(stack, axis, mid(axis), file, frame);
       v.orientation = { ...UPRIGHT, flipV: vol ? reformatFlip(imageDirections(vol, axis).down) : false };
       return v;

@@ -1,7 +1,8 @@
 /**
- * The overlays of the session (one for the page): the server's list, what the user shows (per
- * overlay, per segment, opacity, outline, the O key), and the label maps / segment masks of file
- * frames, cached (LRU by bytes) and prefetched around the frame shown, like decoded frames. What
+ * The overlays of the session (one for the page): the server's list and the label maps / segment
+ * masks of file frames, cached (LRU by bytes) and prefetched around the frame shown, like decoded
+ * frames. What a viewport shows (per overlay, per segment, opacity, outline, the O key) is its own
+ * `OverlayView`: a prediction in one viewport and the ground truth in the next. What
  * is fetched follows `overlayRoutes` (one `labels` per frame while nothing hidden can hide a
  * lower segment); the frame's layer is the composed stack of its shown segments
  * (`composeSegments`), rebuilt on a toggle; opacity is only the renderers' uniform (`style`).
@@ -43,26 +44,14 @@ export interface FrameLayer {
   sources: SegmentSource[][];
 }
 
-export class OverlayLayers {
-  list = $state.raw<OverlayInfo[]>([]);
-  complete = $state(false);
-  error = $state<string | null>(null);
+/** What one viewport shows of the overlays (the panel edits the active viewport's). */
+export class OverlayView {
   /** The O key: every overlay on or off. */
   all = $state(true);
   hiddenOverlays = $state.raw<ReadonlySet<string>>(new Set());
   hiddenSegments = $state.raw<ReadonlySet<string>>(new Set());
   opacity = $state(0.5);
   outline = $state(false);
-  counts = $state.raw<Record<string, OverlayCounts | string>>({});
-  /** Bumped when a map arrives (the viewports' layer is derived from it). */
-  private version = $state(0);
-  private api: Api | null = null;
-  private maps = new Map<string, LabelMap | null>();
-  private loading = new Map<string, Promise<void>>();
-  /** Composed layers by frame / plane, with the settings they were composed for. */
-  private merged = new Map<string, { stamp: string; layer: FrameLayer | null }>();
-  private bytes = 0;
-  private timer = 0;
 
   readonly settings = $derived<OverlaySettings>({
     all: this.all,
@@ -72,39 +61,16 @@ export class OverlayLayers {
     outline: this.outline,
   });
   /** What a composed layer depends on besides the maps (not opacity: that is the blend's). */
-  private readonly stamp = $derived(JSON.stringify([this.all, [...this.hiddenOverlays].sort(), [...this.hiddenSegments].sort(), this.outline]));
+  readonly stamp = $derived(JSON.stringify([this.all, [...this.hiddenOverlays].sort(), [...this.hiddenSegments].sort(), this.outline]));
   readonly style = $derived<SegmentStyle>({ opacity: this.opacity });
 
-  /** Start listing (again until the scan is complete); idempotent. */
-  attach(api: Api): void {
-    if (this.api === api) return;
-    this.api = api;
-    void this.poll();
-  }
-
-  private async poll(): Promise<void> {
-    const api = this.api;
-    if (!api) return;
-    try {
-      const body = await fetchOverlays(api);
-      if (JSON.stringify(body.overlays) !== JSON.stringify(this.list)) {
-        this.list = body.overlays;
-        this.maps.clear();
-        this.bytes = 0;
-        this.merged.clear();
-        this.counts = {};
-        this.version++;
-      }
-      this.complete = body.scan_complete !== false;
-      this.error = null;
-    } catch (e) {
-      this.error = e instanceof Error ? e.message : String(e);
-    }
-    if (!this.complete) this.timer = window.setTimeout(() => void this.poll(), 1000);
-  }
-
-  stop(): void {
-    clearTimeout(this.timer);
+  /** A new viewport starts as the one it comes from shows. */
+  copyFrom(other: OverlayView): void {
+    this.all = other.all;
+    this.hiddenOverlays = other.hiddenOverlays;
+    this.hiddenSegments = other.hiddenSegments;
+    this.opacity = other.opacity;
+    this.outline = other.outline;
   }
 
   toggleAll(): void {
@@ -125,6 +91,57 @@ export class OverlayLayers {
     else s.add(k);
     this.hiddenSegments = s;
   }
+}
+
+export class OverlayLayers {
+  list = $state.raw<OverlayInfo[]>([]);
+  complete = $state(false);
+  error = $state<string | null>(null);
+  counts = $state.raw<Record<string, OverlayCounts | string>>({});
+  /** Bumped when a map arrives (the viewports' layer is derived from it). */
+  private version = $state(0);
+  private api: Api | null = null;
+  private maps = new Map<string, LabelMap | null>();
+  private loading = new Map<string, Promise<void>>();
+  /** Composed layers by frame / plane and the settings (stamp) they were composed for. */
+  private merged = new Map<string, FrameLayer | null>();
+  /** The last layer composed per frame / plane, whatever the settings (kept during a toggle). */
+  private latest = new Map<string, FrameLayer | null>();
+  private bytes = 0;
+  private timer = 0;
+
+  /** Start listing (again until the scan is complete); idempotent. */
+  attach(api: Api): void {
+    if (this.api === api) return;
+    this.api = api;
+    void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    const api = this.api;
+    if (!api) return;
+    try {
+      const body = await fetchOverlays(api);
+      if (JSON.stringify(body.overlays) !== JSON.stringify(this.list)) {
+        this.list = body.overlays;
+        this.maps.clear();
+        this.bytes = 0;
+        this.merged.clear();
+        this.latest.clear();
+        this.counts = {};
+        this.version++;
+      }
+      this.complete = body.scan_complete !== false;
+      this.error = null;
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+    }
+    if (!this.complete) this.timer = window.setTimeout(() => void this.poll(), 1000);
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
 
   /** The overlays that cover a file frame. */
   covering(file: number | null, frame: number): OverlayInfo[] {
@@ -135,52 +152,57 @@ export class OverlayLayers {
    * The layer of a file frame, or null when nothing shown covers it; asks for it and its
    * neighbours (the file's frames around it, or `around`: a stack's slices as [file, frame]).
    * After a toggle it keeps the frame's previous layer until the maps it needs are here.
-   * Reactive (reads `version` and the settings).
+   * Reactive (reads `version` and the view's settings).
    */
-  layer(file: number | null, frame: number, frameCount: number, around: readonly [number, number][] | null = null): FrameLayer | null {
+  layer(view: OverlayView, file: number | null, frame: number, frameCount: number, around: readonly [number, number][] | null = null): FrameLayer | null {
     void this.version;
-    const stamp = this.stamp;
+    const { stamp, settings } = view;
     if (file === null || !this.list.length) return null;
-    if (around) for (const [f, fr] of around) this.request(f, fr);
+    if (around) for (const [f, fr] of around) this.request(settings, f, fr);
     else
       for (let d = 1; d <= PREFETCH; d++) {
-        if (frame + d < frameCount) this.request(file, frame + d);
-        if (frame - d >= 0) this.request(file, frame - d);
+        if (frame + d < frameCount) this.request(settings, file, frame + d);
+        if (frame - d >= 0) this.request(settings, file, frame - d);
       }
     const key = `${file}:${frame}`;
-    const kept = this.merged.get(key);
-    if (kept && kept.stamp === stamp) return kept.layer;
-    if (!this.request(file, frame)) return kept?.layer ?? null;
-    const sources = this.list.map((o) => (covers(o, file, frame) ? this.sources(o, file, frame) : []));
-    const layer = this.compose(sources);
+    const kept = this.merged.get(`${stamp}|${key}`);
+    if (kept !== undefined) return kept;
+    if (!this.request(settings, file, frame)) return this.latest.get(key) ?? null;
+    const sources = this.list.map((o) => (covers(o, file, frame) ? this.sources(settings, o, file, frame) : []));
+    const layer = this.compose(sources, view.outline);
     this.keep(key, stamp, layer);
     return layer;
   }
 
   private keep(key: string, stamp: string, layer: FrameLayer | null): void {
-    this.merged.delete(key);
-    this.merged.set(key, { stamp, layer });
-    while (this.merged.size > LAYERS_KEPT) this.merged.delete(this.merged.keys().next().value!);
+    for (const [map, k] of [
+      [this.merged, `${stamp}|${key}`],
+      [this.latest, key],
+    ] as const) {
+      map.delete(k);
+      map.set(k, layer);
+      while (map.size > LAYERS_KEPT) map.delete(map.keys().next().value!);
+    }
   }
 
   /**
    * The layer of a reformat plane (axis 1 or 2, plane k) of a stack, built here from the maps of
    * every slice (the server has no reformat route for overlays); null until all arrived.
    */
-  plane(stack: { id: string; slices: [number, number][] }, rows: number, columns: number, axis: 1 | 2, k: number): FrameLayer | null {
+  plane(view: OverlayView, stack: { id: string; slices: [number, number][] }, rows: number, columns: number, axis: 1 | 2, k: number): FrameLayer | null {
     void this.version;
-    const stamp = this.stamp;
+    const { stamp, settings } = view;
     if (!this.list.length) return null;
     const key = `${stack.id}/${axis}/${k}`;
-    const kept = this.merged.get(key);
-    if (kept && kept.stamp === stamp) return kept.layer;
+    const kept = this.merged.get(`${stamp}|${key}`);
+    if (kept !== undefined) return kept;
     let ready = true;
-    for (const [f, fr] of stack.slices) if (!this.request(f, fr)) ready = false;
-    if (!ready) return kept?.layer ?? null;
+    for (const [f, fr] of stack.slices) if (!this.request(settings, f, fr)) ready = false;
+    if (!ready) return this.latest.get(key) ?? null;
     const sources = this.list.map((o) => {
-      const shown = shownSegments(o, this.settings);
+      const shown = shownSegments(o, settings);
       if (!shown.length || !stack.slices.some(([f, fr]) => covers(o, f, fr))) return [];
-      const perSlice = stack.slices.map(([f, fr]) => this.routeMaps(o, f, fr));
+      const perSlice = stack.slices.map(([f, fr]) => this.routeMaps(settings, o, f, fr));
       const count = o.fractional ? shown.length : 1;
       const planes: (LabelMap | null)[] = [];
       for (let i = 0; i < count; i++)
@@ -195,16 +217,16 @@ export class OverlayLayers {
         );
       return overlaySources(o, shown, planes);
     });
-    const layer = this.compose(sources);
+    const layer = this.compose(sources, view.outline);
     this.keep(key, stamp, layer);
     return layer;
   }
 
-  private compose(sources: SegmentSource[][]): FrameLayer | null {
+  private compose(sources: SegmentSource[][], outline: boolean): FrameLayer | null {
     const flat = sources.flat();
     if (!flat.length) return null;
     const { rows, columns } = flat[0].map;
-    return { image: composeSegments(flat, rows, columns, this.outline), sources };
+    return { image: composeSegments(flat, rows, columns, outline), sources };
   }
 
   private mapKey(id: string, file: number, frame: number, route: string): string {
@@ -212,24 +234,25 @@ export class OverlayLayers {
   }
 
   /** The routes an overlay needs on a frame now (`overlayRoutes`). */
-  private routes(o: OverlayInfo, file: number, frame: number): string[] {
+  private routes(settings: OverlaySettings, o: OverlayInfo, file: number, frame: number): string[] {
     const full = this.maps.get(this.mapKey(o.id, file, frame, 'labels'));
-    return overlayRoutes(o, shownSegments(o, this.settings), full);
+    return overlayRoutes(o, shownSegments(o, settings), full);
   }
 
   /** The maps of those routes (null where missing). */
-  private routeMaps(o: OverlayInfo, file: number, frame: number): (LabelMap | null)[] {
-    return this.routes(o, file, frame).map((r) => this.maps.get(this.mapKey(o.id, file, frame, r)) ?? null);
+  private routeMaps(settings: OverlaySettings, o: OverlayInfo, file: number, frame: number): (LabelMap | null)[] {
+    return this.routes(settings, o, file, frame).map((r) => this.maps.get(this.mapKey(o.id, file, frame, r)) ?? null);
   }
 
-  private sources(o: OverlayInfo, file: number, frame: number): SegmentSource[] {
-    return overlaySources(o, shownSegments(o, this.settings), this.routeMaps(o, file, frame));
+  private sources(settings: OverlaySettings, o: OverlayInfo, file: number, frame: number): SegmentSource[] {
+    return overlaySources(o, shownSegments(o, settings), this.routeMaps(settings, o, file, frame));
   }
 
   /** Fetch what every covering overlay needs on a frame; true when all is here. */
-  private request(file: number, frame: number): boolean {
+  private request(settings: OverlaySettings, file: number, frame: number): boolean {
     let ready = true;
-    for (const o of this.covering(file, frame)) for (const route of this.routes(o, file, frame)) if (!this.want(o.id, file, frame, route)) ready = false;
+    for (const o of this.covering(file, frame))
+      for (const route of this.routes(settings, o, file, frame)) if (!this.want(o.id, file, frame, route)) ready = false;
     return ready;
   }
 
@@ -294,6 +317,7 @@ export class OverlayLayers {
 export function viewportLayer(
   layers: OverlayLayers,
   vp: {
+    overlays: OverlayView;
     axis: number;
     fileIndex: number | null;
     frameIndex: number;
@@ -307,10 +331,10 @@ export function viewportLayer(
   const s = vp.stack;
   let layer: FrameLayer | null;
   if (vp.axis === 1 || vp.axis === 2) {
-    layer = s?.volume ? layers.plane(s, s.volume.shape[1], s.volume.shape[2], vp.axis, vp.slice) : null;
+    layer = s?.volume ? layers.plane(vp.overlays, s, s.volume.shape[1], s.volume.shape[2], vp.axis, vp.slice) : null;
   } else {
     const around = s ? s.slices.slice(Math.max(0, vp.slice - PREFETCH), vp.slice + PREFETCH + 1) : null;
-    layer = layers.layer(vp.fileIndex, vp.frameIndex, vp.frameCount, around);
+    layer = layers.layer(vp.overlays, vp.fileIndex, vp.frameIndex, vp.frameCount, around);
   }
   if (vp.loading) return keep.layer;
   return (keep.layer = layer);

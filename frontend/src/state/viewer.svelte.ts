@@ -250,7 +250,7 @@ export class Viewer {
         vp.rois.selected = -1;
         break;
       case 'overlays':
-        overlayLayers.toggleAll();
+        vp.overlays.toggleAll();
         break;
     }
   }

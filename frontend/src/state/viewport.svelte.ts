@@ -24,6 +24,7 @@ import {
   type WindowMode,
 } from '../lib/windowing';
 import { Cine, fpsChoices, type CineTarget } from './cine.svelte';
+import { OverlayView } from './overlays.svelte';
 import type { UnexportedEdits } from './edits.svelte';
 import { Rois } from './rois.svelte';
 import type { Mpr } from './mpr.svelte';
@@ -88,6 +89,8 @@ export class ViewportState implements CineTarget {
   frameError = $state<string | null>(null);
   loading = $state(false);
   overlay = $state.raw<Uint8Array | null>(null);
+  /** What this viewport shows of the session's overlays (MPR planes share their first plane's). */
+  overlays = new OverlayView();
 
   orientation = $state<Orientation>({ ...UPRIGHT });
   placement = $state<Placement | null>(null);
