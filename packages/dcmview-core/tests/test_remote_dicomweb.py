@@ -430,6 +430,24 @@ def test_a_window_leaves_the_protected_frames_alone(
         gc.collect()
 
 
+def test_windows_follow_the_direction_and_skip_frames_handed_out(
+    orthanc: OrthancServer, files: list[Path]
+) -> None:
+    path = next(p for p in files if p.name == "rtdose.dcm")
+    local = _local(path)
+    (instance,) = _instances(orthanc, path)
+    before = len(orthanc.requests())
+    for k in [*range(5, 15), 6, 4, 3]:
+        frame = instance.read_frame(k)
+        np.testing.assert_array_equal(frame.samples, dc.read_frame(local, k).samples)
+    lists = _frame_lists(orthanc.requests()[before:])
+    assert lists[0] == list(range(6, 16))  # frame 5 and the rest forward, in one request
+    # frame 6 again (decoded upstream, then evicted), going back: alone, not the handed 5, 4…
+    assert lists[1] == [7]
+    assert lists[2][:4] == [5, 4, 3, 2]  # frame 4, then 3: a window backward
+    assert len(lists) == 3
+
+
 def test_the_multipart_stream_parser_equals_first_part_and_spots_truncation(
     orthanc: OrthancServer, files: list[Path]
 ) -> None:

@@ -387,13 +387,13 @@ class Instance:
         wanted = self._window_frames(cache)
         n = index + step
         while len(frames) < wanted and 0 <= n < self.frame_count:
-            if n in self._pending or (WINDOW_KEY, self.name, n) in cache:
-                break
+            if n in self._pending or n in self._handed or (WINDOW_KEY, self.name, n) in cache:
+                break  # already coming, or handed out (decoded and cached upstream)
             frames.append(n)
             n += step
         events = {n: threading.Event() for n in frames}
         self._pending.update(events)
-        self._handed.difference_update(frames)
+        self._handed.discard(index)
         _window_pool.submit(self._run_window, frames, events, cache)
         return events[index]
 
