@@ -379,26 +379,40 @@ def _rtstruct_square(path: Path, ct: Dataset) -> None:
 def _fractional_seg(path: Path, ct: Dataset) -> NDArray[np.uint8]:
     """A FRACTIONAL SEG (highdicom) of one segment: a ramp; returns its stored values (0–255)
     as highdicom reads them back."""
-    import highdicom as hd
-
     stored = np.zeros((G_ROWS, G_COLS), np.uint8)
     columns = np.arange(RAMP[1].start, RAMP[1].stop)
     stored[RAMP] = np.rint(255 * (columns - 33) / (RAMP[1].stop - 33)).astype(np.uint8)
-    description = hd.seg.SegmentDescription(
-        segment_number=1,
-        segment_label="Probability",
-        segmented_property_category=hd.sr.CodedConcept("91723000", "SCT", "Anatomical Structure"),
-        segmented_property_type=hd.sr.CodedConcept("39607008", "SCT", "Lung"),
-        algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
-        algorithm_identification=hd.AlgorithmIdentificationSequence(
-            name="net", version="1", family=hd.sr.CodedConcept("123109", "DCM", "AI")
-        ),
-    )
+    return _fractional_segments(path, ct, {"Probability": stored}, "Model")[0]
+
+
+def _fractional_segments(
+    path: Path, ct: Dataset, segments: dict[str, NDArray[np.uint8]], description: str
+) -> list[NDArray[np.uint8]]:
+    """A FRACTIONAL SEG (highdicom) on ``ct``: segment k + 1 is the k-th of ``segments`` (stored
+    values 0–255); returns each one's stored values as highdicom reads them back."""
+    import highdicom as hd
+
+    descriptions = [
+        hd.seg.SegmentDescription(
+            segment_number=k + 1,
+            segment_label=label,
+            segmented_property_category=hd.sr.CodedConcept(
+                "91723000", "SCT", "Anatomical Structure"
+            ),
+            segmented_property_type=hd.sr.CodedConcept("39607008", "SCT", "Lung"),
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_identification=hd.AlgorithmIdentificationSequence(
+                name="net", version="1", family=hd.sr.CodedConcept("123109", "DCM", "AI")
+            ),
+        )
+        for k, label in enumerate(segments)
+    ]
+    pixels = np.stack([v.astype(np.float32) / 255.0 for v in segments.values()], axis=-1)
     seg = hd.seg.Segmentation(
         source_images=[ct],
-        pixel_array=(stored.astype(np.float32) / 255.0)[None, :, :, None],
+        pixel_array=pixels[None],
         segmentation_type=hd.seg.SegmentationTypeValues.FRACTIONAL,
-        segment_descriptions=[description],
+        segment_descriptions=descriptions,
         series_instance_uid=generate_uid(),
         series_number=20,
         sop_instance_uid=generate_uid(),
@@ -407,14 +421,13 @@ def _fractional_seg(path: Path, ct: Dataset) -> NDArray[np.uint8]:
         manufacturer_model_name="tests",
         software_versions="1",
         device_serial_number="1",
-        series_description="Model",
+        series_description=description,
     )
     seg.save_as(path)
     back = hd.seg.segread(path).get_pixels_by_source_instance(
         [ct.SOPInstanceUID], combine_segments=False, rescale_fractional=False
-    )[0][:, :, 0]
-    out: NDArray[np.uint8] = back.astype(np.uint8)
-    return out
+    )[0]
+    return [back[:, :, k].astype(np.uint8) for k in range(len(segments))]
 
 
 def write_all_sources(root: Path) -> dict[str, NDArray[np.floating]]:
@@ -591,3 +604,106 @@ def test_rtstruct_npy_fractional_and_overlapping_segments_land_on_their_pixels(
     # and the fractional segment hidden draws nothing of it
     panel.get_by_role("checkbox", name="Show Probability").uncheck()
     check_screen(page, shown("Lesion", "Square", "Probability"), 1.0)
+
+
+# ---- two overlapping fractional segments: graded stack, hidden upper, outline at 50 % ---------
+
+BLOB_CENTRE, BLOB_SIGMA = (32, 38), 12.0  # segment 1: a Gaussian blob (255 at its centre)
+TUMOUR = (slice(14, 52), slice(52, G_COLS))  # segment 2: a ramp along the columns to the edge
+
+
+def write_fractional_pair(root: Path) -> dict[str, NDArray[np.uint8]]:
+    """A uniform CT and a FRACTIONAL SEG of two overlapping graded segments: 'Liver' (a blob
+    fading out below 50 % well inside its non-zero support) and 'Tumour' (a ramp 40 → 255 that
+    crosses 50 % mid-way and reaches the image's right edge). Returns the stored values."""
+    ct = _source_ct(root)
+    yy, xx = np.mgrid[0:G_ROWS, 0:G_COLS]
+    r2 = (yy - BLOB_CENTRE[0]) ** 2 + (xx - BLOB_CENTRE[1]) ** 2
+    liver = np.rint(255 * np.exp(-r2 / (2 * BLOB_SIGMA**2)))
+    liver[liver < 10] = 0
+    tumour = np.zeros((G_ROWS, G_COLS))
+    columns = np.arange(TUMOUR[1].start, G_COLS)
+    tumour[TUMOUR] = np.rint(255 * (columns - 44) / (G_COLS - 1 - 44))
+    stored = {"Liver": liver.astype(np.uint8), "Tumour": tumour.astype(np.uint8)}
+    back = _fractional_segments(root / "b_pair.dcm", ct, stored, "Net")
+    return dict(zip(stored, back, strict=True))
+
+
+def half_border(stored: NDArray[np.uint8]) -> NDArray[np.floating]:
+    """The outline of a fractional segment, computed here: the pixels at 50 % or more (stored ≥
+    128) with a 4-neighbour below 50 % or on the image's edge (coverage 1 there, 0 elsewhere)."""
+    inside = np.pad(stored >= 128, 1)  # outside the image counts as below 50 %
+    core = inside[:-2, 1:-1] & inside[2:, 1:-1] & inside[1:-1, :-2] & inside[1:-1, 2:]
+    out: NDArray[np.floating] = (inside[1:-1, 1:-1] & ~core).astype(float)
+    return out
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "cpu"])
+def test_overlapping_fractional_segments_graded_hidden_and_outlined(
+    page: Page, start_dcmview: Callable[..., Server], tmp_path: Path, renderer: str
+) -> None:
+    stored = write_fractional_pair(tmp_path)
+    liver, tumour = stored["Liver"], stored["Tumour"]
+    both = (liver > 0) & (tumour > 0)
+    assert both.sum() > 100  # the two overlap, graded, over many pixels
+    # the 50 % line is not the support's edge: thresholding at > 0 would draw another outline
+    assert ((liver > 0) & (liver < 128)).sum() > 200 and (tumour[TUMOUR] < 128).any()  # noqa: PT018
+    server = start_dcmview(tmp_path)
+    (overlay,) = server.api("overlays").json()["overlays"]
+    assert overlay["fractional"] is True
+    assert [(s["number"], s["label"]) for s in overlay["segments"]] == [(1, "Liver"), (2, "Tumour")]
+    colours = {s["label"]: tuple(s["color"]) for s in overlay["segments"]}
+    assert colours["Liver"] != colours["Tumour"]
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    open_viewer(page, server, renderer)
+
+    def graded(*names: str) -> list[tuple[NDArray[np.floating], tuple[int, int, int]]]:
+        return [(stored[n] / 255.0, colours[n]) for n in names]
+
+    # both graded, Tumour (segment 2) over Liver with its own coverage
+    set_opacity(page, 1)
+    check_screen(page, graded("Liver", "Tumour"), 1.0)
+    set_opacity(page, 0.5)
+    check_screen(page, graded("Liver", "Tumour"), 0.5)
+    frame = f"file/{server.files['a_ct.dcm']}/frame/0"
+    asked = {
+        u.split(f"/overlay/{overlay['id']}/", 1)[1]
+        for u in urls
+        if "/file/" in u and "/overlay/" in u
+    }
+    assert asked == {f"{frame}/segment/1", f"{frame}/segment/2"}, asked
+
+    # the probe gives both fractions where they overlap
+    r, c = 30, 58
+    assert liver[r, c]
+    assert tumour[r, c]
+    page.locator(".viewport").focus()
+    page.keyboard.press("o")  # the image's edges are found with the overlays off
+    settle(page)
+    ys, xs = pixel_centres(canvas(page))
+    page.keyboard.press("o")
+    settle(page)
+    box = page.locator(".viewport canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + xs[c] + 0.5, box["y"] + ys[r] + 0.5)
+    pct = [round(v[r, c] / 255 * 100) for v in (liver, tumour)]
+    expect(page.get_by_test_id("probe")).to_contain_text(f"Liver {pct[0]}%, Tumour {pct[1]}%")
+
+    # hiding the upper one shows the lower one graded under it
+    panel = page.get_by_role("region", name="Overlays")
+    panel.get_by_role("checkbox", name="Show Tumour").uncheck()
+    set_opacity(page, 1)
+    check_screen(page, graded("Liver"), 1.0)
+    panel.get_by_role("checkbox", name="Show Tumour").check()
+
+    # outline: each segment's 50 % line, fully coloured, Tumour's over Liver's (also at the edge)
+    panel.get_by_role("checkbox", name="Outline").check()
+    settle(page)
+    lines = [(half_border(liver), colours["Liver"]), (half_border(tumour), colours["Tumour"])]
+    assert lines[1][0][:, -1].sum() > 10  # the image edge closes the ramp's line
+    check_screen(page, lines, 1.0)
+    set_opacity(page, 0.5)
+    check_screen(page, lines, 0.5)
+    panel.get_by_role("checkbox", name="Show Liver").uncheck()
+    check_screen(page, lines[1:], 0.5)
