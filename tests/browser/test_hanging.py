@@ -225,6 +225,7 @@ def test_lengths_and_angles_in_mm_on_square_and_non_square_pixels(
     page.goto(f"{server.base}/#token={server.token}")
     page.wait_for_selector(".viewport[data-renderer]")
     expect(page.get_by_test_id("window-readout")).to_be_visible()
+    wait_painted(page)  # the image and its pixel spacing are in: a drag now measures
     vp = page.locator(".viewport")
     box = vp.bounding_box()
     assert box

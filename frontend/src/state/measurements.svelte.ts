@@ -28,7 +28,8 @@ export class MeasurementStore {
   draft = $state.raw<MeasureDraft | null>(null);
   selected = $state.raw<{ file: number; index: number } | null>(null);
   error = $state<string | null>(null);
-  private loading = new Set<number>();
+  /** Files whose list is being fetched, and that fetch (a commit waits for it). */
+  private loading = new Map<number, Promise<void>>();
 
   list(file: number | null): Measurement[] {
     return file === null ? [] : (this.byFile.get(file) ?? []);
@@ -38,12 +39,26 @@ export class MeasurementStore {
   load(file: number | null): void {
     const api = this.api;
     if (file === null || !api || this.byFile.has(file) || this.loading.has(file)) return;
-    this.loading.add(file);
-    api
+    // a save that answered first holds the newer list: the fetch never overwrites it
+    const p = api
       .measurements(file)
-      .then((r) => this.byFile.set(file, r.measurements))
-      .catch(() => this.byFile.set(file, []))
+      .then(
+        (r) => {
+          if (!this.byFile.has(file)) this.byFile.set(file, r.measurements);
+        },
+        () => {
+          if (!this.byFile.has(file)) this.byFile.set(file, []);
+        },
+      )
       .finally(() => this.loading.delete(file));
+    this.loading.set(file, p);
+  }
+
+  /** The file's list once its fetch (if one is running) has answered. */
+  private async current(file: number): Promise<Measurement[]> {
+    const p = this.loading.get(file);
+    if (p && !this.byFile.has(file)) await p;
+    return this.list(file);
   }
 
   /** Save `list` as the file's whole list; the server's answer replaces it. */
@@ -62,15 +77,20 @@ export class MeasurementStore {
     }
   }
 
-  /** Add the finished draft (or apply an edited one), computing its value until the server answers. */
-  commit(d: MeasureDraft, spacing: readonly number[] | null | undefined): void {
+  /**
+   * Add the finished draft (or apply an edited one), computing its value until the server answers.
+   * A line drawn while the file's list is still being fetched joins that list (never replaces it).
+   */
+  commit(d: MeasureDraft, spacing: readonly number[] | null | undefined): Promise<void> {
     const { value, unit } = valueOf(d.kind, d.points, spacing);
     const m: Measurement = { kind: d.kind, frame: d.frame, points: toPairs(d.points), value, unit, at_detector: false, label: null };
-    const list = [...this.list(d.file)];
-    if (d.editing === null) list.push(m);
-    else list[d.editing] = { ...list[d.editing], points: m.points, value, unit };
-    this.selected = { file: d.file, index: d.editing ?? list.length - 1 };
-    void this.save(d.file, list);
+    return this.current(d.file).then((current) => {
+      const list = [...current];
+      if (d.editing === null) list.push(m);
+      else list[d.editing] = { ...list[d.editing], points: m.points, value, unit };
+      this.selected = { file: d.file, index: d.editing ?? list.length - 1 };
+      return this.save(d.file, list);
+    });
   }
 
   /** Delete the selected measurement; true when there was one. */

@@ -49,7 +49,7 @@ function editHandle(c: PointerContext, p: Point, t: { file: number; frame: numbe
     end() {
       const d = measurements.draft;
       measurements.draft = null;
-      if (moved && d && valid(d)) measurements.commit(d, c.vp.info?.pixel_spacing);
+      if (moved && d && valid(d)) void measurements.commit(d, c.vp.info?.pixel_spacing);
     },
   };
 }
@@ -74,7 +74,7 @@ export const lengthTool: ToolBehaviour = {
       end() {
         const d = measurements.draft;
         measurements.draft = null;
-        if (dragged && d && valid(d)) measurements.commit(d, c.vp.info?.pixel_spacing);
+        if (dragged && d && valid(d)) void measurements.commit(d, c.vp.info?.pixel_spacing);
       },
     };
   },
@@ -115,7 +115,7 @@ export const angleTool: ToolBehaviour = {
           const cur = measurements.draft;
           if (!cur || cur.fixed < 3) return;
           measurements.draft = null;
-          if (valid(cur)) measurements.commit(cur, c.vp.info?.pixel_spacing);
+          if (valid(cur)) void measurements.commit(cur, c.vp.info?.pixel_spacing);
         },
       };
     }

@@ -301,7 +301,7 @@ def test_png_prefetch_is_adopted_by_the_request_that_waits_for_it(study: Path) -
     kind = DisplayKey(None, None, "default")
 
     async def main() -> FrameService:
-        service = FrameService(pool, 64 * 2**20, 2)
+        service = FrameService(pool, 64 * 2**20, 2, inline=False)  # the pool path under test
         await service.display(mf, 0, kind)
         blockers = [asyncio.get_running_loop().run_in_executor(pool, gate.wait, 5) for _ in "ab"]
         first = asyncio.create_task(service.display(mf, 1, kind))
@@ -330,6 +330,12 @@ def test_png_prefetch_is_adopted_by_the_request_that_waits_for_it(study: Path) -
         # a jump cancels what has not started; the viewed PNG stays cached
         await service.display(mf, 5, kind)
         await asyncio.sleep(0.1)
+        # frame 3's PNG was already in the pool: it finishes (and is stored on this loop)
+        # although its task was cancelled; wait for that rather than for a fixed time
+        for _ in range(1000):
+            if png_key(mf.index, 3, kind) in service.encoded:
+                break
+            await asyncio.sleep(0.01)
         assert not any(service.prefetch.tasks.get(mf.index, {}).values())
         assert png_key(mf.index, 5, kind) in service.encoded
         assert slots.used == 0
