@@ -187,6 +187,13 @@ def test_a_series_opens_as_one_stack_and_scrolls_across_its_files(
     row = page.get_by_role("treeitem", name=re.compile(r"^Box phantom, 20 slices$"))
     expect(row).to_have_attribute("aria-expanded", "true")
     expect(row.locator(".badge")).to_have_text(str(SLICES))
+    # a still pointer: the probe follows the slice that arrives under it
+    vp.focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("frame-counter")).to_have_text("13 / 20")
+    expect(page.get_by_test_id("probe")).to_contain_text(f"modality {int(hu[12, 1, 1])}")
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_test_id("probe")).to_contain_text(f"modality {int(hu[11, 1, 1])}")
 
 
 def test_roi_and_ellipse_statistics_on_a_known_phantom(

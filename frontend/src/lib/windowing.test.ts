@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildLut,
+  probePixel,
   effectiveWindow,
   dragWindow,
   exactWindow,
@@ -111,5 +112,33 @@ describe('effectiveWindow', () => {
     expect(effectiveWindow('preset:Nope', s).win).toEqual(s.defaultWindow);
     expect(effectiveWindow('file:7', s).win).toEqual(s.defaultWindow);
     expect(effectiveWindow('full', { ...s, fullRange: null }).win).toEqual(s.defaultWindow);
+  });
+});
+
+describe('probePixel', () => {
+  const frame = (data: Int16Array | Uint8Array, spp: number) => ({
+    rows: 2,
+    columns: 3,
+    bitsAllocated: data.BYTES_PER_ELEMENT * 8,
+    signed: data instanceof Int16Array,
+    samplesPerPixel: spp,
+    photometric: spp === 1 ? 'MONOCHROME2' : 'RGB',
+    slope: 2,
+    intercept: -1024,
+    defaultWindow: null,
+    data,
+  });
+  it('reads the stored sample row-major and maps it to modality units', () => {
+    const f = frame(Int16Array.from([0, 1, 2, 3, 4, -5]), 1);
+    expect(probePixel(f, 1, 2)).toEqual({ row: 1, column: 2, stored: [-5], modality: -1034 });
+    expect(probePixel(f, 0, 1)).toEqual({ row: 0, column: 1, stored: [1], modality: -1022 });
+  });
+  it('gives every sample of a colour pixel and no modality value', () => {
+    const f = frame(Uint8Array.from({ length: 18 }, (_, i) => i), 3);
+    expect(probePixel(f, 1, 0)).toEqual({ row: 1, column: 0, stored: [9, 10, 11], modality: null });
+  });
+  it('is null outside the frame', () => {
+    const f = frame(Int16Array.from([0, 1, 2, 3, 4, 5]), 1);
+    for (const [r, c] of [[-1, 0], [0, -1], [2, 0], [0, 3]]) expect(probePixel(f, r, c)).toBeNull();
   });
 });

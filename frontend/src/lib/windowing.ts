@@ -7,7 +7,7 @@
  * frame's true min..max onto black..white. MONOCHROME1 is inverted after windowing (C.7.6.3.1.2).
  */
 
-import type { Samples, Window } from './api';
+import type { RawFrame, Samples, Window } from './api';
 
 export type WindowMode = 'linear' | 'exact';
 
@@ -35,6 +35,23 @@ export function applyWindow(x: number, w: Window, mode: WindowMode): number {
 /** Modality value of a stored sample. */
 export function modalityValue(stored: number, slope: number, intercept: number): number {
   return stored * slope + intercept;
+}
+
+/** The samples of one pixel of a frame, and its modality value when it has one sample. */
+export interface Probe {
+  row: number;
+  column: number;
+  stored: number[];
+  modality: number | null;
+}
+
+/** Read pixel (row, column) of a frame; null outside it. */
+export function probePixel(frame: RawFrame, row: number, column: number): Probe | null {
+  if (row < 0 || column < 0 || row >= frame.rows || column >= frame.columns) return null;
+  const spp = frame.samplesPerPixel;
+  const at = (row * frame.columns + column) * spp;
+  const stored = Array.from(frame.data.subarray(at, at + spp));
+  return { row, column, stored, modality: spp === 1 ? modalityValue(stored[0], frame.slope, frame.intercept) : null };
 }
 
 export interface Range {

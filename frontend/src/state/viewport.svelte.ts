@@ -32,14 +32,6 @@ import { Regions } from './regions.svelte';
 import type { Session } from './session.svelte';
 import type { Stacks } from './stacks.svelte';
 
-/** The pixel under the pointer. */
-export interface Probe {
-  row: number;
-  column: number;
-  stored: number[];
-  modality: number | null;
-}
-
 /** What a file was last shown with (restored when it is opened again, in any viewport). */
 export interface FileView {
   frame: number;
@@ -98,7 +90,6 @@ export class ViewportState implements CineTarget {
   invert = $state(false);
   choice = $state<WindowChoice>('default');
   manual = $state<Window>({ center: 0, width: 1 });
-  probe = $state<Probe | null>(null);
   rendererKind = $state('');
   /** The canvas size (CSS px), set by its component: its fitted view depends on it (linked pan). */
   canvas = $state.raw<Size>({ width: 0, height: 0 });
@@ -271,7 +262,6 @@ export class ViewportState implements CineTarget {
     this.raw = null;
     this.overlay = null;
     this.info = null;
-    this.probe = null;
     this.frameError = null;
   }
 
