@@ -457,3 +457,21 @@ def test_the_volume_is_one_cache_entry_of_its_real_size(tmp_path: Path) -> None:
     voxels = SLICES * ROWS * COLS * 2
     assert (first_hit, second_hit) == (False, True)
     assert voxels <= grown <= voxels * 1.1 + 4096
+
+
+def test_a_reformat_reuses_the_slices_already_decoded(make_srv: Any, tmp_path: Path) -> None:
+    """Slices scrolled through are in the frame cache: the volume takes them from there and
+    reads only the others (their files are deleted here, so a re-read would fail)."""
+    order = write_ct_series(tmp_path / "ct", syntax=RLELossless)
+    server = make_srv((str(tmp_path),))
+    expected = voxels().astype(np.float64) - 1024
+    seen = range(SLICES // 2)
+    for k in seen:
+        values, _ = _raw(server, f"/api/series/s0/slice/{k}/raw")
+        np.testing.assert_array_equal(values, expected[k])
+    files = server.get("/api/files").json()["files"]
+    for k in seen:
+        (tmp_path / files[order[k]]["path"]).unlink()
+    for k in range(ROWS):
+        values, _ = _raw(server, f"/api/series/s0/slice/{k}/raw?axis=1")
+        np.testing.assert_array_equal(values, expected[:, k, :])

@@ -45,7 +45,7 @@ from dcmview_core import (
 
 from dcmview_server.errors import ApiError
 from dcmview_server.frames import Rendered, raw_headers, render_png
-from dcmview_server.keys import RAW, DisplayKey, Kind
+from dcmview_server.keys import RAW, DisplayKey, Kind, frame_key
 from dcmview_server.prefetch import Prefetcher
 from dcmview_server.responses import json_bytes
 
@@ -359,8 +359,11 @@ class SeriesService:
         workers = self.state.workers
 
         def read(s: int) -> Frame:
+            # a slice already decoded (scrolled through, prefetched) is not decoded again:
+            # after a scroll a JPEG 2000 series' first reformat costs copies, not decodes
             entry, frame = entries[s]
-            return read_frame(entry, frame)
+            decoded = frames.frames.get(frame_key(entry.index, frame))
+            return decoded if decoded is not None else read_frame(entry, frame)
 
         def build() -> Volume:
             return build_volume(read, len(entries), spacing, workers=workers, **strip)
