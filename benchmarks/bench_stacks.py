@@ -284,6 +284,24 @@ def reformat_figures(path: Path, slices: int, size: int, variant: str) -> None:
         server.stop()
 
 
+def reformat_after_scroll(path: Path, slices: int, size: int) -> None:
+    """The viewer's usual order: scroll the stack (every slice decoded once), then open a
+    reformat — its volume takes the decoded slices from the frame cache."""
+    server = Server(path)
+    try:
+        server.wait_scan()
+        server.json("/api/series")
+        for k in range(slices):
+            server.get(f"/api/series/s0/slice/{k}/raw")
+        t = time.perf_counter()
+        _, headers = server.get(f"/api/series/s0/slice/{size // 2}/raw?axis=1")
+        first = (time.perf_counter() - t) * 1000
+        line("first reformat slice after a scroll, axis 1 (round trip)", first, "ms")
+        line("first reformat slice after a scroll, axis 1 (server time)", server_ms(headers), "ms")
+    finally:
+        server.stop()
+
+
 def in_process_volume(path: Path) -> None:
     """`Volume.nbytes` against the voxel bytes for the same series, built in this process."""
     from dcmview_core import FileEntry, StackIndex, build_volume, read_entry, read_frame
@@ -335,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         scroll_figures(path, files, args.repeat)
         reformat_figures(path, slices, size, variant)
+        reformat_after_scroll(path, slices, size)
         in_process_volume(path)
     if args.json is not None:
         shape = {"slices": slices, "rows": size, "columns": size}
