@@ -60,3 +60,19 @@ def test_missing_codec_in_an_installed_module_is_unavailable() -> None:
     assert not decoders.Decoder(
         "x", "imagecodecs", "imagecodecs:NO_SUCH_CODEC", decoders._decode_j2k
     ).is_available()
+
+
+def test_a_jpeg2000_decode_alone_uses_every_core_and_concurrent_ones_one_each() -> None:
+    gate = decoders._Concurrency(4)
+    with gate.threads() as alone:
+        assert alone == 4
+        with gate.threads() as second, gate.threads() as third:
+            assert (second, third) == (1, 1)
+            assert gate.running == 3
+    assert gate.running == 0
+    with gate.threads() as again:
+        assert again == 4
+    with pytest.raises(RuntimeError), gate.threads():
+        raise RuntimeError("a failed decode releases its slot")
+    assert gate.running == 0
+    assert decoders._Concurrency(0).cores == 1

@@ -17,10 +17,13 @@ CharLS builds match the dedicated plugins in speed, so it is the only codec depe
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
+import os
 import struct
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,9 +240,36 @@ def _decode_j2k_family(
     return decode(repaired), photometric
 
 
+class _Concurrency:
+    """How many JPEG 2000 decodes run now: one that runs alone (the first frame a reader
+    opens) may use every core; while others run (sweeps, prefetch, volumes) each takes one,
+    as parallel frames use the cores better than threads inside one frame."""
+
+    def __init__(self, cores: int) -> None:
+        self.cores = max(1, cores)
+        self.running = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def threads(self) -> Iterator[int]:
+        """Threads for one decode, held while it runs."""
+        with self._lock:
+            alone = self.running == 0
+            self.running += 1
+        try:
+            yield self.cores if alone else 1
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+_J2K_DECODES = _Concurrency(os.cpu_count() or 1)
+
+
 def _decode_j2k(data: bytes, params: CodecParams) -> tuple[np.ndarray, str]:
     ic = _imagecodecs()
-    return _decode_j2k_family(lambda d: ic.jpeg2k_decode(d, numthreads=1), data, params)
+    with _J2K_DECODES.threads() as threads:
+        return _decode_j2k_family(lambda d: ic.jpeg2k_decode(d, numthreads=threads), data, params)
 
 
 def _decode_htj2k(data: bytes, params: CodecParams) -> tuple[np.ndarray, str]:
