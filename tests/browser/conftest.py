@@ -12,21 +12,18 @@ import os
 import re
 import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.pixels.utils import pack_bits
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, generate_uid
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,24 +47,18 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
 
-CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
-ENHANCED_CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
-MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
-SC_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"
-
-
-def _dataset(sop_class: str, **attrs: object) -> Dataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    for key, value in attrs.items():
-        setattr(ds, key, value)
-    return ds
+from tests.browser._helpers import (  # noqa: E402
+    BASIC_TEXT_SR,
+    CT_IMAGE_STORAGE,
+    ENHANCED_CT_IMAGE_STORAGE,
+    MONO8,
+    MONO16,
+    MR_IMAGE_STORAGE,
+    SC_IMAGE_STORAGE,
+    Server,
+    new_dataset,
+    stop_server,
+)
 
 
 def ct_frames(frames: int, rows: int, columns: int) -> np.ndarray:
@@ -91,7 +82,7 @@ def write_ct(
 ) -> np.ndarray:
     """A signed 16-bit multi-frame CT, rescale -1024, window 40/400, frame time 100 ms."""
     uid_series, number, description = series or (generate_uid(), 1, "Axial")
-    ds = _dataset(
+    ds = new_dataset(
         CT_IMAGE_STORAGE,
         PatientID=patient,
         PatientName="Test^Patient",
@@ -129,7 +120,7 @@ def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
     rows, columns = 64, 96
     yy, xx = np.mgrid[0:rows, 0:columns]
     data: np.ndarray = (((yy // 8 + xx // 8) % 2) * 200).astype(np.uint8)
-    ds = _dataset(
+    ds = new_dataset(
         MR_IMAGE_STORAGE,
         PatientID=patient,
         StudyInstanceUID=generate_uid(),
@@ -141,12 +132,7 @@ def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
         Modality="MR",
         Rows=rows,
         Columns=columns,
-        SamplesPerPixel=1,
-        PhotometricInterpretation="MONOCHROME2",
-        BitsAllocated=8,
-        BitsStored=8,
-        HighBit=7,
-        PixelRepresentation=0,
+        **MONO8,
     )
     inner = Dataset()
     inner.ReferencedSOPClassUID = MR_IMAGE_STORAGE
@@ -172,34 +158,6 @@ def write_mr(path: Path, patient: str = "P002") -> np.ndarray:
     ds.PixelData = data.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return data
-
-
-@dataclass
-class Server:
-    """A running `dcmview` and what the tests need to talk to it."""
-
-    url: str
-    base: str
-    token: str
-    proc: subprocess.Popen[str]
-    data: Path
-    files: dict[str, int] = field(default_factory=dict)
-
-    def api(self, path: str) -> httpx.Response:
-        return httpx.get(
-            f"{self.base}/api/{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=10
-        )
-
-    def stop(self) -> None:
-        stop_server(self.proc)
-
-    def put_rois(self, index: int, body: dict[str, object]) -> httpx.Response:
-        return httpx.put(
-            f"{self.base}/api/file/{index}/annotations",
-            json=body,
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=10,
-        )
 
 
 def dcmview_command() -> list[str]:
@@ -263,18 +221,6 @@ def wait_for_scan(server: Server) -> None:
     raise RuntimeError("the scan did not complete")
 
 
-def stop_server(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
-
-
 def write_mono1_and_rgb(root: Path) -> None:
     """mono1.dcm: MONOCHROME1, left half 0, right half 255. rgb.dcm: left red, right blue."""
     rows, columns = 32, 64
@@ -292,7 +238,7 @@ def write_mono1_and_rgb(root: Path) -> None:
     }
     mono = np.zeros((rows, columns), dtype=np.uint8)
     mono[:, columns // 2 :] = 255
-    ds = _dataset(
+    ds = new_dataset(
         SC_IMAGE_STORAGE,
         SeriesInstanceUID="1.2.826.0.1.3680043.10.3.2",
         SeriesNumber=1,
@@ -307,7 +253,7 @@ def write_mono1_and_rgb(root: Path) -> None:
     rgb = np.zeros((rows, columns, 3), dtype=np.uint8)
     rgb[:, : columns // 2, 0] = 255
     rgb[:, columns // 2 :, 2] = 255
-    ds = _dataset(
+    ds = new_dataset(
         SC_IMAGE_STORAGE,
         SeriesInstanceUID="1.2.826.0.1.3680043.10.3.3",
         SeriesNumber=2,
@@ -402,7 +348,7 @@ def write_tiny_series(root: Path, count: int, per_dir: int = 1000) -> None:
     """COUNT one-instance 2x2 CT files of one series, in sub-folders of PER_DIR: one template
     encoded by pydicom, its SOP Instance UID patched per file (fast for tens of thousands)."""
     uid = "1.2.826.0.1.3680043.10.9.9.1000000"
-    ds = _dataset(
+    ds = new_dataset(
         CT_IMAGE_STORAGE,
         PatientID="P900",
         PatientName="Many^Files",
@@ -414,12 +360,7 @@ def write_tiny_series(root: Path, count: int, per_dir: int = 1000) -> None:
         InstanceNumber=1,
         Rows=2,
         Columns=2,
-        SamplesPerPixel=1,
-        PhotometricInterpretation="MONOCHROME2",
-        BitsAllocated=8,
-        BitsStored=8,
-        HighBit=7,
-        PixelRepresentation=0,
+        **MONO8,
         PixelData=bytes(range(4)),
     )
     ds.SOPInstanceUID = uid
@@ -457,7 +398,7 @@ def write_enhanced(path: Path, frames: int) -> None:
         item.FrameContentSequence = [content]
         item.PlanePositionSequence = [plane]
         groups.append(item)
-    ds = _dataset(
+    ds = new_dataset(
         ENHANCED_CT_IMAGE_STORAGE,
         PatientID="P800",
         PatientName="Big^Header",
@@ -470,12 +411,7 @@ def write_enhanced(path: Path, frames: int) -> None:
         Rows=2,
         Columns=2,
         NumberOfFrames=frames,
-        SamplesPerPixel=1,
-        PhotometricInterpretation="MONOCHROME2",
-        BitsAllocated=16,
-        BitsStored=16,
-        HighBit=15,
-        PixelRepresentation=0,
+        **MONO16,
         PerFrameFunctionalGroupsSequence=groups,
     )
     ds.PixelData = np.arange(frames * 4, dtype=np.uint16).tobytes()
@@ -488,12 +424,9 @@ def make_enhanced() -> Callable[[Path, int], None]:
     return write_enhanced
 
 
-BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
-
-
 def write_sr(path: Path, patient: str = "P004", series: str | None = None) -> None:
     """A Basic Text SR document: a DICOM file without pixel data."""
-    ds = _dataset(
+    ds = new_dataset(
         BASIC_TEXT_SR,
         PatientID=patient,
         StudyInstanceUID=generate_uid(),

@@ -9,76 +9,25 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+from tests.browser._helpers import (
+    MG_HEIGHT_MM,
+    MG_TISSUE_MM,
+    MG_WIDTH_MM,
+    Server,
+    drag,
+    image_point,
+    wait_painted,
+    write_mg,
+    write_phantom,
+)
 
 pytestmark = pytest.mark.browser
-
-MG = UID("1.2.840.10008.5.1.4.1.1.1.2")
-# every image: 16 × 20 mm, tissue 8 mm from the chest wall
-WIDTH_MM, HEIGHT_MM, TISSUE_MM = 16.0, 20.0, 8.0
-
-
-class Server(Protocol):
-    base: str
-    token: str
-    files: dict[str, int]
-
-    def api(self, path: str) -> httpx.Response: ...
-
-
-def write_view(
-    path: Path,
-    study: str,
-    date: str,
-    *,
-    side: str,
-    view: str | None,
-    wall: str,
-    spacing: float = 0.1,
-    description: str | None = None,
-) -> None:
-    """One MG image of 16 × 20 mm at `spacing` whose tissue (1000) fills the 8 mm next to the
-    image's `wall` edge ('left'/'right'); the rest is air (0). A window makes tissue white."""
-    rows, columns = round(HEIGHT_MM / spacing), round(WIDTH_MM / spacing)
-    band = round(TISSUE_MM / spacing)
-    pixels = np.zeros((rows, columns), np.uint16)
-    if wall == "left":
-        pixels[:, :band] = 1000
-    else:
-        pixels[:, columns - band :] = 1000
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MG
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = MG
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientID = "MG-P1"
-    ds.StudyInstanceUID = study
-    ds.StudyDate = date
-    ds.SeriesInstanceUID = generate_uid()
-    ds.SeriesDescription = description or f"{side} {view}"
-    ds.Modality = "MG"
-    if view is not None:
-        ds.ViewPosition = view
-        ds.ImageLaterality = side
-    ds.PixelSpacing = [spacing, spacing]
-    ds.WindowCenter, ds.WindowWidth = 500, 10
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows, ds.Columns = rows, columns
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = pixels.tobytes()
-    ds.save_as(path, enforce_file_format=True)
 
 
 @pytest.fixture
@@ -86,18 +35,16 @@ def mammo(tmp_path: Path) -> Path:
     """The current study (R CC, L CC, R MLO; L MLO missing) and a prior (R CC, L CC)."""
     cur, old = "1.2.826.0.1.3680043.10.999.1", "1.2.826.0.1.3680043.10.999.0"
     # R CC: tissue on the image's left, so it must be flipped (R views: chest wall on the right)
-    write_view(tmp_path / "a_rcc.dcm", cur, "20240301", side="R", view="CC", wall="left")
+    write_mg(tmp_path / "a_rcc.dcm", cur, "20240301", side="R", view="CC", wall="left")
     # L CC: half the resolution (same 16 mm), tissue on the left already: not flipped
-    write_view(
-        tmp_path / "b_lcc.dcm", cur, "20240301", side="L", view="CC", wall="left", spacing=0.2
-    )
+    write_mg(tmp_path / "b_lcc.dcm", cur, "20240301", side="L", view="CC", wall="left", spacing=0.2)
     # R MLO: known from its description only, tissue on the right already
-    write_view(
+    write_mg(
         tmp_path / "c_rmlo.dcm", cur, "20240301", side="R", view=None, wall="right",
         description="RMLO",
     )  # fmt: skip
-    write_view(tmp_path / "d_prior_rcc.dcm", old, "20220301", side="R", view="CC", wall="right")
-    write_view(tmp_path / "e_prior_lcc.dcm", old, "20220301", side="L", view="CC", wall="right")
+    write_mg(tmp_path / "d_prior_rcc.dcm", old, "20220301", side="R", view="CC", wall="right")
+    write_mg(tmp_path / "e_prior_lcc.dcm", old, "20220301", side="L", view="CC", wall="right")
     return tmp_path
 
 
@@ -111,13 +58,6 @@ def tissue(region: Locator) -> tuple[int, int, int, int]:
     mid = int(np.median(ys))
     xs = np.nonzero(white[mid])[0]
     return int(xs.min()), int(xs.max()) + 1, white.shape[1], int(ys.max() - ys.min() + 1)
-
-
-def wait_painted(page: Page) -> None:
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_selector(".viewport .spinner", state="detached")
-    page.wait_for_selector(".viewport[data-renderer]:not([data-painting])")
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 @pytest.mark.parametrize("renderer", ["webgl", "cpu"])
@@ -149,10 +89,10 @@ def test_hanging_places_flips_and_scales_each_view(
     # the same screen pixels per mm in every cell: the image (16 × 20 mm) fits the cell
     box = page.get_by_role("region", name="R CC", exact=True).locator("canvas").bounding_box()
     assert box
-    per_mm = min(box["width"] / WIDTH_MM, box["height"] / HEIGHT_MM)
+    per_mm = min(box["width"] / MG_WIDTH_MM, box["height"] / MG_HEIGHT_MM)
     for name, (x0, x1, w, h) in spans.items():
-        assert abs((x1 - x0) - TISSUE_MM * per_mm) <= 2, (name, x0, x1, per_mm)
-        assert abs(h - HEIGHT_MM * per_mm) <= 2, (name, h, per_mm)
+        assert abs((x1 - x0) - MG_TISSUE_MM * per_mm) <= 2, (name, x0, x1, per_mm)
+        assert abs(h - MG_HEIGHT_MM * per_mm) <= 2, (name, h, per_mm)
         if name.startswith("R"):
             assert x1 >= w - 1, f"{name}: the chest wall must be at the cell's right edge"
         else:
@@ -171,44 +111,8 @@ def test_hanging_places_flips_and_scales_each_view(
     wait_painted(page)
     for name in prior_names:
         x0, x1, w, _ = tissue(page.get_by_role("region", name=name, exact=True))
-        assert abs((x1 - x0) - TISSUE_MM * per_mm) <= 2, name
+        assert abs((x1 - x0) - MG_TISSUE_MM * per_mm) <= 2, name
         assert (x1 >= w - 1) if name.startswith("R") else (x0 <= 1), name
-
-
-def write_phantom(
-    path: Path, spacing: tuple[float, float], rows: int = 80, columns: int = 96
-) -> None:
-    """A CT-like frame (`spacing` = PixelSpacing [row, column] mm) with a bright square."""
-    pixels = np.zeros((rows, columns), np.uint16)
-    pixels[20:60, 24:72] = 1000
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientID = "PH1"
-    ds.StudyInstanceUID = generate_uid()
-    ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "CT"
-    ds.PixelSpacing = list(spacing)
-    ds.WindowCenter, ds.WindowWidth = 500, 1000
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows, ds.Columns = rows, columns
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.PixelData = pixels.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-
-
-def drag(page: Page, a: tuple[float, float], b: tuple[float, float]) -> None:
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, steps=3)
-    page.mouse.move(*b, steps=3)
-    page.mouse.up()
 
 
 def mm(text: str) -> float:
@@ -231,11 +135,10 @@ def test_lengths_and_angles_in_mm_on_square_and_non_square_pixels(
     assert box
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     rows, columns = 80, 96
-    zoom = min(box["width"] / columns, box["height"] / rows)
     values = page.get_by_test_id("measurement-value")
 
     def point(column: float, row: float) -> tuple[float, float]:
-        return cx + (column - columns / 2) * zoom, cy + (row - rows / 2) * zoom
+        return image_point(vp, column, row, columns, rows)
 
     page.keyboard.press("l")
     expect(page.get_by_role("radio", name="Length")).to_have_attribute("aria-checked", "true")

@@ -11,9 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-import httpx
 import numpy as np
 import pytest
 from dcmview_core import seg_dataset
@@ -23,6 +21,8 @@ from playwright.sync_api import Page, expect
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
+from tests.browser._helpers import CT_IMAGE_STORAGE, MONO16, Server, new_dataset
+
 pytestmark = pytest.mark.browser
 
 ROWS, COLUMNS = 64, 96
@@ -31,25 +31,9 @@ CYST = (slice(40, 48), slice(72, 80))  # 8 × 8 = 64 px, green
 SPACING = 0.5  # mm: 384 px = 96 mm²
 
 
-class Server(Protocol):
-    base: str
-    token: str
-    data: Path
-    files: dict[str, int]
-
-    def api(self, path: str) -> httpx.Response: ...
-
-
 def write_study(root: Path) -> None:
     """A one-slice CT (black, with the two blocks white under its window) and its SEG."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = new_dataset(CT_IMAGE_STORAGE, **MONO16)
     ds.PatientID, ds.PatientName, ds.Modality = "P-OV", "Overlay^Test", "CT"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.StudyDate, ds.SeriesNumber, ds.InstanceNumber = "20240101", 1, 1
@@ -59,8 +43,6 @@ def write_study(root: Path) -> None:
     ds.PixelSpacing = [SPACING, SPACING]
     ds.SliceThickness = 2.0
     ds.Rows, ds.Columns = ROWS, COLUMNS
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     ds.WindowCenter, ds.WindowWidth = 100, 200
     # a soft "body" (grey below the blocks' white) under two white blocks
     yy, xx = np.mgrid[0:ROWS, 0:COLUMNS]
@@ -234,14 +216,7 @@ def write_series_with_seg(root: Path) -> None:
     volume[BOX] = 1000
     sources: list[Dataset] = []
     for k in range(SLICES):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = meta.MediaStorageSOPClassUID
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds = new_dataset(CT_IMAGE_STORAGE, **MONO16)
         ds.PatientID, ds.Modality, ds.StudyDate = "P-MPR", "CT", "20240101"
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = (
             study,
@@ -253,8 +228,6 @@ def write_series_with_seg(root: Path) -> None:
         ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
         ds.PixelSpacing, ds.SliceThickness = [0.5, 0.5], 2.0
         ds.Rows, ds.Columns = S_ROWS, S_COLS
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
         ds.WindowCenter, ds.WindowWidth = 100, 200
         ds.PixelData = volume[k].tobytes()
         ds.save_as(root / f"slice_{k:02d}.dcm", enforce_file_format=True)
@@ -321,14 +294,7 @@ LESION_2 = (slice(44, 61), slice(58, 91))  # binary SEG segment 2, over the orga
 
 def _source_ct(root: Path) -> Dataset:
     """One uniform CT slice (mid grey under its window), with highdicom's required attributes."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.2")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = new_dataset(CT_IMAGE_STORAGE, **MONO16)
     ds.PatientID, ds.PatientName, ds.PatientBirthDate, ds.PatientSex = "P-G", "G^G", "", "O"
     ds.StudyID, ds.AccessionNumber, ds.StudyDate, ds.StudyTime = "1", "A1", "20240101", "120000"
     ds.ReferringPhysicianName, ds.Modality = "", "CT"
@@ -339,8 +305,6 @@ def _source_ct(root: Path) -> Dataset:
     ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
     ds.PixelSpacing, ds.SliceThickness = [1.0, 1.0], 1.0
     ds.Rows, ds.Columns = G_ROWS, G_COLS
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     ds.WindowCenter, ds.WindowWidth = 100, 200
     ds.PixelData = np.full((G_ROWS, G_COLS), 100, np.uint16).tobytes()
     ds.save_as(root / "a_ct.dcm", enforce_file_format=True)

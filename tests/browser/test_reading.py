@@ -10,48 +10,33 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+from tests.browser._helpers import (
+    CT_IMAGE_STORAGE,
+    MONO16,
+    Server,
+    centre,
+    drag,
+    image_point,
+    nav_open,
+    new_dataset,
+    region,
+    wait_painted,
+    write_mg,
+    write_phantom,
+)
 
 pytestmark = pytest.mark.browser
 
-CT = UID("1.2.840.10008.5.1.4.1.1.2")
-MG = UID("1.2.840.10008.5.1.4.1.1.1.2")
 # the CT series cover the same 32 × 24 mm field; a 1000 HU box at x 8–24 mm, y 6–18 mm
 FIELD_MM = (24.0, 32.0)
 BOX_MM = (6.0, 18.0, 8.0, 24.0)
-
-
-class Server(Protocol):
-    base: str
-    token: str
-    files: dict[str, int]
-
-    def api(self, path: str) -> httpx.Response: ...
-
-
-def _ds(sop_class: UID, patient: str, study: str) -> Dataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = sop_class
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientID = patient
-    ds.StudyInstanceUID = study
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    return ds
 
 
 def write_ct_series(
@@ -67,7 +52,7 @@ def write_ct_series(
         hu = np.full((rows, columns), -1000, np.int32)
         hu[y0:y1, x0:x1] = 1000
         hu[0, 0] = k
-        ds = _ds(CT, "CT-P1", study)
+        ds = new_dataset(CT_IMAGE_STORAGE, PatientID="CT-P1", StudyInstanceUID=study, **MONO16)
         ds.SeriesInstanceUID = series
         ds.SeriesDescription = description
         ds.Modality = "CT"
@@ -84,43 +69,6 @@ def write_ct_series(
         ds.save_as(root / f"{description.lower()}_{k:02d}.dcm", enforce_file_format=True)
 
 
-def write_mg(
-    path: Path,
-    study: str,
-    date: str,
-    *,
-    side: str,
-    view: str,
-    frames: int = 1,
-    spacing: float = 0.1,
-) -> None:
-    """A 16 × 20 mm MG view (tissue in the 8 mm next to the chest wall, on the image's left for
-    L views and right for R views); with `frames` > 1 a DBT-like multi-frame file of that many
-    slices (frame f's tissue is 1000 + f)."""
-    rows, columns = round(20 / spacing), round(16 / spacing)
-    band = round(8 / spacing)
-    pixels = np.zeros((frames, rows, columns), np.uint16)
-    for f in range(frames):
-        if side == "L":
-            pixels[f, :, :band] = 1000 + f
-        else:
-            pixels[f, :, columns - band :] = 1000 + f
-    ds = _ds(MG, "MG-P1", study)
-    ds.StudyDate = date
-    ds.SeriesInstanceUID = generate_uid()
-    ds.SeriesDescription = f"{side} {view}"
-    ds.Modality = "MG"
-    ds.ViewPosition = view
-    ds.ImageLaterality = side
-    ds.PixelSpacing = [spacing, spacing]
-    ds.WindowCenter, ds.WindowWidth = 500, 10
-    ds.Rows, ds.Columns = rows, columns
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    ds.PixelData = pixels.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-
-
 CUR, OLD = "1.2.826.0.1.3680043.10.999.61", "1.2.826.0.1.3680043.10.999.60"
 
 
@@ -133,50 +81,10 @@ def write_mammo(root: Path) -> None:
     write_mg(root / "e_prior_lcc.dcm", OLD, "20220301", side="L", view="CC")
 
 
-def write_phantom(path: Path, spacing: tuple[float, float], patient: str) -> None:
-    """An 80 × 96 CT-like frame (`spacing` = PixelSpacing [row, column]) with a bright square."""
-    pixels = np.zeros((80, 96), np.uint16)
-    pixels[20:60, 24:72] = 1000
-    ds = _ds(CT, patient, generate_uid())
-    ds.SeriesInstanceUID = generate_uid()
-    ds.Modality = "CT"
-    ds.PixelSpacing = list(spacing)
-    ds.WindowCenter, ds.WindowWidth = 500, 1000
-    ds.Rows, ds.Columns = 80, 96
-    ds.PixelData = pixels.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-
-
-# ---- helpers ------------------------------------------------------------------------------------
-
-
-def wait_painted(page: Page) -> None:
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_selector(".viewport .spinner", state="detached")
-    page.wait_for_selector(".viewport[data-renderer]:not([data-painting])")
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-
-
 def open_viewer(page: Page, server: Server) -> None:
     page.goto(f"{server.base}/?renderer=webgl#token={server.token}")
     page.wait_for_selector(".viewport[data-renderer]")
     expect(page.get_by_test_id("window-readout").first).to_be_visible()
-
-
-def nav_open(page: Page, filter_text: str, name: str | re.Pattern[str]) -> None:
-    """Click a navigator row (a file, or a series row: its stack) found through the filter box."""
-    box = page.get_by_role("searchbox", name="Filter files")
-    box.fill(filter_text)
-    # the list keeps the open file in view: back to its top, where a series row is
-    page.get_by_role("tree", name="Studies").evaluate(
-        "(e) => { e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); }"
-    )
-    page.get_by_role("treeitem", name=name).first.click()
-    box.fill("")
-
-
-def region(page: Page, name: str) -> Locator:
-    return page.get_by_role("region", name=name, exact=True)
 
 
 def facts(cell: Locator) -> Locator:
@@ -196,20 +104,6 @@ def zoom_percent(cell: Locator) -> int:
     m = re.search(r"Zoom (\d+)%", cell.get_by_test_id("window-readout").inner_text())
     assert m
     return int(m[1])
-
-
-def drag(page: Page, a: tuple[float, float], b: tuple[float, float]) -> None:
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, steps=3)
-    page.mouse.move(*b, steps=3)
-    page.mouse.up()
-
-
-def centre(cell: Locator) -> tuple[float, float]:
-    box = cell.locator(".viewport").bounding_box()
-    assert box
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
 
 # ---- §1: linked slices by position, linked pan in mm ------------------------------------------
@@ -554,14 +448,9 @@ def test_a_length_is_edited_by_its_handle_deleted_and_kept(
     open_viewer(page, server)
     expect(page.locator(".corner.tl")).to_contain_text("NS")
     vp = page.locator(".viewport")
-    box = vp.bounding_box()
-    assert box
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    rows, columns = 80, 96
-    zoom = min(box["width"] / columns, box["height"] / rows)
 
     def point(column: float, row: float) -> tuple[float, float]:
-        return cx + (column - columns / 2) * zoom, cy + (row - rows / 2) * zoom
+        return image_point(vp, column, row, 96, 80)
 
     labels = page.get_by_test_id("measurement-label")
     values = page.get_by_test_id("measurement-value")

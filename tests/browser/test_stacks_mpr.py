@@ -7,33 +7,29 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
-import httpx
 import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+from tests.browser._helpers import (
+    CT_IMAGE_STORAGE,
+    Server,
+    drag,
+    image_point,
+    navigator_to_top,
+    new_dataset,
+    wait_painted,
+)
 
 pytestmark = pytest.mark.browser
 
-CT = "1.2.840.10008.5.1.4.1.1.2"
 SLICES, ROWS, COLS = 20, 48, 64
 PIXEL, GAP = 0.5, 2.5  # mm: in-plane pixel spacing, slice spacing
 # the box: slices 4–15, rows 12–35, columns 16–47 (12 × 24 × 32 voxels = 30 × 12 × 16 mm)
 BOX = (slice(4, 16), slice(12, 36), slice(16, 48))
-
-
-class Server(Protocol):
-    base: str
-    token: str
-    data: Path
-    files: dict[str, int]
-
-    def api(self, path: str) -> httpx.Response: ...
-    def put_rois(self, index: int, body: dict[str, object]) -> httpx.Response: ...
 
 
 def phantom() -> np.ndarray:
@@ -57,14 +53,7 @@ def write_series(root: Path, positions: bool = True) -> tuple[np.ndarray, list[s
     series, study, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
     names: list[str] = []
     for k in range(SLICES):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = UID(CT)
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = CT
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds = new_dataset(CT_IMAGE_STORAGE)
         ds.PatientID = "PHANTOM"
         ds.StudyInstanceUID = study
         ds.StudyDate = "20250101"
@@ -100,13 +89,6 @@ def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndar
     return root, hu, names
 
 
-def wait_painted(page: Page) -> None:
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    page.wait_for_selector(".viewport .spinner", state="detached")
-    page.wait_for_selector(".viewport[data-renderer]:not([data-painting])")
-    page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-
-
 def open_series(page: Page, server: Server, renderer: str = "webgl") -> None:
     """Open the viewer and the phantom series from its navigator row (a row per stack)."""
     page.goto(f"{server.base}/?renderer={renderer}#token={server.token}")
@@ -115,28 +97,13 @@ def open_series(page: Page, server: Server, renderer: str = "webgl") -> None:
     page.wait_for_function(
         "document.querySelector('[data-testid=frame-counter]')?.textContent.includes('/')"
     )
-    page.get_by_role("tree", name="Studies").evaluate(
-        "(e) => { e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); }"
-    )
+    navigator_to_top(page)
     row = page.get_by_role("treeitem", name=re.compile(r"^Box phantom, 20 slices$"))
     expect(row).to_be_visible()
     expect(row).to_contain_text("20 slices")
     row.click()
     expect(page.get_by_test_id("frame-counter")).to_have_text("1 / 20")
     wait_painted(page)
-
-
-def image_point(
-    vp: Locator, column: float, row: float, width: int, height: float
-) -> tuple[float, float]:
-    """The page point of image point (column, row) in a fitted, centred viewport whose image is
-    `width` × `height` display units (height = rows × physical aspect)."""
-    box = vp.bounding_box()
-    assert box
-    zoom = min(box["width"] / width, box["height"] / height)
-    ox = box["x"] + (box["width"] - width * zoom) / 2
-    oy = box["y"] + (box["height"] - height * zoom) / 2
-    return ox + column * zoom, oy + row * zoom
 
 
 def bright_box(png: bytes) -> tuple[int, int]:
@@ -232,13 +199,7 @@ def test_roi_and_ellipse_statistics_on_a_known_phantom(
     page.keyboard.press("e")
     expect(page.get_by_role("radio", name="Ellipse")).to_have_attribute("aria-checked", "true")
     vp = page.locator(".viewport")
-    x0, y0 = image_point(vp, 20, 14, COLS, ROWS)
-    x1, y1 = image_point(vp, 44, 34, COLS, ROWS)
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=3)
-    page.mouse.move(x1, y1, steps=3)
-    page.mouse.up()
+    drag(page, image_point(vp, 20, 14, COLS, ROWS), image_point(vp, 44, 34, COLS, ROWS))
     stats = page.get_by_test_id("ellipse-stats")
     expect(stats).to_have_text(
         re.compile(r"^mean \d+(\.\d)? HU · SD \d+(\.\d)? · min 900 · max 1100 · \d+(\.\d)? mm²$")

@@ -10,7 +10,6 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 import httpx
 import numpy as np
@@ -18,20 +17,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Dialog, Locator, Page, expect
 
+from tests.browser._helpers import Server
+
 pytestmark = pytest.mark.browser
-
-
-class Server(Protocol):
-    """What the tests use of conftest's running dcmview."""
-
-    base: str
-    token: str
-    data: Path
-    files: dict[str, int]
-
-    def api(self, path: str) -> httpx.Response: ...
-    def put_rois(self, index: int, body: dict[str, object]) -> httpx.Response: ...
-    def stop(self) -> None: ...
 
 
 def open_viewer(page: Page, server: Server, query: str = "?renderer=webgl") -> None:
