@@ -154,20 +154,7 @@ export function composeSegments(sources: readonly SegmentSource[], rows: number,
     if (map.rows !== rows || map.columns !== columns) continue;
     const d = map.data;
     if (src.kind === 'labels') {
-      const colours = src.colours;
-      for (let i = 0; i < n; i++) {
-        const v = d[i];
-        if (!v) continue;
-        const c = colours.get(v);
-        if (!c) continue;
-        if (outline) {
-          const x = i % columns;
-          const y = (i - x) / columns;
-          const edge = x === 0 || y === 0 || x === last || y === bottom || d[i - 1] !== v || d[i + 1] !== v || d[i - columns] !== v || d[i + columns] !== v;
-          if (!edge) continue;
-        }
-        lay(i, 1, c);
-      }
+      eachLabelPixel(d, rows, columns, src.colours, outline, (i, c) => lay(i, 1, c));
     } else {
       const c = src.colour;
       for (let i = 0; i < n; i++) {
@@ -199,34 +186,44 @@ export function composeSegments(sources: readonly SegmentSource[], rows: number,
 }
 
 type LabelsSource = Extract<SegmentSource, { kind: 'labels' }>;
+type Rgb = readonly [number, number, number];
 
 /** `composeSegments` of label maps only (every coverage 1: the top shown label wins), in one pass each. */
 function composeLabels(sources: readonly LabelsSource[], rows: number, columns: number, outline: boolean): SegmentImage {
-  const n = rows * columns;
-  const data = new Uint8Array(n * 4);
-  const last = columns - 1;
-  const bottom = rows - 1;
+  const data = new Uint8Array(rows * columns * 4);
   for (const { map, colours } of sources) {
     if (map.rows !== rows || map.columns !== columns) continue;
-    const d = map.data;
-    for (let i = 0; i < n; i++) {
-      const v = d[i];
-      if (!v) continue;
-      const c = colours.get(v);
-      if (!c) continue;
-      if (outline) {
-        const x = i % columns;
-        const y = (i - x) / columns;
-        if (!(x === 0 || y === 0 || x === last || y === bottom || d[i - 1] !== v || d[i + 1] !== v || d[i - columns] !== v || d[i + columns] !== v)) continue;
-      }
+    eachLabelPixel(map.data, rows, columns, colours, outline, (i, c) => {
       const j = i * 4;
       data[j] = c[0];
       data[j + 1] = c[1];
       data[j + 2] = c[2];
       data[j + 3] = 255;
-    }
+    });
   }
   return { rows, columns, data };
+}
+
+/**
+ * Visit each pixel of a label map (`rows` × `columns`) whose label has a colour, with that colour;
+ * in outline mode only those on their label's border (a 4-neighbour of another label, or the image edge).
+ */
+function eachLabelPixel(d: LabelMap['data'], rows: number, columns: number, colours: ReadonlyMap<number, Rgb>, outline: boolean, visit: (i: number, c: Rgb) => void): void {
+  const n = rows * columns;
+  const last = columns - 1;
+  const bottom = rows - 1;
+  for (let i = 0; i < n; i++) {
+    const v = d[i];
+    if (!v) continue;
+    const c = colours.get(v);
+    if (!c) continue;
+    if (outline) {
+      const x = i % columns;
+      const y = (i - x) / columns;
+      if (!(x === 0 || y === 0 || x === last || y === bottom || d[i - 1] !== v || d[i + 1] !== v || d[i - columns] !== v || d[i + columns] !== v)) continue;
+    }
+    visit(i, c);
+  }
 }
 
 /**
