@@ -9,9 +9,22 @@ from dcmview_server.keys import DisplayKey
 from dcmview_server.query import choice_arg, int_arg, window_args
 from dcmview_server.routes.base import Route, app_state, entry_for, frame_for, stream
 
+ONE_BLOCK_BYTES = 1 << 18
+"""A frame body up to this size is sent with its headers in one block (one socket write: the
+copy behind the headers costs less than a second write); larger ones are streamed."""
 
-async def frame(request: Request, i: str, f: str) -> None:
-    """``GET /api/file/{i}/frame/{f}[?wc&ww][&mode]``: the display PNG (streamed)."""
+
+async def _send(
+    request: Request, body: memoryview | bytes, content_type: str, headers: dict[str, str]
+) -> HTTPResponse | None:
+    if len(body) <= ONE_BLOCK_BYTES:
+        return HTTPResponse(body, headers=headers, content_type=content_type)
+    await stream(request, memoryview(body), content_type, headers)
+    return None
+
+
+async def frame(request: Request, i: str, f: str) -> HTTPResponse | None:
+    """``GET /api/file/{i}/frame/{f}[?wc&ww][&mode]``: the display PNG."""
     state = app_state(request)
     entry = entry_for(state, i)
     wc, ww = window_args(request)
@@ -19,16 +32,16 @@ async def frame(request: Request, i: str, f: str) -> None:
     index = frame_for(entry, f)
     display = DisplayKey(wc, ww, "full_dynamic" if full else "default")
     body, headers = await state.frames.display(entry, index, display)
-    await stream(request, memoryview(body), "image/png", headers)
+    return await _send(request, body, "image/png", headers)
 
 
-async def frame_raw(request: Request, i: str, f: str) -> None:
-    """``GET /api/file/{i}/frame/{f}/raw``: decoded little-endian samples (streamed)."""
+async def frame_raw(request: Request, i: str, f: str) -> HTTPResponse | None:
+    """``GET /api/file/{i}/frame/{f}/raw``: decoded little-endian samples."""
     state = app_state(request)
     entry = entry_for(state, i)
     index = frame_for(entry, f)
     body, headers = await state.frames.raw(entry, index)
-    await stream(request, body, "application/octet-stream", headers)
+    return await _send(request, body, "application/octet-stream", headers)
 
 
 async def frame_overlay(request: Request, i: str, f: str) -> HTTPResponse:
