@@ -8,6 +8,10 @@ binary and bulk values as their length only. `select_tag` gives one element by t
 Only the header is read (``stop_before_pixels`` and deferred large values), so a 1 GB
 multi-frame file costs what a small one does. Text is decoded with the Specific Character
 Set; a value that fails to decode becomes an ``error`` node without failing the rest.
+
+Rendering converts each public element with pydicom's value converters directly (the
+commonest VRs straight from their bytes) and leaves to ``Dataset.__getitem__`` only what needs
+the dataset (private creators, ambiguous VRs, sequences, failures): the fast path below.
 """
 
 from __future__ import annotations
@@ -15,15 +19,21 @@ from __future__ import annotations
 import math
 import os
 import re
+import struct
 from collections.abc import Iterable
 from typing import Any
 
+from pydicom import config
+from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, read_dataset
+from pydicom.hooks import hooks, raw_element_value, raw_element_vr
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
+from pydicom.valuerep import AMBIGUOUS_VR
+from pydicom.values import convert_value
 
 from dcmview_core import _header
 from dcmview_core._header import UNDEFINED
@@ -140,7 +150,7 @@ def _read_in_pieces(source: ByteSource) -> tuple[Dataset, TagNode | None]:
                 {
                     "tag": _tag_text(tag),
                     "vr": "SQ",
-                    "keyword": _keyword(BaseTag(tag)),
+                    "keyword": _keyword(tag),
                     "value": _error(f"sequence nested {depth} levels deep: not shown"),
                 }
             )
@@ -169,16 +179,47 @@ def _read_in_pieces(source: ByteSource) -> tuple[Dataset, TagNode | None]:
 # rendering
 
 
+_TAG_TEXTS: dict[int, str] = {}
+_KEYWORDS: dict[int, str] = {}
+_DICTIONARY_VRS: dict[int, str | None] = {}
+"""Per-tag lookups, memoized; each starts afresh past `MEMO_TAGS` tags (a hostile file may
+hold many distinct private tags)."""
+MEMO_TAGS = 1 << 16
+
+
+def _memo(table: dict[int, Any], tag: int, value: Any) -> None:
+    if len(table) >= MEMO_TAGS:
+        table.clear()
+    table[tag] = value
+
+
 def _tag_text(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+    text = _TAG_TEXTS.get(tag)
+    if text is None:
+        text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+        _memo(_TAG_TEXTS, tag, text)
+    return text
+
+
+def _dictionary_vr(tag: int) -> str | None:
+    """The dictionary's VR of a tag, None when the dictionary does not know it."""
+    try:
+        return _DICTIONARY_VRS[tag]
+    except KeyError:
+        pass
+    try:
+        vr: str | None = str(dictionary_VR(tag))
+    except KeyError:
+        vr = None
+    _memo(_DICTIONARY_VRS, tag, vr)
+    return vr
 
 
 def _vr_text(vr: Any, tag: int | None = None) -> str:
     if not vr:
-        try:
-            return str(dictionary_VR(tag)) if tag is not None else "UN"
-        except KeyError:
+        if tag is None:
             return "UN"
+        return _dictionary_vr(tag) or "UN"
     return str(getattr(vr, "value", vr))
 
 
@@ -217,17 +258,20 @@ def _value_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _render_value(elem: DataElement, depth: int, offset: int, limit: int | None) -> dict[str, Any]:
+NUMBER_VRS = INT_VRS | FLOAT_VRS | {"IS", "DS"}
+
+
+def _render_value(
+    vr: str, value: Any, depth: int, offset: int, limit: int | None
+) -> dict[str, Any]:
     """One element's value; *limit* None is the preview (64 numbers, 16 items)."""
-    vr = elem.VR
-    value = elem.value
     if vr == "SQ":
         return _sequence(value, depth, offset, MAX_ITEMS if limit is None else limit)
     if vr in BINARY_VRS or isinstance(value, bytes | bytearray):
         return {"type": "binary", "length": len(value) if value is not None else 0}
     if value is None or value == "":
         return {"type": "string", "value": ""}
-    if vr in INT_VRS or vr in FLOAT_VRS or vr in ("IS", "DS"):
+    if vr in NUMBER_VRS:
         try:
             numbers = [_as_number(v, vr) for v in _value_list(value)]
         except (TypeError, ValueError, OverflowError):
@@ -239,6 +283,8 @@ def _render_value(elem: DataElement, depth: int, offset: int, limit: int | None)
             "type": "string",
             "value": "\\".join(_tag_text(int(t)) for t in _value_list(value)),
         }
+    if type(value) is str:
+        return {"type": "string", "value": value}
     return {"type": "string", "value": "\\".join(str(v) for v in _value_list(value))}
 
 
@@ -258,20 +304,147 @@ def _raw_length(raw: Any) -> int | None:
     return None
 
 
-def _keyword(tag: BaseTag) -> str:
+def _keyword(tag: int) -> str:
     """The element's keyword; ``GenericGroupLength`` for a group length the dictionary does
     not name (``(0008,0000)``), ``Private`` for other private elements."""
-    if tag.element == 0x0000:
-        return keyword_for_tag(tag) or "GenericGroupLength"
-    if tag.is_private:
-        return "Private"
-    return keyword_for_tag(tag) or ""
+    keyword = _KEYWORDS.get(tag)
+    if keyword is None:
+        if tag & 0xFFFF == 0x0000:
+            keyword = keyword_for_tag(tag) or "GenericGroupLength"
+        elif tag >> 16 & 1:
+            keyword = "Private"
+        else:
+            keyword = keyword_for_tag(tag) or ""
+        _memo(_KEYWORDS, tag, keyword)
+    return keyword
 
 
-def _node(ds: Dataset, raw: Any, depth: int, offset: int = 0, limit: int | None = None) -> TagNode:
-    """The one serializer: the preview (``limit`` None) and `select_tag` (paged) alike."""
+# ---- the fast path: an element rendered as ``ds[tag]`` would give it, without ``ds[tag]`` --
+#
+# ``ds[tag]`` converts a raw element (`hooks.raw_element_vr`, then `hooks.raw_element_value`:
+# `values.convert_value` with the dataset's character set, a LUT descriptor fix, UN after a
+# wrong length), stores it back, corrects an ambiguous VR from the dataset's other elements,
+# propagates the Pixel Representation into sequence items and looks up a private element's
+# creator. For a public element whose VR is known and unambiguous, only `convert_value` applies:
+# those elements (nearly all of a header) are rendered from `convert_value`'s result, and the
+# commonest VRs (binary numbers, CS-like strings, UI) straight from their bytes, as those
+# converters would (without their validation warnings). Everything else, and any element whose
+# conversion fails, takes ``ds[tag]`` (`_node`), so the output is the same byte for byte
+# (tests/test_tags_reference.py).
+
+SLOW_VRS = frozenset({"SQ", "UN"}) | {str(vr) for vr in AMBIGUOUS_VR}
+"""VRs only ``Dataset.__getitem__`` converts right (items, UN replacement, ambiguity)."""
+SPECIFIC_CHARACTER_SET = 0x00080005
+LUT_DESCRIPTORS = frozenset({0x00281101, 0x00281102, 0x00281103, 0x00283002})
+"""`hooks.raw_element_value` adjusts their first value: ``ds[tag]`` renders them."""
+STRUCT_FORMATS = {"US": "H", "SS": "h", "UL": "L", "SL": "l", "SV": "q", "UV": "Q"}
+STRUCT_FORMATS |= {"FL": "f", "FD": "d"}
+STRUCT_SIZES = {fmt: struct.calcsize("=" + fmt) for fmt in STRUCT_FORMATS.values()}
+PLAIN_STRING_VRS = frozenset({"AS", "CS"})
+"""`values.convert_string`: decoded as ISO 8859-1, trailing spaces and NULs stripped."""
+DATE_TIME_VRS = frozenset({"DA", "DT", "TM"})
+"""As `PLAIN_STRING_VRS` unless ``config.datetime_conversion``."""
+
+
+class _Fast:
+    """What the fast path needs to know of one dataset (`_fast`)."""
+
+    __slots__ = ("charset", "dates", "uids")
+
+    def __init__(self, charset: Any, dates: bool, uids: bool) -> None:
+        self.charset = charset
+        """The character set ``ds[tag]`` decodes text with."""
+        self.dates = dates
+        """DA/DT/TM are plain strings (no ``config.datetime_conversion``)."""
+        self.uids = uids
+        """UI values are rendered from their bytes (validation cannot raise)."""
+
+
+def _fast(ds: Dataset) -> _Fast | None:
+    """The fast path's view of *ds*; None when it does not apply (pydicom's conversion hooks
+    customized, or the character set itself failing, as ``ds[tag]`` then fails)."""
+    if (
+        hooks.raw_element_vr is not raw_element_vr
+        or hooks.raw_element_value is not raw_element_value
+        or hooks.raw_element_kwargs
+        or config.data_element_callback is not None
+    ):
+        return None
+    try:
+        charset = ds.original_character_set or ds._character_set
+    except Exception:
+        return None
+    uids = config.settings.reading_validation_mode != config.RAISE
+    return _Fast(charset, not config.datetime_conversion, uids)
+
+
+def _direct_value(vr: str, raw: Any, fast: _Fast, offset: int, limit: int) -> dict[str, Any] | None:
+    """The rendered value of a non-empty element of the commonest VRs, from its bytes."""
+    value: bytes = raw.value
+    fmt = STRUCT_FORMATS.get(vr)
+    if fmt is not None:
+        size = STRUCT_SIZES[fmt]
+        count = len(value) // size
+        if count * size != len(value):
+            return None  # convert_value raises: ds[tag] gives the error node
+        numbers = struct.unpack(f"{'<' if raw.is_little_endian else '>'}{count}{fmt}", value)
+        if fmt in "fd" and not all(map(math.isfinite, numbers)):
+            return None  # rendered as text: convert_value's floats say how
+        return _numbers(list(numbers), offset, limit)
+    if vr in PLAIN_STRING_VRS or (fast.dates and vr in DATE_TIME_VRS):
+        return {"type": "string", "value": value.decode(default_encoding).rstrip(" \x00")}
+    if vr == "UI" and fast.uids:
+        # convert_UI: stripped of trailing NULs and spaces, split, each UID(…) stripped
+        text = value.decode(default_encoding).rstrip("\0 ")
+        return {"type": "string", "value": "\\".join(p.strip() for p in text.split("\\"))}
+    return None
+
+
+def _fast_node(
+    ds: Dataset, raw: Any, fast: _Fast, depth: int, offset: int, limit: int | None
+) -> TagNode | None:
+    """The node of a public raw element as `_node`'s ``ds[tag]`` path renders it; None when
+    only that path can tell (deferred, private, SQ, UN, ambiguous VR, a failing value)."""
+    if type(raw) is not RawDataElement:
+        return None
+    value = raw.value
+    if value is None or raw.length > MAX_VALUE_BYTES:
+        return None
+    tag = raw.tag
+    if tag >> 16 & 1 or tag in LUT_DESCRIPTORS:
+        return None
+    vr = raw.VR or _dictionary_vr(tag)
+    if vr is None or vr in SLOW_VRS:
+        return None
+    shown = None
+    if value:
+        shown = _direct_value(vr, raw, fast, offset, MAX_NUMBERS if limit is None else limit)
+    if shown is None:
+        charset = fast.charset if tag != SPECIFIC_CHARACTER_SET else default_encoding
+        try:
+            converted = convert_value(vr, raw, charset)
+        except Exception:
+            return None  # ds[tag] raises it again, for the error node (or converts to UN)
+        shown = _render_value(vr, converted, depth, offset, limit)
+    return {"tag": _tag_text(tag), "vr": _vr_text(vr), "keyword": _keyword(tag), "value": shown}
+
+
+def _node(
+    ds: Dataset,
+    raw: Any,
+    depth: int,
+    offset: int = 0,
+    limit: int | None = None,
+    fast: _Fast | None = None,
+) -> TagNode:
+    """The one serializer: the preview (``limit`` None) and `select_tag` (paged) alike;
+    *fast* (from `_fast`) allows the fast path."""
+    if fast is not None:
+        node = _fast_node(ds, raw, fast, depth, offset, limit)
+        if node is not None:
+            return node
     tag = BaseTag(raw.tag)
-    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR, tag), "keyword": _keyword(tag)}
+    node = {"tag": _tag_text(tag), "vr": _vr_text(raw.VR, tag), "keyword": _keyword(tag)}
     deferred = _raw_length(raw)
     if deferred is not None:
         node["value"] = {"type": "binary", "length": deferred}
@@ -287,7 +460,7 @@ def _node(ds: Dataset, raw: Any, depth: int, offset: int = 0, limit: int | None 
         if isinstance(length, int) and length != UNDEFINED and length > MAX_VALUE_BYTES:
             node["value"] = {"type": "binary", "length": length}
         else:
-            node["value"] = _render_value(elem, depth, offset, limit)
+            node["value"] = _render_value(elem.VR, elem.value, depth, offset, limit)
     except RecursionError:
         node["value"] = _error("sequence nested too deeply to decode")
     except Exception as error:  # one bad value must not fail the tree
@@ -301,7 +474,8 @@ def _nodes(ds: Dataset, depth: int = 0) -> list[TagNode]:
         elements: Iterable[Any] = [ds.get_item(t, keep_deferred=True) for t in sorted(ds.keys())]
     except Exception as error:
         return [{"tag": "", "vr": "", "keyword": "", "value": _error(str(error))}]
-    return [_node(ds, raw, depth) for raw in elements]
+    fast = _fast(ds)
+    return [_node(ds, raw, depth, fast=fast) for raw in elements]
 
 
 def tag_tree(path: str | os.PathLike[str]) -> list[TagNode]:
