@@ -32,7 +32,7 @@ from sanic.touchup import TouchUp
 from sanic.touchup.schemes import BaseScheme
 
 from dcmview_server import routes
-from dcmview_server.config import ServerConfig
+from dcmview_server.config import ServerConfig, user_cache_dir
 from dcmview_server.errors import DcmviewErrorHandler
 from dcmview_server.middleware import guard, stamper
 from dcmview_server.responses import stamp_timing
@@ -46,7 +46,7 @@ KEEP_ALIVE_TIMEOUT = 5.0
 GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
 _app_ids = itertools.count()
 _touchup_lock = threading.Lock()
-_TOUCHUP_CACHE_FORMAT = 1
+_TOUCHUP_CACHE_FORMAT = 2
 
 
 class _App(Sanic[Any, Any]):
@@ -110,22 +110,26 @@ def _touch_up(app: Sanic[Any, Any]) -> None:
 
     Sanic reads, parses, rewrites and compiles nine request-path methods at every start
     (30–50 ms, a tenth of the start-up). The result depends only on their source files, the
-    rewriting schemes and the signals the app listens to, so the compiled module is cached
-    under that key in ``$XDG_CACHE_HOME/dcmview`` (one small file). Any trouble with the cache
-    falls back to the rewrite; test mode (sanic-testing) runs Sanic's own.
+    rewriting schemes and the signals the app listens to, so the compiled code is cached
+    under that key in ``$XDG_CACHE_HOME/dcmview`` (one small file per installation). Any
+    trouble with the cache falls back to the rewrite; test mode (sanic-testing) runs Sanic's.
     """
     if app.test_mode:
         TouchUp.run(app)  # type: ignore[no-untyped-call]
         return
     schemes = [scheme(app) for scheme in BaseScheme._registry]  # ODE syncs the apps' signals
     targets = sorted(TouchUp._registry, key=lambda t: (t[0].__module__, t[0].__qualname__, t[1]))
-    key = _touchup_key(app, schemes, targets)
-    path = _touchup_cache_dir() / f"touchup-{key}.marshal"
-    codes = _load_codes(path, len(targets)) if key else None
+    files = sorted(
+        {inspect.getfile(type(scheme)) for scheme in schemes}
+        | {inspect.getfile(target) for target, _ in targets}
+    )
+    key = _touchup_key(app, schemes, targets, files)
+    path = user_cache_dir() / f"touchup-{_digest([sys.executable, *files])[:16]}.marshal"
+    codes = _load_codes(path, key, len(targets)) if key else None
     if codes is None:
         codes = [_rewrite(getattr(target, name), schemes) for target, name in targets]
         if key:
-            _store_codes(path, codes)
+            _store_codes(path, key, codes)
     for (target, name), code in zip(targets, codes, strict=True):
         module_globals = dict(vars(sys.modules[target.__module__]))
         exec_locals: dict[str, Any] = {}
@@ -140,14 +144,19 @@ def _rewrite(method: Any, schemes: list[Any]) -> types.CodeType:
     for scheme in schemes:
         for visitor in scheme():
             node = visitor.visit(node)
-    code: types.CodeType = compile(node, str(method.__name__), "exec")
+    # dont_inherit: not this module's ``from __future__ import annotations``
+    code: types.CodeType = compile(node, str(method.__name__), "exec", dont_inherit=True)
     return code
 
 
-def _touchup_key(app: Sanic[Any, Any], schemes: list[Any], targets: list[Any]) -> str:
+def _digest(parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _touchup_key(
+    app: Sanic[Any, Any], schemes: list[Any], targets: list[Any], files: list[str]
+) -> str:
     """A digest of everything the rewrite depends on; "" when a source file is missing."""
-    files = {inspect.getfile(type(scheme)) for scheme in schemes}
-    files.update(inspect.getfile(target) for target, _ in targets)
     parts: list[object] = [
         _TOUCHUP_CACHE_FORMAT,
         sys.version,
@@ -160,29 +169,27 @@ def _touchup_key(app: Sanic[Any, Any], schemes: list[Any], targets: list[Any]) -
         [(t.__module__, t.__qualname__, name) for t, name in targets],
     ]
     try:
-        for file in sorted(files):
+        for file in files:
             st = os.stat(file)
             parts.append((file, st.st_mtime_ns, st.st_size))
-    except (OSError, TypeError):
+    except OSError:
         return ""
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return _digest(parts)
 
 
-def _touchup_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "dcmview"
-
-
-def _load_codes(path: Path, count: int) -> list[types.CodeType] | None:
-    """The cached code objects, or None (missing, foreign, writable by others, corrupt)."""
+def _load_codes(path: Path, key: str, count: int) -> list[types.CodeType] | None:
+    """The cached code objects for ``key``, or None (missing, stale, not ours, corrupt)."""
     try:
         with open(path, "rb") as file:
             st = os.fstat(file.fileno())
             if st.st_uid != os.getuid() or st.st_mode & 0o022:
                 return None
-            codes = marshal.load(file)
+            stored = marshal.load(file)
     except (OSError, EOFError, ValueError, TypeError):
         return None
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
+        return None
+    codes = stored[1]
     if not isinstance(codes, list) or len(codes) != count:
         return None
     if not all(isinstance(code, types.CodeType) for code in codes):
@@ -190,18 +197,15 @@ def _load_codes(path: Path, count: int) -> list[types.CodeType] | None:
     return codes
 
 
-def _store_codes(path: Path, codes: list[types.CodeType]) -> None:
+def _store_codes(path: Path, key: str, codes: list[types.CodeType]) -> None:
     """Write the cache atomically; a cache that cannot be written is only slower."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".touchup-")
         try:
             with os.fdopen(fd, "wb") as file:
-                marshal.dump(codes, file)
+                marshal.dump((key, codes), file)
             os.replace(tmp, path)
-            for stale in path.parent.glob("touchup-*.marshal"):  # another Sanic or Python
-                if stale != path:
-                    stale.unlink(missing_ok=True)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
