@@ -288,6 +288,7 @@ def serve(
     loop = _new_loop()
     app: Sanic[Any, Any] | None = None
     try:
+        state.start(loop)  # the scan runs while Sanic sets up (its hook finds it started)
         app = create_app(config, state)
         _warn_exposure(config)
         ready = _ready(config, sock, state.token)
