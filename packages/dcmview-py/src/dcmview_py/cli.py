@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # before numpy is imported: THP compaction costs more than it saves per frame
     # (docs/performance.md); a user's own setting is kept
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    # OpenBLAS starts a thread per core and its buffers at numpy's import (≈ 50 ms of the
+    # start); dcmview's only matrix products are N×3 @ 3×3, faster on one thread
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     line_buffered()
     args = sys.argv[1:] if argv is None else list(argv)
     try:
