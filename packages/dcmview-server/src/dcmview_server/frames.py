@@ -225,6 +225,23 @@ class FrameService:
             ("tags", entry.index), _tag_tree, entry.path, size=lambda _nodes: 32_768
         )
 
+    async def tags_body(
+        self,
+        entry: FileEntry,
+        encode: Callable[[list[dict[str, Any]]], bytes],
+        variant: Hashable,
+    ) -> bytes:
+        """The preview tree as a response body: ``encode(tree)`` (the route's masking and JSON)
+        computed in the pool once per file and ``variant``, and cached as those bytes (counted
+        at their length), so a repeated request encodes nothing."""
+
+        def body() -> bytes:
+            return encode(_tag_tree(entry.path))
+
+        return await self.computed(
+            ("tags_body", entry.index, variant), body, size=lambda b: len(b) + 256
+        )
+
     async def select_tag(
         self, entry: FileEntry, tag_path: str, offset: int, limit: int
     ) -> dict[str, Any]:

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sanic import Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, raw
 
 from dcmview_server.errors import ApiError
 from dcmview_server.query import int_arg, str_arg
-from dcmview_server.routes.base import MAX_INDEX, Route, app_state, entry_for, json_response
+from dcmview_server.responses import json_bytes
+from dcmview_server.routes.base import (
+    JSON,
+    MAX_INDEX,
+    Route,
+    app_state,
+    entry_for,
+    json_response,
+)
 
 
 async def tags(request: Request, i: str) -> HTTPResponse:
-    """``GET /api/file/{i}/tags``: the ``TagNode[]`` preview."""
+    """``GET /api/file/{i}/tags``: the ``TagNode[]`` preview, masked under ``--mask``; its JSON
+    body is encoded once per file (`FrameService.tags_body`)."""
     state = app_state(request)
     entry = entry_for(state, i)
-    nodes = await state.frames.tags(entry)
-    if state.masker is not None:
-        nodes = state.masker.tags(nodes, entry.patient_id)
-    return json_response(nodes)
+    masker = state.masker
+    if masker is None:
+        body = await state.frames.tags_body(entry, json_bytes, "plain")
+    else:
+        patient = entry.patient_id
+
+        def masked(nodes: list[dict[str, Any]]) -> bytes:
+            return json_bytes(masker.tags(nodes, patient))
+
+        body = await state.frames.tags_body(entry, masked, "masked")
+    return raw(body, content_type=JSON)
 
 
 async def tags_select(request: Request, i: str) -> HTTPResponse:
