@@ -1,5 +1,6 @@
-"""Frame responses on both send paths: a small body in one block with its headers, a large
-one streamed behind them. Pixels exact, headers complete and each sent once, on a real server."""
+"""Frame responses on both send paths: a small body in one block with its headers (encoded once
+per cached frame), a large one streamed behind them. Pixels exact, headers complete and each
+sent once, on a real server; the header encoding and the stamp as units."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from dcmview_core import FileEntry, read_frame, render_display, scan
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from sanic.response import HTTPResponse
 
+from dcmview_server.frames import raw_headers
+from dcmview_server.middleware import stamper
+from dcmview_server.responses import encode_headers, prepared
 from dcmview_server.routes.frames import ONE_BLOCK_BYTES
 
 LARGE = 768  # 768×768 16-bit: 1.1 MiB raw, a noisy PNG of ≈ 550 KiB
@@ -143,3 +148,68 @@ def test_display_pngs_on_both_paths(study: Path, make_server: Any, index: int, s
         h = response.headers
         assert (h["x-frame-window-center"], h["x-frame-window-width"]) == ("2000", "3000")
         assert h["x-frame-window-source"] == "dicom"
+
+
+def test_prepared_headers_are_the_frame_headers(study: Path, make_server: Any) -> None:
+    """The encoded block sends exactly `raw_headers` and the PNG's window headers."""
+    server = make_server((str(study),))
+    entry = next(e for e in scan(str(study)) if isinstance(e, FileEntry))
+    frame = read_frame(entry, 0)
+    raw = server.get("/api/file/0/frame/0/raw").headers
+    assert {k: raw[k] for k in raw_headers(frame)} == raw_headers(frame)
+    png = server.get("/api/file/0/frame/0", params={"wc": "10.5", "ww": "7"}).headers
+    assert (png["x-frame-window-center"], png["x-frame-window-width"]) == ("10.5", "7")
+    again = server.get("/api/file/0/frame/0", params={"wc": "10.5", "ww": "7"}).headers
+    assert again["x-cache"] == "HIT"
+    assert {k: v for k, v in again.items() if k != "server-timing"} == {
+        **{k: v for k, v in png.items() if k != "server-timing"},
+        "x-cache": "HIT",
+    }
+
+
+def test_encode_headers_as_sanic_does() -> None:
+    """CR, LF and NUL are removed (no header injection from a file's values), values are
+    UTF-8 with surrogate escapes, and an ``Access-Control-*`` header is never sent."""
+    block = encode_headers(
+        {
+            "X-Frame-Photometric-Interpretation": "MONO\r\nSet-Cookie: a=b\x00",
+            "X-Path": "caf\u00e9 \udcff",
+            "Access-Control-Allow-Origin": "*",
+            "access-control-max-age": 5,
+            "X-Frame-Rows": 64,
+        }
+    )
+    assert block == (
+        (b"X-Frame-Photometric-Interpretation", b"MONOSet-Cookie: a=b"),
+        (b"X-Path", "caf\u00e9 ".encode() + b"\xff"),
+        (b"X-Frame-Rows", b"64"),
+    )
+    expected = HTTPResponse(headers={"X-Path": "caf\u00e9 \udcff"}).processed_headers
+    assert (b"X-Path", "caf\u00e9 ".encode() + b"\xff") in list(expected)
+
+
+def test_stamp_of_prepared_and_plain_responses() -> None:
+    """A prepared response carries the same stamp headers as a plain one, and the stamp
+    leaves it alone (no header twice); plain responses keep their own cache policy."""
+    decorate = stamper("123")
+    plain = HTTPResponse(b"x", headers={"Cache-Control": "no-cache", "Access-Control-X": "1"})
+    decorate(plain)
+    assert dict(plain.headers) == {
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "X-Server-Instance": "123",
+        "Referrer-Policy": "no-referrer",
+    }
+    response = prepared(123, b"body", "image/png", ((b"X-Cache", b"HIT"),))
+    decorate(response)
+    assert not response.headers
+    names = [name for name, _ in response.processed_headers]
+    assert len(names) == len(set(names))
+    assert dict(response.processed_headers) == {
+        b"X-Cache": b"HIT",
+        b"X-Content-Type-Options": b"nosniff",
+        b"X-Server-Instance": b"123",
+        b"Referrer-Policy": b"no-referrer",
+        b"Cache-Control": b"no-store",
+        b"content-type": b"image/png",
+    }

@@ -45,6 +45,7 @@ from dcmview_server.errors import ApiError
 from dcmview_server.inflight import SharedWork
 from dcmview_server.keys import RAW, DisplayKey, Kind, frame_key, png_key
 from dcmview_server.prefetch import PROTECTED_FRACTION, Prefetcher
+from dcmview_server.responses import HeaderBlock, encode_headers
 
 T = TypeVar("T")
 Rendered = tuple[bytes, dict[str, str]]
@@ -74,6 +75,7 @@ class FrameService:
         self.frames: CacheView[Frame] = self.cache.view("frame")
         self.encoded: CacheView[Any] = self.cache.view("encoded")
         self.prefetch = Prefetcher(budget, workers, self.fetch, self.is_cached, self.touch)
+        self._blocks = BlockMemo()
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called by `AppState.start` with the server's loop (the service needs none stored)."""
@@ -178,6 +180,11 @@ class FrameService:
 
     async def raw(self, entry: FileEntry, index: int) -> tuple[memoryview, dict[str, str]]:
         """``/raw`` body (little-endian samples, zero-copy view) and its ``X-Frame-*`` headers."""
+        body, frame, hit = await self.raw_frame(entry, index)
+        return body, {"X-Cache": "HIT" if hit else "MISS", **raw_headers(frame)}
+
+    async def raw_frame(self, entry: FileEntry, index: int) -> tuple[memoryview, Frame, bool]:
+        """`raw`'s body with its frame and whether it was cached (the headers: `raw_block`)."""
         self.prefetch.before(entry, index, RAW)
         frame, hit = await self.frame(entry, index, requested=True)
         self.prefetch.after(entry, index, RAW)
@@ -185,15 +192,31 @@ class FrameService:
         if samples.dtype.byteorder == ">":
             samples = samples.astype(samples.dtype.newbyteorder("<"))
         samples = np.ascontiguousarray(samples)
-        return samples.data.cast("B"), {"X-Cache": "HIT" if hit else "MISS", **raw_headers(frame)}
+        return samples.data.cast("B"), frame, hit
+
+    def raw_block(self, frame: Frame) -> HeaderBlock:
+        """`raw_headers` of ``frame``, encoded once per frame metadata (`encode_headers`)."""
+        return self._blocks.get(frame.meta, lambda: raw_headers(frame))
 
     async def display(self, entry: FileEntry, index: int, display: DisplayKey) -> Rendered:
         """The display PNG and its headers (``X-Cache``, ``X-Frame-Window-*``)."""
+        (body, headers), hit = await self.display_rendered(entry, index, display)
+        return body, {**headers, "X-Cache": "HIT" if hit else "MISS"}
+
+    async def display_rendered(
+        self, entry: FileEntry, index: int, display: DisplayKey
+    ) -> tuple[Rendered, bool]:
+        """The cached (or new) `Rendered` PNG, and whether it was cached (headers without
+        ``X-Cache``; encoded: `display_block`)."""
         hit = png_key(entry.index, index, display) in self.encoded
         self.prefetch.before(entry, index, display)
-        body, headers = await self._png(entry, index, display, requested=True)
+        rendered = await self._png(entry, index, display, requested=True)
         self.prefetch.after(entry, index, display)
-        return body, {**headers, "X-Cache": "HIT" if hit else "MISS"}
+        return rendered, hit
+
+    def display_block(self, rendered: Rendered) -> HeaderBlock:
+        """The ``X-Frame-Window-*`` headers of a `Rendered` PNG, encoded once per PNG."""
+        return self._blocks.get(rendered[1], lambda: rendered[1])
 
     async def thumbnail(self, entry: FileEntry, index: int, size: int) -> bytes:
         """A JPEG of the frame with the default window, longest edge ≤ ``size``."""
@@ -264,6 +287,31 @@ class FrameService:
     def close(self) -> None:
         """Cancel pending prefetches."""
         self.prefetch.close()
+
+
+class BlockMemo:
+    """Encoded header blocks of the last objects they were made from, by identity.
+
+    A cached frame or PNG answers again and again with the same headers: encoding them
+    (Sanic's sanitising and ASCII encoding, per header) is done once per frame metadata or
+    `Rendered` PNG. Entries hold their source, so an identity is never reused while listed.
+    Event loop only."""
+
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, HeaderBlock]] = {}
+
+    def get(self, source: object, headers: Callable[[], dict[str, str]]) -> HeaderBlock:
+        """The block of ``headers()`` for ``source`` (computed on the first call)."""
+        hit = self._memo.get(id(source))
+        if hit is not None and hit[0] is source:
+            return hit[1]
+        block = encode_headers(headers())
+        if len(self._memo) >= self.LIMIT:
+            self._memo.clear()
+        self._memo[id(source)] = (source, block)
+        return block
 
 
 def _num(value: float) -> str:

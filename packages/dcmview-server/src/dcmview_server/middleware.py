@@ -16,6 +16,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from dcmview_server.errors import UNAUTHORIZED_MESSAGE, ApiError
+from dcmview_server.responses import PreparedResponse, stamp_headers
 from dcmview_server.routes.static import PUBLIC
 from dcmview_server.security import check_bearer, origin_allowed
 
@@ -79,13 +80,16 @@ def guard(state: AppState, request: Request) -> None:
 
 def stamper(instance: str) -> Callable[[HTTPResponse], None]:
     """The function that stamps one response of the server instance ``instance``."""
+    stamp = stamp_headers(instance)
+    fixed = {name: stamp.pop(name) for name in ("X-Content-Type-Options", "X-Server-Instance")}
 
     def decorate(response: HTTPResponse) -> None:
+        if type(response) is PreparedResponse:
+            return  # its encoded headers hold the stamp (`responses.prepared`) and no CORS header
         headers = response.headers
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Server-Instance"] = instance
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cache-Control", "no-store")
+        headers.update(fixed)
+        for name, value in stamp.items():
+            headers.setdefault(name, value)
         # No CORS, ever. (The first-letter test spares lower-casing every X-Frame-* name.)
         for name in [h for h in headers if h[:1] in "aA" and h.lower().startswith(_CORS)]:
             del headers[name]

@@ -5,22 +5,19 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse, raw
 
+from dcmview_server.frames import raw_headers
 from dcmview_server.keys import DisplayKey
 from dcmview_server.query import choice_arg, int_arg, window_args
+from dcmview_server.responses import prepared
 from dcmview_server.routes.base import Route, app_state, entry_for, frame_for, stream
 
 ONE_BLOCK_BYTES = 1 << 18
 """A frame body up to this size is sent with its headers in one block (one socket write: the
-copy behind the headers costs less than a second write); larger ones are streamed."""
-
-
-async def _send(
-    request: Request, body: memoryview | bytes, content_type: str, headers: dict[str, str]
-) -> HTTPResponse | None:
-    if len(body) <= ONE_BLOCK_BYTES:
-        return HTTPResponse(body, headers=headers, content_type=content_type)
-    await stream(request, memoryview(body), content_type, headers)
-    return None
+copy behind the headers costs less than a second write), its headers encoded once per cached
+frame (`FrameService.raw_block`, `responses.prepared`); larger ones are streamed."""
+_X_CACHE = {True: ((b"X-Cache", b"HIT"),), False: ((b"X-Cache", b"MISS"),)}
+PNG = "image/png"
+OCTETS = "application/octet-stream"
 
 
 async def frame(request: Request, i: str, f: str) -> HTTPResponse | None:
@@ -31,8 +28,14 @@ async def frame(request: Request, i: str, f: str) -> HTTPResponse | None:
     full = choice_arg(request, "mode", ("default", "full_dynamic"), "default") == "full_dynamic"
     index = frame_for(entry, f)
     display = DisplayKey(wc, ww, "full_dynamic" if full else "default")
-    body, headers = await state.frames.display(entry, index, display)
-    return await _send(request, body, "image/png", headers)
+    rendered, hit = await state.frames.display_rendered(entry, index, display)
+    body, headers = rendered
+    if len(body) <= ONE_BLOCK_BYTES:
+        block = _X_CACHE[hit] + state.frames.display_block(rendered)
+        return prepared(state.server_start_ms, body, PNG, block)
+    headers = {**headers, "X-Cache": "HIT" if hit else "MISS"}
+    await stream(request, memoryview(body), PNG, headers)
+    return None
 
 
 async def frame_raw(request: Request, i: str, f: str) -> HTTPResponse | None:
@@ -40,8 +43,13 @@ async def frame_raw(request: Request, i: str, f: str) -> HTTPResponse | None:
     state = app_state(request)
     entry = entry_for(state, i)
     index = frame_for(entry, f)
-    body, headers = await state.frames.raw(entry, index)
-    return await _send(request, body, "application/octet-stream", headers)
+    body, decoded, hit = await state.frames.raw_frame(entry, index)
+    if len(body) <= ONE_BLOCK_BYTES:
+        block = _X_CACHE[hit] + state.frames.raw_block(decoded)
+        return prepared(state.server_start_ms, body, OCTETS, block)
+    headers = {"X-Cache": "HIT" if hit else "MISS", **raw_headers(decoded)}
+    await stream(request, body, OCTETS, headers)
+    return None
 
 
 async def frame_overlay(request: Request, i: str, f: str) -> HTTPResponse:
