@@ -23,7 +23,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from pydicom import config
+from pydicom import config, valuerep
 from pydicom.charset import default_encoding
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataelem import RawDataElement
@@ -32,7 +32,7 @@ from pydicom.filereader import _read_file_meta_info, read_dataset
 from pydicom.hooks import hooks, raw_element_value, raw_element_vr
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
-from pydicom.valuerep import AMBIGUOUS_VR
+from pydicom.valuerep import AMBIGUOUS_VR, DSfloat
 from pydicom.values import convert_value
 
 from dcmview_core import _header
@@ -344,20 +344,24 @@ PLAIN_STRING_VRS = frozenset({"AS", "CS"})
 """`values.convert_string`: decoded as ISO 8859-1, trailing spaces and NULs stripped."""
 DATE_TIME_VRS = frozenset({"DA", "DT", "TM"})
 """As `PLAIN_STRING_VRS` unless ``config.datetime_conversion``."""
+PLAIN_DECIMAL = re.compile(r" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *")
+"""A DS value `DSfloat` reads as ``float(text)``, nothing else (no inf, nan, ``_``, …)."""
 
 
 class _Fast:
     """What the fast path needs to know of one dataset (`_fast`)."""
 
-    __slots__ = ("charset", "dates", "uids")
+    __slots__ = ("charset", "dates", "decimals", "uids")
 
-    def __init__(self, charset: Any, dates: bool, uids: bool) -> None:
+    def __init__(self, charset: Any, dates: bool, uids: bool, decimals: bool) -> None:
         self.charset = charset
         """The character set ``ds[tag]`` decodes text with."""
         self.dates = dates
         """DA/DT/TM are plain strings (no ``config.datetime_conversion``)."""
         self.uids = uids
         """UI values are rendered from their bytes (validation cannot raise)."""
+        self.decimals = decimals
+        """Plain DS values are rendered from their bytes (`DSfloat`, validation cannot raise)."""
 
 
 def _fast(ds: Dataset) -> _Fast | None:
@@ -374,8 +378,9 @@ def _fast(ds: Dataset) -> _Fast | None:
         charset = ds.original_character_set or ds._character_set
     except Exception:
         return None
-    uids = config.settings.reading_validation_mode != config.RAISE
-    return _Fast(charset, not config.datetime_conversion, uids)
+    lenient = config.settings.reading_validation_mode != config.RAISE
+    decimals = lenient and valuerep.DSclass is DSfloat and not config.use_DS_numpy
+    return _Fast(charset, not config.datetime_conversion, lenient, decimals)
 
 
 def _direct_value(vr: str, raw: Any, fast: _Fast, offset: int, limit: int) -> dict[str, Any] | None:
@@ -393,6 +398,14 @@ def _direct_value(vr: str, raw: Any, fast: _Fast, offset: int, limit: int) -> di
         return _numbers(list(numbers), offset, limit)
     if vr in PLAIN_STRING_VRS or (fast.dates and vr in DATE_TIME_VRS):
         return {"type": "string", "value": value.decode(default_encoding).rstrip(" \x00")}
+    if vr == "DS" and fast.decimals:
+        # convert_DS_string: stripped, then as multi_string splits it, each part DSfloat(…)
+        parts = value.decode(default_encoding).strip().rstrip(" \x00").split("\\")
+        if all(PLAIN_DECIMAL.fullmatch(part) for part in parts):
+            decimals = [float(part) for part in parts]
+            if all(map(math.isfinite, decimals)):
+                return _numbers(decimals, offset, limit)
+        return None  # not plain: convert_value says what it is
     if vr == "UI" and fast.uids:
         # convert_UI: stripped of trailing NULs and spaces, split, each UID(…) stripped
         text = value.decode(default_encoding).rstrip("\0 ")
