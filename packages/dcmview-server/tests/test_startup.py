@@ -45,6 +45,26 @@ for (target, name), method in originals.items():
 print(json.dumps({"targets": len(originals), "same": all(same)}))
 """
 
+# The routers' find_route compiled straight from sanic_routing's source must be the code its
+# own parse-and-compile makes, and route the same.
+_ROUTERS = """
+import ast, asyncio, json, sys
+import sanic_routing.router
+from dcmview_server import ServerConfig
+from dcmview_server.app import create_app
+app = create_app(ServerConfig(paths=(sys.argv[1],)))
+asyncio.run(app._startup())
+same = []
+for router in (app.router, app.signal_router):
+    tree = ast.parse(router.find_route_src)
+    ast.fix_missing_locations(tree)
+    ctx = {}
+    exec(compile(tree, "", "exec", dont_inherit=True), vars(sanic_routing.router), ctx)
+    same.append(ctx["find_route"].__code__ == router.find_route.__code__)
+route, handler, params = app.router.get("/api/file/7/frame/2/raw", "GET", None)
+print(json.dumps({"same": same, "params": params, "name": route.name}))
+"""
+
 
 def _run(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
     done = subprocess.run(
@@ -85,3 +105,10 @@ def test_touchup_cache_gives_sanics_own_rewrite_cold_warm_and_corrupt(
     stored.write_bytes(b"not marshal data")
     assert _run(_TOUCHED, str(study), env=env) == cold  # corrupt: rebuilt
     assert stored.read_bytes() != b"not marshal data"
+
+
+def test_routers_compiled_from_source_match_sanic_routing(study: Path) -> None:
+    result = _run(_ROUTERS, str(study))
+    assert result["same"] == [True, True]
+    assert result["params"] == {"i": "7", "f": "2"}
+    assert str(result["name"]).endswith("frame_raw")

@@ -24,10 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import sanic
+import sanic_routing.router
 from sanic import Request, Sanic
 from sanic.config import Config
 from sanic.http import Http
 from sanic.response import HTTPResponse
+from sanic.router import Router
+from sanic.signals import SignalRouter
 from sanic.touchup import TouchUp
 from sanic.touchup.schemes import BaseScheme
 
@@ -214,6 +217,39 @@ def _store_codes(path: Path, key: str, codes: list[types.CodeType]) -> None:
         pass
 
 
+def _render_routes(router: Any, base_render: Any, do_compile: bool, do_optimize: bool) -> None:
+    """sanic_routing's ``BaseRouter._render`` without its detour through Python's ``ast``.
+
+    sanic_routing writes the router's ``find_route`` as source, then parses it to an AST,
+    unparses that back to text (kept only for debugging) and compiles the AST: 10–40 ms of the
+    start for our two routers. Compiling the source directly makes the same code; any
+    trouble (a syntax error, an optimising request) takes sanic_routing's own path.
+    """
+    if not do_compile or do_optimize:
+        base_render(do_compile, do_optimize)
+        return
+    base_render(False, False)  # only writes router.find_route_src
+    try:
+        code = compile(router.find_route_src, "", "exec", dont_inherit=True)
+    except SyntaxError:
+        base_render(True, False)  # raises sanic_routing's FinalizationError
+        return
+    ctx: dict[str, Any] = {}
+    exec(code, vars(sanic_routing.router), ctx)  # the globals sanic_routing's exec uses
+    router._find_route = ctx["find_route"]
+    router._matchers = ctx.get("matchers")
+
+
+class _Router(Router):
+    def _render(self, do_compile: bool = True, do_optimize: bool = False) -> None:
+        _render_routes(self, super()._render, do_compile, do_optimize)
+
+
+class _SignalRouter(SignalRouter):
+    def _render(self, do_compile: bool = True, do_optimize: bool = False) -> None:
+        _render_routes(self, super()._render, do_compile, do_optimize)
+
+
 def _sanic_config() -> Config:
     config = Config()
     config.REQUEST_MAX_SIZE = MAX_BODY
@@ -247,6 +283,8 @@ def create_app(config: ServerConfig, state: AppState | None = None) -> Sanic[Any
     app: Sanic[Any, Any] = _App(
         f"dcmview-{os.getpid()}-{next(_app_ids)}",
         config=_sanic_config(),
+        router=_Router(),
+        signal_router=_SignalRouter(),
         error_handler=DcmviewErrorHandler(),
         strict_slashes=True,
         configure_logging=False,
