@@ -31,6 +31,7 @@ from dcmview_py.demo.study import (
     PHANTOM_SLICES,
     TOMO_SEG_HALF_DEPTH,
     phantom_masks,
+    phantom_prediction_masks,
     tomo_lesion_masks,
     write_demo,
 )
@@ -74,6 +75,8 @@ def test_written_files(demo_dir: tuple[Path, list[Path]]) -> None:
             for folder in ("11_mg_current", "12_mg_prior")
             for view in ("r_cc", "l_cc", "r_mlo", "l_mlo")
         ],
+        *[f"13_ct_phantom_4mm/phantom_{k:03d}.dcm" for k in range(1, PHANTOM_SLICES // 2 + 1)],
+        "14_seg_ct_phantom_model.dcm",
         "annotations.csv",
     ]
     assert all(f.is_absolute() and f.is_file() for f in files)
@@ -94,7 +97,11 @@ def test_every_image_is_renderable_and_the_report_is_metadata_only(
 def test_segmentations_are_read_as_overlays_not_images(
     demo_entries: dict[str, FileEntry],
 ) -> None:
-    for name in ("09_seg_ct_phantom.dcm", "10_seg_tomosynthesis.dcm"):
+    for name in (
+        "09_seg_ct_phantom.dcm",
+        "10_seg_tomosynthesis.dcm",
+        "14_seg_ct_phantom_model.dcm",
+    ):
         assert demo_entries[name].sop_class_uid in OVERLAY_SOP_CLASSES
         assert demo_entries[name].modality == "SEG"
 
@@ -239,6 +246,48 @@ def test_the_phantom_is_one_stack_with_a_volume(demo_entries: dict[str, FileEntr
     assert chest_stack.slice_count == 8
 
 
+def test_a_second_phantom_series_links_by_position(demo_entries: dict[str, FileEntry]) -> None:
+    """Side-by-side reading: the 4 mm series is a stack of its own in the 2 mm one's frame of
+    reference (what slice linking compares), covering the same slab at other positions."""
+    index = StackIndex()
+    index.extend(_ordered(demo_entries))
+    fine = [demo_entries[f"08_ct_phantom/phantom_{k:03d}.dcm"] for k in range(1, 65)]
+    thick = [demo_entries[f"13_ct_phantom_4mm/phantom_{k:03d}.dcm"] for k in range(1, 33)]
+    ids = {index.stack_of(e.index) for e in thick}
+    assert len(ids) == 1
+    assert ids.isdisjoint({index.stack_of(e.index) for e in fine})
+    stack = index.get(ids.pop())  # type: ignore[arg-type]
+    assert stack is not None
+    assert stack.volume is not None
+    assert stack.volume.shape == (PHANTOM_SLICES // 2, 128, 128)
+    assert stack.volume.spacing == (4.0, 1.6, 1.6)
+    assert stack.volume.uniform
+    geometries = [e.geometry for e in fine + thick]
+    assert all(g is not None and g.positions for g in geometries)
+    frames_of_reference = {g.frame_of_reference_uid for g in geometries if g}
+    assert len(frames_of_reference) == 1
+    assert None not in frames_of_reference
+    assert len({e.series_instance_uid for e in fine + thick}) == 2
+
+    def z(entry: FileEntry) -> float:
+        assert entry.geometry is not None and entry.geometry.positions  # noqa: PT018
+        return entry.geometry.positions[0][2]
+
+    # thick slice k is the mean of fine slices 2k and 2k + 1: centred between them
+    z_fine = [z(e) for e in fine]
+    assert [z(e) for e in thick] == pytest.approx(
+        [(a + b) / 2 for a, b in zip(z_fine[::2], z_fine[1::2], strict=True)]
+    )
+    # the same HU where an insert fills the 2 × 2 × 2 block
+    masks = phantom_masks()
+    k = int(np.argmax(masks["Box"].sum(axis=(1, 2)))) // 2
+    rows, columns = np.nonzero(masks["Box"][2 * k])
+    cy, cx = int(rows.mean()) // 2, int(columns.mean()) // 2
+    frame = read_frame(thick[k], 0)
+    stats = region_stats(modality_values(frame), "rect", Box(cy - 2, cx - 2, cy + 3, cx + 3))
+    assert (stats.mean, stats.min, stats.max) == (PHANTOM_HU["Box"],) * 3
+
+
 def test_phantom_stats_read_the_known_values(demo_entries: dict[str, FileEntry]) -> None:
     masks = phantom_masks()
     for name in PHANTOM_SEGMENTS:
@@ -259,7 +308,7 @@ def test_the_segs_match_their_targets(demo_entries: dict[str, FileEntry]) -> Non
     index = StackIndex()
     index.extend(entries)
     overlays = {o.label: o for o in OverlayCatalog().overlays(entries, index.stacks())}
-    assert set(overlays) == {"Phantom inserts", "Lesions"}
+    assert set(overlays) == {"Phantom inserts", "Lesions", "Model prediction"}
     phantom = overlays["Phantom inserts"]
     assert phantom.reason is None
     assert [s.label for s in phantom.segments] == list(PHANTOM_SEGMENTS)
@@ -272,6 +321,21 @@ def test_the_segs_match_their_targets(demo_entries: dict[str, FileEntry]) -> Non
         for number, name in enumerate(PHANTOM_SEGMENTS, start=1):
             drawn = segment_mask(phantom, file, 0, number) > 0
             assert np.array_equal(drawn, masks[name][k]), (name, k)
+    # a model's SEG on the same slices, for a viewport of its own beside the true one
+    model = overlays["Model prediction"]
+    assert model.reason is None
+    assert [s.label for s in model.segments] == list(PHANTOM_SEGMENTS)
+    predicted = phantom_prediction_masks()
+    covered = np.flatnonzero(np.any([predicted[n].any(axis=(1, 2)) for n in PHANTOM_SEGMENTS], 0))
+    by_file = {demo_entries[f"08_ct_phantom/phantom_{k + 1:03d}.dcm"].index: k for k in covered}
+    assert {t.file: t.frames for t in model.targets} == dict.fromkeys(by_file, (0,))
+    for file, k in by_file.items():
+        for number, name in enumerate(PHANTOM_SEGMENTS, start=1):
+            drawn = segment_mask(model, file, 0, number) > 0
+            assert np.array_equal(drawn, predicted[name][k]), (name, k)
+    for name in PHANTOM_SEGMENTS:  # it differs from the truth, insert by insert
+        assert not np.array_equal(predicted[name], masks[name]), name
+        assert (predicted[name] & masks[name]).sum() > 0.5 * masks[name].sum(), name
     lesions = overlays["Lesions"]
     assert lesions.reason is None
     tomo = demo_entries["01_mg_tomosynthesis.dcm"].index

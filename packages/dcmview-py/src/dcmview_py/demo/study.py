@@ -2,24 +2,28 @@
 
 `write_demo(directory)` writes, for one fictitious patient:
 
-- ``mg_tomosynthesis.dcm``: breast tomosynthesis, 48 frames of 1024×832, 16-bit MONOCHROME2,
-  enhanced multi-frame (window in the shared functional groups) with a spiculated mass, a
-  round mass and a calcification cluster in focus at different depths;
-- ``ct/ct_001.dcm`` …: a chest CT series (Rescale Intercept −1024, window presets soft
+- ``01_mg_tomosynthesis.dcm``: breast tomosynthesis, 48 frames of 1024×832, 16-bit
+  MONOCHROME2, enhanced multi-frame (window in the shared functional groups) with a spiculated
+  mass, a round mass and a calcification cluster in focus at different depths;
+- ``02_ct/ct_001.dcm`` …: a chest CT series (Rescale Intercept −1024, window presets soft
   tissue / lung / bone);
-- ``mr_cine.dcm``: a cardiac cine MR, 30 frames of 256×256 (one heartbeat);
-- ``cr_chest_monochrome1.dcm``: a chest radiograph stored as MONOCHROME1;
-- ``us_cine_ybr422_jpeg.dcm``: an ultrasound-like RGB cine stored as YBR_FULL_422 JPEG
+- ``03_mr_cine.dcm``: a cardiac cine MR, 30 frames of 256×256 (one heartbeat);
+- ``04_cr_chest_monochrome1.dcm``: a chest radiograph stored as MONOCHROME1;
+- ``05_us_cine_ybr422_jpeg.dcm``: an ultrasound-like RGB cine stored as YBR_FULL_422 JPEG
   Baseline;
-- ``compressed/``: the same CT slice as RLE Lossless, JPEG 2000 Lossless and JPEG-LS
+- ``06_compressed/``: the same CT slice as RLE Lossless, JPEG 2000 Lossless and JPEG-LS
   Lossless, and the cine MR as JPEG-LS Lossless;
-- ``sr_report.dcm``: a structured report (no pixel data);
+- ``07_sr_report.dcm``: a structured report (no pixel data);
 - ``08_ct_phantom/``: a 64-slice CT phantom, 256×256, 0.8 × 0.8 × 2 mm (a sphere of 200 HU, a
   box of 500 HU and a cylinder of −500 HU in water): one stack with a volume, for MPR and stats;
 - ``09_seg_ct_phantom.dcm``: a DICOM SEG of the phantom's three inserts on its slices;
 - ``10_seg_tomosynthesis.dcm``: a DICOM SEG of the three lesions on the tomosynthesis frames;
 - ``11_mg_current/``, ``12_mg_prior/``: four-view mammograms (R CC, L CC, R MLO, L MLO) and
   their prior a year earlier (another study and pixel size; the current left breast has a mass);
+- ``13_ct_phantom_4mm/``: the phantom again as 32 slices of 128×128, 1.6 × 1.6 × 4 mm, in the
+  same frame of reference (side by side, linked slices follow by position);
+- ``14_seg_ct_phantom_model.dcm``: a model's (imperfect) SEG of the inserts, to show in one
+  viewport beside the true SEG in another;
 - ``annotations.csv``: EMBED ROI boxes on the tomosynthesis lesions (absolute paths).
 
 Same directory, same bytes: UIDs, dates and random seeds are fixed.
@@ -399,6 +403,19 @@ def phantom_masks() -> dict[str, NDArray[np.bool_]]:
     }
 
 
+def phantom_prediction_masks() -> dict[str, NDArray[np.bool_]]:
+    """A model's imperfect masks of the three inserts, to compare with the true ones side by
+    side: the sphere 3 mm off in x and 2 mm too large, the box's upper 10 mm missed, the
+    cylinder 2 mm too thin."""
+    xs, ys, zs = phantom_axes()
+    z, y, x = zs[:, None, None], ys[None, :, None], xs[None, None, :]
+    container = ((x / 95) ** 2 + (y / 80) ** 2 <= 1) & (np.abs(z) <= 56)
+    sphere = (x + 32) ** 2 + (y + 15) ** 2 + (z - 10) ** 2 <= 27**2
+    box = (x >= 20) & (x <= 60) & (y >= -30) & (y <= 20) & (z >= -40) & (z <= -10)
+    cylinder = ((x + 10) ** 2 + (z + 35) ** 2 <= 10**2) & (np.abs(y) <= 70)
+    return {"Sphere": sphere & container, "Box": box & container, "Cylinder": cylinder & container}
+
+
 def phantom_slices() -> NDArray[np.int16]:
     """The phantom in stored values (HU + 1024), ``64 × 256 × 256`` int16, air around it."""
     hu = np.full((PHANTOM_SLICES, PHANTOM_SIZE, PHANTOM_SIZE), -1000, np.int16)
@@ -406,6 +423,19 @@ def phantom_slices() -> NDArray[np.int16]:
         hu[mask] = PHANTOM_HU[name]
     stored: NDArray[np.int16] = (hu + 1024).astype(np.int16)
     return stored
+
+
+PHANTOM_THICK = 2  # the thick series: one voxel per 2 × 2 × 2 phantom voxels (1.6 × 1.6 × 4 mm)
+
+
+def phantom_thick_slices() -> NDArray[np.int16]:
+    """The phantom as a thick-slice series: each voxel the mean of 2 × 2 × 2 phantom voxels
+    (``32 × 128 × 128``, stored values), in the same frame of reference."""
+    f = PHANTOM_THICK
+    n, size = PHANTOM_SLICES // f, PHANTOM_SIZE // f
+    blocks = _phantom_slices().reshape(n, f, size, f, size, f).mean(axis=(1, 3, 5))
+    thick: NDArray[np.int16] = np.rint(blocks).astype(np.int16)
+    return thick
 
 
 # two-dimensional mammograms: four views of a current study and of its prior
@@ -714,22 +744,25 @@ def _structured_report(path: Path, tomo: Any) -> Any:
     return ds
 
 
-def _phantom_dataset(index: int, pixels: NDArray[np.int16]) -> Any:
-    ds = _base(CT_IMAGE, _uid("phantom", index), _uid("study", "phantom"), "CT")
+def _phantom_dataset(index: int, pixels: NDArray[np.int16], *, thick: bool = False) -> Any:
+    """Slice ``index`` of the phantom's 2 mm series, or (``thick``) of its 4 mm series: another
+    series of the same frame of reference (slices link by position, pans in mm)."""
+    f, name = (PHANTOM_THICK, "phantom-thick") if thick else (1, "phantom")
+    ds = _base(CT_IMAGE, _uid(name, index), _uid("study", "phantom"), "CT")
     ds.StudyDescription = "CT phantom"
-    ds.SeriesDescription = "Phantom: sphere, box, cylinder"
-    ds.SeriesInstanceUID = _uid("series", "phantom")
-    ds.SeriesNumber = 8
+    ds.SeriesDescription = f"Phantom{' 4 mm' if thick else ''}: sphere, box, cylinder"
+    ds.SeriesInstanceUID = _uid("series", name)
+    ds.SeriesNumber = 13 if thick else 8
     ds.InstanceNumber = index + 1
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.ImageType = ["DERIVED" if thick else "ORIGINAL", "PRIMARY", "AXIAL"]
     ds.FrameOfReferenceUID = _uid("for", "phantom")
     ds.KVP = 120
-    xs, ys, zs = phantom_axes()
-    ds.SliceThickness = PHANTOM_THICKNESS
+    xs, ys, zs = (axis.reshape(-1, f).mean(axis=1) for axis in phantom_axes())
+    ds.SliceThickness = PHANTOM_THICKNESS * f
     ds.ImagePositionPatient = [float(xs[0]), float(ys[0]), float(zs[index])]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     ds.SliceLocation = float(zs[index])
-    ds.PixelSpacing = [PHANTOM_SPACING, PHANTOM_SPACING]
+    ds.PixelSpacing = [PHANTOM_SPACING * f, PHANTOM_SPACING * f]
     _image(ds, pixels, "MONOCHROME2", 12)
     ds.RescaleIntercept = -1024
     ds.RescaleSlope = 1
@@ -801,13 +834,19 @@ def _segmentation(
     return ds
 
 
-def _phantom_seg() -> Any:
-    """The phantom's three inserts as a SEG on its slices (referenced by SOP Instance UID)."""
-    masks = phantom_masks()
+def _phantom_seg(prediction: bool = False) -> Any:
+    """The phantom's three inserts as a SEG on its slices (referenced by SOP Instance UID):
+    the true ones, or (``prediction``) a model's."""
+    masks = phantom_prediction_masks() if prediction else phantom_masks()
     stacked = np.stack([masks[name] for name in PHANTOM_SEGMENTS], axis=-1)
     sources = [_phantom_dataset(k, pixels) for k, pixels in enumerate(_phantom_slices())]
+    name, description, number = (
+        ("phantom-model", "Model prediction", 14)
+        if prediction
+        else ("phantom", "Phantom inserts", 9)
+    )
     return _segmentation(
-        "phantom", sources, stacked, PHANTOM_SEGMENTS, PHANTOM_COLOURS, "Phantom inserts", 9
+        name, sources, stacked, PHANTOM_SEGMENTS, PHANTOM_COLOURS, description, number
     )
 
 
@@ -1027,6 +1066,23 @@ def part_mammography(root: Path) -> list[str]:
     ]
 
 
+def part_phantom_comparison(root: Path) -> list[str]:
+    """For side-by-side reading: the phantom as a 4 mm series in its frame of reference (linked
+    viewports follow its slices by position), and a model's SEG of the inserts (one viewport
+    shows it, another the true SEG: overlays are chosen per viewport)."""
+    return [
+        *[
+            _write(
+                root,
+                f"13_ct_phantom_4mm/phantom_{k + 1:03d}.dcm",
+                _phantom_dataset(k, p, thick=True),
+            )
+            for k, p in enumerate(phantom_thick_slices())
+        ],
+        _write(root, "14_seg_ct_phantom_model.dcm", _phantom_seg(prediction=True)),
+    ]
+
+
 PARTS: tuple[Callable[[Path], list[str]], ...] = (
     part_tomosynthesis,
     part_ct_series,
@@ -1038,6 +1094,7 @@ PARTS: tuple[Callable[[Path], list[str]], ...] = (
     part_ct_phantom,
     part_segmentations,
     part_mammography,
+    part_phantom_comparison,
 )
 
 
