@@ -33,7 +33,10 @@ import asyncio, inspect, json, sys
 from sanic.touchup.schemes.base import BaseScheme
 from sanic.touchup.service import TouchUp
 from dcmview_server import ServerConfig
+import dcmview_server.app
 from dcmview_server.app import create_app
+from pathlib import Path
+dcmview_server.app._touchup_dir = Path(sys.argv[2])
 originals = {(t, n): getattr(t, n) for t, n in TouchUp._registry}
 app = create_app(ServerConfig(paths=(sys.argv[1],)))
 asyncio.run(app._startup())
@@ -92,18 +95,22 @@ def test_serving_to_the_ready_line_imports_no_pydicom_pillow_nor_pandas(study: P
 def test_touchup_cache_gives_sanics_own_rewrite_cold_warm_and_corrupt(
     study: Path, tmp_path: Path
 ) -> None:
-    cache = tmp_path / "cache"
-    env = {"XDG_CACHE_HOME": str(cache)}
-    cold = _run(_TOUCHED, str(study), env=env)
+    cache = tmp_path / "pycache"
+    args = (str(study), str(cache))
+    skip = {"PYTHONDONTWRITEBYTECODE": "1"}
+    write = {"PYTHONDONTWRITEBYTECODE": ""}  # empty: Python writes bytecode
+    cold = _run(_TOUCHED, *args, env=skip)
     assert cold == {"targets": cold["targets"], "same": True}
     assert isinstance(cold["targets"], int)
     assert cold["targets"] > 0
-    (stored,) = (cache / "dcmview").glob("touchup-*.marshal")
+    assert not cache.exists()  # like a .pyc: not written under PYTHONDONTWRITEBYTECODE
+    assert _run(_TOUCHED, *args, env=write) == cold
+    (stored,) = cache.glob("sanic-touchup.*.marshal")
     written = stored.stat().st_mtime_ns
-    assert _run(_TOUCHED, str(study), env=env) == cold  # from the cache
+    assert _run(_TOUCHED, *args, env=write) == cold  # from the cache
     assert stored.stat().st_mtime_ns == written  # read, not rewritten
     stored.write_bytes(b"not marshal data")
-    assert _run(_TOUCHED, str(study), env=env) == cold  # corrupt: rebuilt
+    assert _run(_TOUCHED, *args, env=write) == cold  # corrupt: rebuilt
     assert stored.read_bytes() != b"not marshal data"
 
 

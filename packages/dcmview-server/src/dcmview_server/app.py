@@ -35,7 +35,7 @@ from sanic.touchup import TouchUp
 from sanic.touchup.schemes import BaseScheme
 
 from dcmview_server import routes
-from dcmview_server.config import ServerConfig, user_cache_dir
+from dcmview_server.config import ServerConfig
 from dcmview_server.errors import DcmviewErrorHandler
 from dcmview_server.middleware import guard, stamper
 from dcmview_server.responses import stamp_timing
@@ -50,6 +50,8 @@ GRACEFUL_SHUTDOWN_TIMEOUT = 1.5
 _app_ids = itertools.count()
 _touchup_lock = threading.Lock()
 _TOUCHUP_CACHE_FORMAT = 2
+_touchup_dir = Path(__file__).parent / "__pycache__"
+"""Where `_touch_up` keeps its compiled rewrite (tests point it elsewhere)."""
 
 
 class _App(Sanic[Any, Any]):
@@ -109,13 +111,15 @@ class _DropAltSvc(ast.NodeTransformer):
 
 
 def _touch_up(app: Sanic[Any, Any]) -> None:
-    """Sanic's ``TouchUp.run``, its compiled rewrite cached on disk like a ``.pyc``.
+    """Sanic's ``TouchUp.run``, its compiled rewrite cached beside this module like a ``.pyc``.
 
     Sanic reads, parses, rewrites and compiles nine request-path methods at every start
     (30–50 ms, a tenth of the start-up). The result depends only on their source files, the
-    rewriting schemes and the signals the app listens to, so the compiled code is cached
-    under that key in ``$XDG_CACHE_HOME/dcmview`` (one small file per installation). Any
-    trouble with the cache falls back to the rewrite; test mode (sanic-testing) runs Sanic's.
+    rewriting schemes and the signals the app listens to, so the compiled code is kept under
+    that key in this package's ``__pycache__`` — written only where Python would write a
+    ``.pyc`` (not with ``PYTHONDONTWRITEBYTECODE``, skipped silently when not writable), never
+    in the user's directories. Any trouble with it falls back to the rewrite; test mode
+    (sanic-testing) runs Sanic's own.
     """
     if app.test_mode:
         TouchUp.run(app)  # type: ignore[no-untyped-call]
@@ -127,11 +131,11 @@ def _touch_up(app: Sanic[Any, Any]) -> None:
         | {inspect.getfile(target) for target, _ in targets}
     )
     key = _touchup_key(app, schemes, targets, files)
-    path = user_cache_dir() / f"touchup-{_digest([sys.executable, *files])[:16]}.marshal"
+    path = _touchup_dir / f"sanic-touchup.{sys.implementation.cache_tag}.marshal"
     codes = _load_codes(path, key, len(targets)) if key else None
     if codes is None:
         codes = [_rewrite(getattr(target, name), schemes) for target, name in targets]
-        if key:
+        if key and not sys.dont_write_bytecode:
             _store_codes(path, key, codes)
     for (target, name), code in zip(targets, codes, strict=True):
         module_globals = dict(vars(sys.modules[target.__module__]))
@@ -181,12 +185,12 @@ def _touchup_key(
 
 
 def _load_codes(path: Path, key: str, count: int) -> list[types.CodeType] | None:
-    """The cached code objects for ``key``, or None (missing, stale, not ours, corrupt)."""
+    """The cached code objects for ``key``, or None (missing, stale, corrupt).
+
+    It lies in the installed package, as trusted as the ``.pyc`` files beside it.
+    """
     try:
         with open(path, "rb") as file:
-            st = os.fstat(file.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None
             stored = marshal.load(file)
     except (OSError, EOFError, ValueError, TypeError):
         return None
@@ -203,11 +207,12 @@ def _load_codes(path: Path, key: str, count: int) -> list[types.CodeType] | None
 def _store_codes(path: Path, key: str, codes: list[types.CodeType]) -> None:
     """Write the cache atomically; a cache that cannot be written is only slower."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".touchup-")
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sanic-touchup-")
         try:
             with os.fdopen(fd, "wb") as file:
                 marshal.dump((key, codes), file)
+            os.chmod(tmp, os.stat(__file__).st_mode & 0o666)  # as py_compile: the source's mode
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
