@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
@@ -215,9 +215,37 @@ def nav_open(page: Page, filter_text: str, name: str | re.Pattern[str]) -> None:
     box.fill("")
 
 
+def open_viewer(page: Page, server: Server) -> None:
+    """Open the launch URL on the WebGL2 renderer and wait for the first image's readout."""
+    page.goto(f"{server.base}/?renderer=webgl#token={server.token}")
+    page.wait_for_selector(".viewport[data-renderer]")
+    expect(page.get_by_test_id("window-readout").first).to_be_visible()
+
+
+def side_by_side(
+    page: Page, left: tuple[str, str | re.Pattern[str]], right: tuple[str, str | re.Pattern[str]]
+) -> tuple[Locator, Locator]:
+    """The 1×2 layout: viewport 1 shows navigator row `left`, viewport 2 (left active) `right`
+    (each: the filter text and the row's name, as `nav_open` takes them)."""
+    nav_open(page, *left)
+    one = region(page, "Viewport 1")
+    expect(facts(one)).to_contain_text("Slice 1 /")
+    one.locator(".viewport").focus()
+    page.keyboard.press("2")
+    two = region(page, "Viewport 2")
+    two.locator(".viewport").click()
+    nav_open(page, *right)
+    return one, two
+
+
 def region(page: Page, name: str) -> Locator:
     """A viewport cell by its exact label ("Viewport 2", "R CC", "Axial" …)."""
     return page.get_by_role("region", name=name, exact=True)
+
+
+def facts(cell: Locator) -> Locator:
+    """A cell's image facts corner ("Slice 3 / 20", the size, the transfer syntax)."""
+    return cell.get_by_test_id("image-facts")
 
 
 def drag(page: Page, a: tuple[float, float], b: tuple[float, float]) -> None:

@@ -13,12 +13,19 @@ import pytest
 from dcmview_py.demo.study import write_demo
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser._helpers import Server, image_point, nav_open, region, wait_painted
+from tests.browser._helpers import (
+    Server,
+    facts,
+    image_point,
+    open_viewer,
+    side_by_side,
+    wait_painted,
+)
 
 pytestmark = pytest.mark.browser
 
-FINE = re.compile(r"^Phantom: sphere, box, cylinder, 64 slices$")
-THICK = re.compile(r"^Phantom 4 mm: sphere, box, cylinder, 32 slices$")
+FINE = ('series:"phantom:"', re.compile(r"^Phantom: sphere, box, cylinder, 64 slices$"))
+THICK = ('series:"phantom 4 mm"', re.compile(r"^Phantom 4 mm: sphere, box, cylinder, 32 slices$"))
 
 
 @pytest.fixture(scope="module")
@@ -28,31 +35,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def open_demo(page: Page, server: Server) -> tuple[Locator, Locator]:
-    """The viewer in the 1×2 layout, the 2 mm phantom in viewport 1; both viewports."""
-    page.goto(f"{server.base}/?renderer=webgl#token={server.token}")
-    page.wait_for_selector(".viewport[data-renderer]")
-    expect(page.get_by_test_id("window-readout").first).to_be_visible()
-    nav_open(page, 'series:"phantom:"', FINE)
-    one = region(page, "Viewport 1")
-    expect(facts(one)).to_contain_text("Slice 1 / 64")
-    one.locator(".viewport").focus()
-    page.keyboard.press("2")
-    two = region(page, "Viewport 2")
-    two.locator(".viewport").click()
-    return one, two
-
-
-def facts(cell: Locator) -> Locator:
-    return cell.get_by_test_id("image-facts")
-
-
 def test_the_demo_phantom_series_link_by_position(
     page: Page, start_dcmview: Callable[..., Server], demo: Path
 ) -> None:
     server = start_dcmview(demo)
-    one, two = open_demo(page, server)
-    nav_open(page, 'series:"phantom 4 mm"', THICK)
+    open_viewer(page, server)
+    one, two = side_by_side(page, FINE, THICK)
+    expect(facts(one)).to_contain_text("Slice 1 / 64")
     expect(facts(two)).to_contain_text("Slice 1 / 32")
     one.locator(".viewport").click()
     page.get_by_role("button", name="Link viewports").click()
@@ -70,8 +59,8 @@ def test_the_demo_shows_truth_and_prediction_one_per_viewport(
     page: Page, start_dcmview: Callable[..., Server], demo: Path
 ) -> None:
     server = start_dcmview(demo)
-    one, two = open_demo(page, server)
-    nav_open(page, 'series:"phantom:"', FINE)
+    open_viewer(page, server)
+    one, two = side_by_side(page, FINE, FINE)
     panel = page.get_by_role("region", name="Overlays")
     truth = panel.get_by_role("checkbox", name="Show Phantom inserts")
     model = panel.get_by_role("checkbox", name="Show Model prediction")

@@ -23,10 +23,13 @@ from tests.browser._helpers import (
     Server,
     centre,
     drag,
+    facts,
     image_point,
     nav_open,
     new_dataset,
+    open_viewer,
     region,
+    side_by_side,
     wait_painted,
     write_mg,
     write_phantom,
@@ -81,16 +84,6 @@ def write_mammo(root: Path) -> None:
     write_mg(root / "e_prior_lcc.dcm", OLD, "20220301", side="L", view="CC")
 
 
-def open_viewer(page: Page, server: Server) -> None:
-    page.goto(f"{server.base}/?renderer=webgl#token={server.token}")
-    page.wait_for_selector(".viewport[data-renderer]")
-    expect(page.get_by_test_id("window-readout").first).to_be_visible()
-
-
-def facts(cell: Locator) -> Locator:
-    return cell.get_by_test_id("image-facts")
-
-
 def bright(cell: Locator) -> tuple[int, int, int, int]:
     """The white area of a cell's canvas screenshot: x0, y0, x1, y1 (screen px)."""
     rgb = np.asarray(Image.open(io.BytesIO(cell.locator("canvas").screenshot())).convert("RGB"))
@@ -117,14 +110,11 @@ def test_linked_stacks_follow_by_patient_position_and_pan_in_mm(
     write_ct_series(tmp_path / "coarse", "Coarse", slices=10, gap=5.0, z0=1.0, pixel=1.0)
     server = start_dcmview(tmp_path)
     open_viewer(page, server)
-    nav_open(page, "series:fine", re.compile(r"^Fine, 20 slices$"))
-    one = region(page, "Viewport 1")
-    expect(facts(one)).to_contain_text("Slice 1 / 20")
-    one.locator(".viewport").focus()
-    page.keyboard.press("2")
-    two = region(page, "Viewport 2")
-    two.locator(".viewport").click()
-    nav_open(page, "series:coarse", re.compile(r"^Coarse, 10 slices$"))
+    one, two = side_by_side(
+        page,
+        ("series:fine", re.compile(r"^Fine, 20 slices$")),
+        ("series:coarse", re.compile(r"^Coarse, 10 slices$")),
+    )
     expect(facts(two)).to_contain_text("Slice 1 / 10")
     expect(facts(one)).to_contain_text("Slice 1 / 20")
 
