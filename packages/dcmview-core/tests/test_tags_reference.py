@@ -255,6 +255,11 @@ def explicit_hostile() -> bytes:
         + ex(0x00100010, b"PN", "Müller^Jörg=ミュラー".encode("latin-1", "replace"))
         + ex(0x00100020, b"UN", b"PID-7 ")  # UN, known public tag
         + ex(0x00100030, b"DA", b"19700101")
+        + ex(0x00101000, b"LO", b"a \x00\\ b  \\\x00")
+        + ex(0x00101001, b"SH", b"  lead\\")
+        + ex(0x00101002, b"UC", b"\xe9t\xe9 \\x")
+        + ex(0x00104000, b"LT", b"text\\more\r\n  \x00")
+        + ex(0x00102000, b"ST", b"\x00")
         + ex(0x00101010, b"AS", b"030Y")
         + ex(0x00180015, b"CS", b" HEAD ")
         + ex(0x00180020, b"CS", b"A\x00\\B ")
