@@ -78,8 +78,8 @@ class PreparedResponse(HTTPResponse):
 
 
 def stamp_headers(instance: str) -> dict[str, str]:
-    """The headers `middleware.stamper` gives every response of server instance ``instance`` (unless the
-    route set ``Referrer-Policy`` or ``Cache-Control`` itself)."""
+    """The headers `middleware.stamper` gives every response of server instance ``instance``
+    (unless the route set ``Referrer-Policy`` or ``Cache-Control`` itself)."""
     return {
         "X-Content-Type-Options": "nosniff",
         "X-Server-Instance": instance,
@@ -94,6 +94,17 @@ def prepared(
     """A `PreparedResponse` of ``body`` with the encoded ``headers``, the content type and the
     stamp of server instance ``instance`` (what `middleware.stamper` would add)."""
     return PreparedResponse(body, headers + _stamp_block(instance, content_type), content_type)
+
+
+async def stream_prepared(request: Request, response: PreparedResponse, body: memoryview) -> None:
+    """Send ``response``'s headers, then ``body`` behind them without first copying it there
+    (`prepared` with an empty body; a one-block response would concatenate header and body)."""
+    response.headers["content-length"] = str(len(body))
+    await request.respond(response)
+    stamp_timing(request, response)
+    request.ctx.streamed = True  # stamped: the response signal that follows has nothing to do
+    await response.send(b"", end_stream=False)  # headers only
+    await response.send(body, end_stream=True)  # type: ignore[type-var]  # any buffer works
 
 
 @functools.lru_cache(maxsize=64)

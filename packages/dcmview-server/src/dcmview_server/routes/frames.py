@@ -5,19 +5,29 @@ from __future__ import annotations
 from sanic import Request
 from sanic.response import HTTPResponse, raw
 
-from dcmview_server.frames import raw_headers
 from dcmview_server.keys import DisplayKey
 from dcmview_server.query import choice_arg, int_arg, window_args
-from dcmview_server.responses import prepared
-from dcmview_server.routes.base import Route, app_state, entry_for, frame_for, stream
+from dcmview_server.responses import HeaderBlock, prepared, stream_prepared
+from dcmview_server.routes.base import Route, app_state, entry_for, frame_for
 
 ONE_BLOCK_BYTES = 1 << 18
 """A frame body up to this size is sent with its headers in one block (one socket write: the
-copy behind the headers costs less than a second write), its headers encoded once per cached
-frame (`FrameService.raw_block`, `responses.prepared`); larger ones are streamed."""
+copy behind the headers costs less than a second write); larger ones are streamed behind them.
+Either way the headers are encoded once per cached frame (`FrameService.raw_block`,
+`responses.prepared`)."""
 _X_CACHE = {True: ((b"X-Cache", b"HIT"),), False: ((b"X-Cache", b"MISS"),)}
 PNG = "image/png"
 OCTETS = "application/octet-stream"
+
+
+async def _answer(
+    request: Request, body: bytes | memoryview, content_type: str, block: HeaderBlock
+) -> HTTPResponse | None:
+    instance = app_state(request).server_start_ms
+    if len(body) <= ONE_BLOCK_BYTES:
+        return prepared(instance, body, content_type, block)
+    await stream_prepared(request, prepared(instance, b"", content_type, block), memoryview(body))
+    return None
 
 
 async def frame(request: Request, i: str, f: str) -> HTTPResponse | None:
@@ -29,13 +39,8 @@ async def frame(request: Request, i: str, f: str) -> HTTPResponse | None:
     index = frame_for(entry, f)
     display = DisplayKey(wc, ww, "full_dynamic" if full else "default")
     rendered, hit = await state.frames.display_rendered(entry, index, display)
-    body, headers = rendered
-    if len(body) <= ONE_BLOCK_BYTES:
-        block = _X_CACHE[hit] + state.frames.display_block(rendered)
-        return prepared(state.server_start_ms, body, PNG, block)
-    headers = {**headers, "X-Cache": "HIT" if hit else "MISS"}
-    await stream(request, memoryview(body), PNG, headers)
-    return None
+    block = _X_CACHE[hit] + state.frames.display_block(rendered)
+    return await _answer(request, rendered[0], PNG, block)
 
 
 async def frame_raw(request: Request, i: str, f: str) -> HTTPResponse | None:
@@ -44,12 +49,7 @@ async def frame_raw(request: Request, i: str, f: str) -> HTTPResponse | None:
     entry = entry_for(state, i)
     index = frame_for(entry, f)
     body, decoded, hit = await state.frames.raw_frame(entry, index)
-    if len(body) <= ONE_BLOCK_BYTES:
-        block = _X_CACHE[hit] + state.frames.raw_block(decoded)
-        return prepared(state.server_start_ms, body, OCTETS, block)
-    headers = {"X-Cache": "HIT" if hit else "MISS", **raw_headers(decoded)}
-    await stream(request, body, OCTETS, headers)
-    return None
+    return await _answer(request, body, OCTETS, _X_CACHE[hit] + state.frames.raw_block(decoded))
 
 
 async def frame_overlay(request: Request, i: str, f: str) -> HTTPResponse:
