@@ -252,6 +252,11 @@ def explicit_hostile() -> bytes:
         + ex(0x00091002, b"US", b"\x01\x00\x02\x00")
         + ex(0x00091003, b"SQ", item(ex(0x00100020, b"LO", b"inner")))
         + ex(0x00091101, b"LO", b"empty creator")
+        + ex(0x00110000, b"UL", b"\x01\x02\x03")  # a group length that fails to convert ...
+        + ex(0x00110001, b"LO", b"before the blocks")  # ... fails this (its "creator") ...
+        + ex(0x00110010, b"LO", b"CREATOR ")  # ... this creator element and its block
+        + ex(0x00111001, b"LO", b"x")
+        + ex(0x00111002, b"FD", _f64(2.5, 3.5))
         + ex(0x00100010, b"PN", "Müller^Jörg=ミュラー".encode("latin-1", "replace"))
         + ex(0x00100020, b"UN", b"PID-7 ")  # UN, known public tag
         + ex(0x00100030, b"DA", b"19700101")
@@ -565,6 +570,8 @@ def test_the_hostile_headers_reach_what_they_are_for(hostile: list[Path]) -> Non
         "value": "(0018,1063)\\(0020,0032)",
     }
     assert value(explicit, "(0009,1001)")["private_creator"] == "ACME 1.0"
+    for failed in ("(0011,0001)", "(0011,0010)", "(0011,1002)"):  # pydicom: the block fails
+        assert value(explicit, failed)["value"]["type"] == "error"
     lut = value(explicit, "(0028,3000)")["value"]["items"][0]
     assert value(explicit, "(0028,3002)", lut)["value"]["value"][0] == 65535
     implicit = "implicit_hostile.dcm"

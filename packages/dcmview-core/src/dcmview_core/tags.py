@@ -325,8 +325,9 @@ def _keyword(tag: int) -> str:
 # `values.convert_value` with the dataset's character set, a LUT descriptor fix, UN after a
 # wrong length), stores it back, corrects an ambiguous VR from the dataset's other elements,
 # propagates the Pixel Representation into sequence items and looks up a private element's
-# creator. For a public element whose VR is known and unambiguous, only `convert_value` applies:
-# those elements (nearly all of a header) are rendered from `convert_value`'s result, and the
+# creator. For an element whose VR is known and unambiguous (a private one's explicit), only
+# `convert_value` and the creator lookup apply: those elements (nearly all of a header) are
+# rendered from `convert_value`'s result and the creator element's value, and the
 # commonest VRs (binary numbers, CS-like strings, UI) straight from their bytes, as those
 # converters would (without their validation warnings). Everything else, and any element whose
 # conversion fails, takes ``ds[tag]`` (`_node`), so the output is the same byte for byte
@@ -351,7 +352,7 @@ PLAIN_DECIMAL = re.compile(r" *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9
 class _Fast:
     """What the fast path needs to know of one dataset (`_fast`)."""
 
-    __slots__ = ("charset", "dates", "decimals", "uids")
+    __slots__ = ("charset", "creators", "dates", "decimals", "uids")
 
     def __init__(self, charset: Any, dates: bool, uids: bool, decimals: bool) -> None:
         self.charset = charset
@@ -362,6 +363,8 @@ class _Fast:
         """UI values are rendered from their bytes (validation cannot raise)."""
         self.decimals = decimals
         """Plain DS values are rendered from their bytes (`DSfloat`, validation cannot raise)."""
+        self.creators: dict[int, Any] = {}
+        """Private creator values by creator tag, as ``ds[creator].value`` gave them."""
 
 
 def _fast(ds: Dataset) -> _Fast | None:
@@ -416,19 +419,34 @@ def _direct_value(vr: str, raw: Any, fast: _Fast, offset: int, limit: int) -> di
 def _fast_node(
     ds: Dataset, raw: Any, fast: _Fast, depth: int, offset: int, limit: int | None
 ) -> TagNode | None:
-    """The node of a public raw element as `_node`'s ``ds[tag]`` path renders it; None when
-    only that path can tell (deferred, private, SQ, UN, ambiguous VR, a failing value)."""
+    """The node of a raw element as `_node`'s ``ds[tag]`` path renders it; None when only that
+    path can tell (deferred, SQ, UN, ambiguous VR, implicit private VR, a failing value)."""
     if type(raw) is not RawDataElement:
         return None
     value = raw.value
     if value is None or raw.length > MAX_VALUE_BYTES:
         return None
     tag = raw.tag
-    if tag >> 16 & 1 or tag in LUT_DESCRIPTORS:
+    if tag in LUT_DESCRIPTORS:
         return None
-    vr = raw.VR or _dictionary_vr(tag)
-    if vr is None or vr in SLOW_VRS:
-        return None
+    creator: Any = None
+    if tag >> 16 & 1:
+        # a private element keeps its explicit VR (implicit and UN: the creator's dictionary
+        # decides, in ds[tag]); Dataset.__setitem__ gives it the value of its block's creator
+        vr = raw.VR
+        if vr is None or vr in SLOW_VRS:
+            return None
+        block = (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
+        if block != tag:  # looked up for a creator element too (shown only for the others)
+            creator = _creator(ds, block, fast)
+            if creator is _FAILED:
+                return None
+            if 0x0010 <= tag & 0xFFFF < 0x0100:
+                creator = None
+    else:
+        vr = raw.VR or _dictionary_vr(tag)
+        if vr is None or vr in SLOW_VRS:
+            return None
     shown = None
     if value:
         shown = _direct_value(vr, raw, fast, offset, MAX_NUMBERS if limit is None else limit)
@@ -439,7 +457,31 @@ def _fast_node(
         except Exception:
             return None  # ds[tag] raises it again, for the error node (or converts to UN)
         shown = _render_value(vr, converted, depth, offset, limit)
-    return {"tag": _tag_text(tag), "vr": _vr_text(vr), "keyword": _keyword(tag), "value": shown}
+    node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(vr), "keyword": _keyword(tag)}
+    if creator:
+        node["private_creator"] = creator
+    node["value"] = shown
+    return node
+
+
+_FAILED = object()
+
+
+def _creator(ds: Dataset, block: int, fast: _Fast) -> Any:
+    """``ds[block].value`` when *ds* holds the creator element *block* (None when it does not;
+    `_FAILED` when reading it raises: ds[tag] then fails the element), memoized in *fast*."""
+    try:
+        return fast.creators[block]
+    except KeyError:
+        pass
+    value: Any = None
+    if block in ds:
+        try:
+            value = ds[block].value
+        except Exception:
+            value = _FAILED
+    fast.creators[block] = value
+    return value
 
 
 def _node(
