@@ -213,3 +213,13 @@ def test_stamp_of_prepared_and_plain_responses() -> None:
         b"Cache-Control": b"no-store",
         b"content-type": b"image/png",
     }
+
+
+@pytest.mark.parametrize(
+    "value", ["ok", "a\rb", "a\nb", "a\x00b", "\r\n\r\nX: y", "\u00e9t\u00e9", "\udcff", 8192, 0.5]
+)
+def test_encode_headers_matches_sanic(value: object) -> None:
+    """Byte for byte what Sanic itself would send for the same header."""
+    headers: Any = {"X-T\r\n": value}  # Sanic formats any value with str()
+    sanic_sent = dict(HTTPResponse(headers=headers).processed_headers)
+    assert encode_headers({"X-T\r\n": value}) == ((b"X-T", sanic_sent[b"X-T"]),)

@@ -7,6 +7,7 @@ and static files included, and removes any ``Access-Control-*`` header.
 
 from __future__ import annotations
 
+import functools
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -40,42 +41,55 @@ def absolute_form_authority(target: bytes) -> str | None:
 def guard(state: AppState, request: Request) -> None:
     """Raise `ApiError` for a request the security rules refuse; touch the idle timer."""
     request.ctx.started = time.perf_counter()
-    if request.method == "NONE":
+    method = request.method
+    if method == "NONE":
         # Sanic's stand-in for a request that never finished parsing (timeout, garbage):
         # there is nothing to authorize; the protocol error itself is answered.
         return
-    hosts = request.headers.getall("host", [])
+    headers = request.headers
+    hosts = headers.getall("host", ())
     if len(hosts) > 1:
         raise ApiError("bad_request", "the request has more than one Host header")
     host = hosts[0] if hosts else None
-    authority = absolute_form_authority(request.raw_url)
-    if authority is not None and not state.host_policy.allows(authority):
-        raise ApiError(
-            "forbidden_host",
-            "the host in the request target is not allowed (DNS-rebinding defence)",
-        )
-    if not state.host_policy.allows(host) and not (state.unix_socket and host is None):
+    policy = state.host_policy
+    target = request.raw_url
+    if not target.startswith((b"/", b"*")):
+        authority = absolute_form_authority(target)
+        if authority is not None and not policy.allows(authority):
+            raise ApiError(
+                "forbidden_host",
+                "the host in the request target is not allowed (DNS-rebinding defence)",
+            )
+    if not policy.allows(host) and not (state.unix_socket and host is None):
         raise ApiError(
             "forbidden_host",
             "this Host header is not allowed (DNS-rebinding defence); use 127.0.0.1, "
             "localhost or add the name with --allow-host",
         )
-    if not origin_allowed(request.method, request.headers.get("origin"), host):
+    origin = headers.get("origin")
+    if origin is not None and not origin_allowed(method, origin, host):
         raise ApiError(
             "forbidden_origin", "cross-origin requests may not change anything on this server"
         )
     route = request.route
-    name = route.name.rsplit(".", 1)[-1] if route is not None else ""
-    decoded = urllib.parse.unquote(request.path)
-    if decoded.startswith("/api") or name not in PUBLIC:
-        if state.token is not None and not check_bearer(
-            request.headers.get("authorization"), state.token
-        ):
+    public, page = _route_kind(route.name) if route is not None else (False, False)
+    path = request.path
+    decoded = urllib.parse.unquote(path) if "%" in path else path
+    if not public or decoded.startswith("/api"):
+        token = state.token
+        if token is not None and not check_bearer(headers.get("authorization"), token):
             raise ApiError("unauthorized", UNAUTHORIZED_MESSAGE, {"WWW-Authenticate": "Bearer"})
         if decoded.startswith("/api/"):
             state.touch()
-    elif name in ("index", "index_html"):
+    elif page:
         state.touch()
+
+
+@functools.lru_cache(maxsize=256)
+def _route_kind(route_name: str) -> tuple[bool, bool]:
+    """(public viewer route, viewer page) for a Sanic route name (``<app>.<handler>``)."""
+    name = route_name.rsplit(".", 1)[-1]
+    return name in PUBLIC, name in ("index", "index_html")
 
 
 def stamper(instance: str) -> Callable[[HTTPResponse], None]:

@@ -16,6 +16,7 @@ from sanic.response.types import HEADER_TRANSLATION_TABLE
 HeaderBlock = tuple[tuple[bytes, bytes], ...]
 """Response headers encoded as Sanic's HTTP/1 writer sends them: (name, value) byte pairs."""
 _CORS = "access-control-"
+_ESCAPE = "surrogateescape"
 
 
 def json_bytes(value: Any) -> bytes:
@@ -47,14 +48,24 @@ def stamp_timing(request: Request, response: HTTPResponse) -> None:
 def encode_headers(headers: Mapping[str, object]) -> HeaderBlock:
     """``headers`` encoded exactly as Sanic encodes a response's headers (CR, LF and NUL
     removed; names ASCII, values UTF-8 with surrogate escapes), without ``Access-Control-*``."""
-    return tuple(
-        (
-            name.translate(HEADER_TRANSLATION_TABLE).encode("ascii"),
-            f"{value}".translate(HEADER_TRANSLATION_TABLE).encode(errors="surrogateescape"),
-        )
-        for name, value in headers.items()
-        if not name.lower().startswith(_CORS)
-    )
+    return tuple(_encoded(headers))
+
+
+def _encoded(headers: Mapping[str, object]) -> list[tuple[bytes, bytes]]:
+    out = []
+    for name, value in headers.items():
+        if name[:1] in "aA" and name.lower().startswith(_CORS):
+            continue
+        out.append((_clean(name).encode("ascii"), _clean(f"{value}").encode(errors=_ESCAPE)))
+    return out
+
+
+def _clean(text: str) -> str:
+    # Sanic's sanitising (`str.translate` with its table) for the rare text that needs it: the
+    # three membership tests cost a fifth of the translation
+    if "\r" in text or "\n" in text or "\0" in text:
+        return text.translate(HEADER_TRANSLATION_TABLE)
+    return text
 
 
 class PreparedResponse(HTTPResponse):
@@ -74,7 +85,7 @@ class PreparedResponse(HTTPResponse):
     @property
     def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:
         """``fixed``, then the headers set on this response since it was made."""
-        return chain(self.fixed, encode_headers(self.headers))
+        return chain(self.fixed, _encoded(self.headers))
 
 
 def stamp_headers(instance: str) -> dict[str, str]:
