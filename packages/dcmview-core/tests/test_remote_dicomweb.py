@@ -221,8 +221,9 @@ def test_failures_at_start_are_one_line_errors(orthanc: OrthancServer) -> None:
 def test_basic_auth_from_netrc_and_url_never_shows_the_password(
     tmp_path: Path, files: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    two = next(p for p in files if p.name == "SC_rgb_rle_2frame.dcm")  # read in a window
     with OrthancServer(tmp_path / "orthanc", users={"alice": "s3cret-pw"}) as server:
-        server.upload(files[:1])
+        server.upload([files[0], two])
         study = _study(files[0])
         with pytest.raises(dc.UsageError, match=r"access denied \(401\)") as denied:
             dc.prepare_inputs([server.dicomweb], studies=[study])
@@ -238,6 +239,10 @@ def test_basic_auth_from_netrc_and_url_never_shows_the_password(
         (name,) = dc.remote.list_remote(url)
         entry = dc.read_entry(name)
         assert isinstance(entry, dc.FileEntry)
+        (url,) = dc.prepare_inputs([server.dicomweb], studies=[_study(two)])
+        (name,) = dc.remote.list_remote(url)
+        frame = dicomweb.open_instance(name).read_frame(1)  # a streamed window, same credentials
+        np.testing.assert_array_equal(frame.samples, dc.read_frame(_local(two), 1).samples)
         monkeypatch.setenv("HOME", str(tmp_path))  # no netrc any more
         _http.reset_clients()
         # user:password@ in the URL: used, and stripped from every name and message
@@ -247,6 +252,10 @@ def test_basic_auth_from_netrc_and_url_never_shows_the_password(
         names = list(dc.remote.list_remote(url))
         assert names
         assert not any("s3cret" in n or "alice" in n for n in names)
+        (url,) = dc.prepare_inputs([with_userinfo], studies=[_study(two)])
+        (name,) = dc.remote.list_remote(url)
+        frame = dicomweb.open_instance(name).read_frame(0)
+        np.testing.assert_array_equal(frame.samples, dc.read_frame(_local(two), 0).samples)
         wrong = server.dicomweb.replace("http://", "http://alice:wrong-pw@")
         _http.reset_clients()
         with pytest.raises(dc.UsageError) as info:
@@ -585,3 +594,172 @@ def test_raw_json_datasets_equal_pydicoms_conversion(files: list[Path]) -> None:
             expected = _values(Dataset.from_json(as_json))
             got = _values(dataset_from_json(as_json))
         assert got == expected, path.name
+
+
+# --- frames windows read straight into their parts ----------------------------------------------
+
+
+class _Body:
+    """A body read as an `_http.Reply`: ``readinto`` fills, ``read1`` gives at most *step*."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data = io.BytesIO(data)
+        self.step = step
+        self.into = 0
+
+    def read1(self, size: int) -> bytes:
+        return self._data.read1(min(size, self.step))
+
+    def readinto(self, target: memoryview) -> int:
+        n = self._data.readinto(target)
+        self.into += n
+        return n
+
+
+def _parts_read_into(
+    content_type: str, body: _Body | _http.Reply
+) -> tuple[dicomweb.PartStream, list[tuple[dict[str, str], bytes | memoryview]]]:
+    """The parts of *body* read as `Instance._run_window` reads a window."""
+    parts, got = dicomweb.PartStream.of(content_type), []
+    while not parts.done:
+        sink = parts.sink()
+        if sink is not None:
+            n = body.readinto(sink)
+            out = parts.filled(n) if n else None
+        else:
+            chunk = body.read1(dicomweb.CHUNK)
+            out = parts.feed(chunk) if chunk else None
+        if out is None:
+            break
+        got += out
+    return parts, got
+
+
+def test_parts_with_a_length_are_read_straight_into_their_buffers(
+    orthanc: OrthancServer, files: list[Path]
+) -> None:
+    path = next(p for p in files if p.name == "rtdose.dcm")
+    (instance,) = _instances(orthanc, path)
+    response = _http.get(f"{instance.url}/frames/1,2,3", accept=dicomweb.ACCEPT_FRAMES)
+    content_type, body = response.headers["content-type"], response.content
+    fed = dicomweb.PartStream.of(content_type)
+    expected = [bytes(data) for _, data in fed.feed(body)]
+    assert len(expected) == 3
+    assert fed.done
+    for step in (1, 7, 100, dicomweb.CHUNK):
+        reader = _Body(body, step)
+        parts, got = _parts_read_into(content_type, reader)
+        assert parts.done
+        assert [bytes(data) for _, data in got] == expected
+        # Orthanc's parts say their length: most of their bytes went straight into them
+        assert reader.into >= sum(len(d) for d in expected) - 3 * step, step
+    # a part is out once its declared bytes are in, before the delimiter after it
+    end = body.index(expected[0]) + len(expected[0])
+    parts = dicomweb.PartStream.of(content_type)
+    assert [bytes(d) for _, d in parts.feed(body[:end])] == [expected[0]]
+    # ... and a part longer than it says is caught when that delimiter comes
+    longer = body[:end] + b"xx" + body[end:]
+    with pytest.raises(dc.UpstreamError, match="longer than declared"):
+        dicomweb.PartStream.of(content_type).feed(longer)
+
+
+def test_a_native_frame_is_the_part_it_came_in(orthanc: OrthancServer, files: list[Path]) -> None:
+    path = next(p for p in files if p.name == "rtdose.dcm")
+    (instance,) = _instances(orthanc, path)
+    local = _local(path)
+    data, syntax = instance.fetch_frame(2)
+    frame = frames_module.read_source_frame(dicomweb.HeldFrame(instance, syntax, 2, data), 2)
+    np.testing.assert_array_equal(frame.samples, dc.read_frame(local, 2).samples)
+    assert frame.meta == replace(dc.read_frame(local, 2).meta, transfer_syntax_uid=syntax)
+    assert np.shares_memory(frame.samples, np.frombuffer(data, np.uint8))  # no copy
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive answers of one multipart part; counts connections; with `drop`,
+    closes each connection after its answer without saying so (an idle timeout)."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+    drop = False
+    redirect_to: str | None = None
+    seen: list[str | None] = []  # noqa: RUF012 - shared with the test
+    BODY = b"--b\r\nContent-Length: 5\r\n\r\nhello\r\n--b--\r\n"
+
+    def setup(self) -> None:
+        type(self).connections += 1
+        super().setup()
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Authorization"))
+        if self.redirect_to is not None:
+            self.send_response(307)
+            self.send_header("Location", self.redirect_to)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header(
+            "Content-Type", 'multipart/related; type="application/octet-stream"; boundary=b'
+        )
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.end_headers()
+        self.wfile.write(self.BODY)
+        self.close_connection = self.drop
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def keep_alive() -> Iterator[str]:
+    _KeepAlive.connections, _KeepAlive.drop, _KeepAlive.redirect_to = 0, False, None
+    _KeepAlive.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _window(url: str) -> list[bytes]:
+    with _http.stream_into(url, accept=dicomweb.ACCEPT_FRAMES) as reply:
+        assert reply.status_code == 200
+        parts, got = _parts_read_into(reply.headers["content-type"], reply)
+        assert parts.done
+        return [bytes(data) for _, data in got]
+
+
+def test_streamed_windows_keep_their_connection_alive(keep_alive: str) -> None:
+    for _ in range(3):
+        assert _window(f"{keep_alive}/frames/1") == [b"hello"]
+    assert _KeepAlive.connections == 1
+
+
+def test_a_connection_the_server_dropped_is_replaced_at_once(
+    keep_alive: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _KeepAlive.drop = True  # each answer ends its connection, unannounced
+    backoffs: list[float] = []
+    monkeypatch.setattr("dcmview_core.remote._http.time.sleep", backoffs.append)
+    for _ in range(3):
+        assert _window(f"{keep_alive}/frames/1") == [b"hello"]
+    assert _KeepAlive.connections == 3
+    assert backoffs == []  # a new connection at once, not a retry after a pause
+
+
+def test_streamed_windows_carry_the_token_and_follow_redirects(
+    keep_alive: str, orthanc: OrthancServer, files: list[Path]
+) -> None:
+    _http.settings.token = "good-token"
+    _http.reset_clients()
+    assert _window(f"{keep_alive}/frames/1") == [b"hello"]
+    assert _KeepAlive.seen == ["Bearer good-token"]
+    path = next(p for p in files if p.name == "SC_rgb_rle_2frame.dcm")
+    (instance,) = _instances(orthanc, path)
+    _KeepAlive.redirect_to = f"{instance.url}/frames/1,2"
+    # a redirect to another origin: followed by httpx, which drops the token there
+    expected = [bytes(instance.fetch_frame(0)[0]), bytes(instance.fetch_frame(1)[0])]
+    assert _window(f"{keep_alive}/frames/1,2") == expected

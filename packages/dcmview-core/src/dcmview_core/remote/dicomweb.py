@@ -13,7 +13,10 @@ part kept in the process's cache budget until it is asked for. Servers such as O
 whole instance for every frames request (3-5 s for a 390 MiB tomosynthesis, however many frames
 are asked for), so per-frame requests cost that per frame; a window costs it once. A window is as
 long as `WINDOW_SHARE` of the budget allows until a window's first part comes back quickly
-(then `PREFETCH_FRAMES`). The stored syntax comes from the metadata when it names it
+(then `PREFETCH_FRAMES`). A window is read with `http.client` (`_http.stream_into`), each part
+with a Content-Length straight into its own buffer (`PartStream.sink`) and handed out as soon as
+its bytes are in; a native frame's samples are that buffer (`HeldFrame`): one copy per frame, by
+the kernel, with the GIL released. The stored syntax comes from the metadata when it names it
 (`stored_syntax`), else from the first frames response (``""`` until then: never guessed).
 """
 
@@ -220,7 +223,8 @@ SLOW_SECONDS = 0.5
 """A window whose first part took this long or longer means the server is slow per request for
 this instance (Orthanc parses the whole instance for every frames request: 3-5 s for a 390 MiB
 tomosynthesis), so the next windows are as long as the budget allows."""
-CHUNK = 1 << 20
+CHUNK = 1 << 16
+"""Bytes read at most at a time between parts' data (delimiters, part headers)."""
 PART_OVERHEAD = 256
 """Bytes a cached window part is weighed at beyond its data."""
 _window_pool = ThreadPoolExecutor(2, thread_name_prefix="dcmview-dicomweb-frames")
@@ -418,7 +422,8 @@ class Instance:
         url = f"{self.url}/frames/{','.join(str(n + 1) for n in frames)}"
         started = time.perf_counter()
         try:
-            with _http.stream(url, accept=ACCEPT_FRAMES, ok=(200, *_FALLBACK_STATUSES)) as reply:
+            ok = (200, *_FALLBACK_STATUSES)
+            with _http.stream_into(url, accept=ACCEPT_FRAMES, ok=ok) as reply:
                 if reply.status_code != 200:
                     _no_windows(self.root)  # frames lists refused: frame by frame from now on
                     return
@@ -427,8 +432,17 @@ class Instance:
                 default = _syntax_of(outer) if isinstance(outer, str) else None
                 parts = PartStream.of(content_type)
                 done = 0
-                for chunk in reply.iter_bytes(CHUNK):
-                    for headers, data in parts.feed(chunk):
+                while not parts.done and done < len(frames):
+                    sink = parts.sink()  # the rest of a part: read straight into it
+                    if sink is not None:
+                        n = reply.readinto(sink)
+                        got = parts.filled(n) if n else None
+                    else:
+                        chunk = reply.read1(CHUNK)
+                        got = parts.feed(chunk) if chunk else None
+                    if got is None:  # the body ended early: the waiters fetch theirs alone
+                        break
+                    for headers, data in got:
                         if done >= len(frames):
                             break
                         if done == 0:
@@ -445,8 +459,6 @@ class Instance:
                                 self._pending.pop(n, None)
                             events[n].set()
                         done += 1
-                    if parts.done:
-                        break
         except UpstreamError:  # each waiter asks for its frame alone and reports that failure
             with self._lock:
                 self._failures += 1
@@ -470,15 +482,19 @@ class Instance:
         return data, syntax
 
     def read_frame(self, index: int) -> Frame:
-        """Fetch frame *index* and decode it with the frame pipeline (`read_source_frame`)."""
+        """Fetch frame *index* and decode it with the frame pipeline (`read_source_frame` of a
+        `HeldFrame`: a native frame's samples are the fetched part's buffer)."""
         if not 0 <= index < self.frame_count:
             raise FrameOutOfRange(
                 f"frame {index} is out of range: the instance has {self.frame_count} frame(s)"
             )
         data, syntax = self.fetch_frame(index)
-        with quiet_pydicom():
-            one = self._frame_file(f"{self.name}#frame={index}", index, data, syntax)
-        frame = read_source_frame(one, 0)
+        if syntax != EXPLICIT_BE:
+            frame = read_source_frame(HeldFrame(self, syntax, index, data), index)
+        else:  # the template swaps big-endian samples (held layouts are little-endian)
+            with quiet_pydicom():
+                one = self._frame_file(f"{self.name}#frame={index}", index, data, syntax)
+            frame = read_source_frame(one, 0)
         meta = replace(
             frame.meta,
             frame_index=index,
@@ -524,6 +540,40 @@ class Instance:
         return f"Instance({self.name!r})"
 
 
+class HeldFrame:
+    """One fetched frame of an `Instance` as a source the frame pipeline reads without bytes:
+    its layout comes from the instance's `frame_dataset` in the frame's syntax (parsed once per
+    instance and syntax: the name says both), its pixels are the fetched part itself, so a
+    native frame's samples are the part's buffer (no copy, no second allocation)."""
+
+    __slots__ = ("_data", "_index", "_instance", "_syntax", "frame_count", "name")
+    size = 0
+    version = None
+
+    def __init__(self, instance: Instance, syntax: str, index: int, data: bytes) -> None:
+        self.name = f"{instance.name}#syntax={syntax}"
+        self.frame_count = instance.frame_count
+        self._instance, self._syntax, self._index, self._data = instance, syntax, index, data
+
+    def header_dataset(self) -> Dataset:
+        """The instance's frame dataset with the frame's syntax in its file meta."""
+        ds = self._instance.frame_dataset()
+        held = Dataset(ds)  # the cached dataset stays as it is
+        held.file_meta = FileMetaDataset(ds.file_meta)
+        held.file_meta.TransferSyntaxUID = UID(self._syntax)
+        return held
+
+    def frame_bytes(self, index: int) -> bytes:
+        """The fetched frame (the only one this source holds)."""
+        if index != self._index:
+            raise FrameOutOfRange(f"{self.name} holds frame {self._index}, not {index}")
+        return self._data
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Refused: the pipeline reads a held frame by `frame_bytes`."""
+        raise UpstreamError(f"{self.name}: a fetched frame is read by frame, not by byte")
+
+
 class MemorySource:
     """Bytes in memory as a `ByteSource`: *head* then *tail* (a header and a frame's pixels,
     kept apart so that the pixels are copied once, into the frame)."""
@@ -544,16 +594,20 @@ class MemorySource:
         return self._head[offset:] + self._tail[: end - split]
 
     def read_into(self, offset: int, target: memoryview) -> int:
-        """Copy the bytes from ``offset`` into *target* (as many as fit); how many were copied."""
+        """Copy the bytes from ``offset`` into *target* (as many as fit); how many were copied.
+
+        numpy copies with the GIL released: the page faults of a new frame's memory (a 6.8 MB
+        tomosynthesis frame: 10-30 ms on a loaded machine) would otherwise stall every other
+        thread, the server's event loop and the frames stream among them."""
         done, split = 0, len(self._head)
+        out = np.frombuffer(target, np.uint8)
         for data, start in ((self._head, 0), (self._tail, split)):
-            at = offset + done - start
-            if done >= len(target) or at >= len(data):
+            at = max(offset + done - start, 0)
+            if done >= len(out) or at >= len(data):
                 continue
-            with memoryview(data) as view:
-                part = view[max(at, 0) : max(at, 0) + len(target) - done]
-                target[done : done + len(part)] = part
-                done += len(part)
+            n = min(len(data) - at, len(out) - done)
+            np.copyto(out[done : done + n], np.frombuffer(data, np.uint8, n, at))
+            done += n
         return done
 
 
@@ -624,8 +678,10 @@ class FrameFileTemplate:
         source = self.source("", index, data)
         return source.read_at(0, source.size)
 
-    def source(self, name: str, index: int, data: bytes) -> MemorySource:
+    def source(self, name: str, index: int, data: bytes | memoryview) -> MemorySource:
         """`file` as a byte source; native pixels stay *data* (not copied behind the header)."""
+        if isinstance(data, memoryview):  # a streamed part: read as bytes behind the header
+            data = data.tobytes()
         if self.compressed:
             parts = (_PIXEL_UNDEFINED, encapsulate([data]), _SEQUENCE_END)
         else:
@@ -738,11 +794,19 @@ def first_part(content_type: str, body: bytes) -> tuple[bytes, str | None]:
     return data, syntax
 
 
+def _part_buffer(size: int) -> memoryview:
+    """A part's buffer as a native frame's samples get theirs (numpy, not zeroed: its pages are
+    first touched by the socket read, with the GIL released; ``bytearray(n)`` zeroes them under
+    the GIL, 6-25 ms per 6.8 MB frame in this VM, stalling the server's loop)."""
+    return np.empty(size, np.uint8).data
+
+
 class PartStream:
     """The parts of a ``multipart/related`` body fed chunk by chunk, each returned once whole.
 
-    A part's end is its ``Content-Length`` when it says, else the next delimiter. `done` is
-    True after the closing delimiter; a body that stops before it is truncated.
+    A part's end is its ``Content-Length`` when it says (the part is returned then, and the
+    delimiter after it checked when it comes), else the next delimiter. `done` is True after the
+    closing delimiter; a body that stops before it is truncated.
     """
 
     def __init__(self, boundary: str) -> None:
@@ -751,8 +815,9 @@ class PartStream:
         self._state = "preamble"
         self._headers: dict[str, str] = {}
         self._scan = 0
-        self._body: bytearray | None = None
-        """The data of a part with a Content-Length, filled straight from the chunks."""
+        self._body: memoryview | None = None
+        """The data of a part with a Content-Length (`_part_buffer`), filled straight from the
+        chunks or read into (`sink`)."""
         self._filled = 0
         self.done = False
 
@@ -765,11 +830,25 @@ class PartStream:
             raise UpstreamError(f"not a multipart answer ({content_type.split(';')[0]})")
         return cls(boundary)
 
-    def feed(self, chunk: bytes) -> list[tuple[dict[str, str], bytes | bytearray]]:
+    def sink(self) -> memoryview | None:
+        """The rest of the current part's data when its length is known and nothing is
+        buffered, for the caller to read straight into (then `filled`); else None (`feed`)."""
+        body = self._body
+        if body is None or self._buffer or self._filled >= len(body):
+            return None
+        return body[self._filled :]
+
+    def filled(self, n: int) -> list[tuple[dict[str, str], bytes | memoryview]]:
+        """`feed` after *n* bytes were read into `sink`'s view."""
+        self._filled += n
+        return self.feed(b"")
+
+    def feed(self, chunk: bytes) -> list[tuple[dict[str, str], bytes | memoryview]]:
         """The parts completed by *chunk* (headers with lower-case names, data: a part with a
-        Content-Length is a `bytearray` filled from the chunks, so that it is copied once)."""
+        Content-Length is a `memoryview` of its own buffer filled from the chunks, so that it
+        is copied once)."""
         buffer, delimiter = self._buffer, self._delimiter
-        out: list[tuple[dict[str, str], bytes | bytearray]] = []
+        out: list[tuple[dict[str, str], bytes | memoryview]] = []
         body = self._body
         if body is not None and self._filled < len(body):  # one copy, chunk to part
             n = min(len(body) - self._filled, len(chunk))
@@ -789,6 +868,14 @@ class PartStream:
                     break
                 del buffer[: end + 2]
                 self._state = "headers"
+            elif self._state == "tail":  # after a part with a Content-Length
+                tail = b"\r\n" + delimiter
+                if len(buffer) < len(tail):
+                    break
+                if buffer[: len(tail)] != tail:
+                    raise UpstreamError("malformed multipart body (part longer than declared)")
+                del buffer[: len(tail)]
+                self._state = "after"
             elif self._state == "headers":
                 end = buffer.find(b"\r\n\r\n")
                 if buffer[:2] == b"\r\n":  # a part without headers
@@ -808,20 +895,19 @@ class PartStream:
                 declared = self._headers.get("content-length", "")
                 if declared.isdigit():
                     if self._body is None:
-                        self._body, self._filled = bytearray(int(declared)), 0
+                        self._body, self._filled = _part_buffer(int(declared)), 0
                     body = self._body
                     n = min(len(body) - self._filled, len(buffer))
                     with memoryview(buffer) as view:
                         body[self._filled : self._filled + n] = view[:n]
                     del buffer[:n]
                     self._filled += n
-                    if self._filled < len(body) or len(buffer) < len(tail):
+                    if self._filled < len(body):
                         break
-                    if buffer[: len(tail)] != tail:
-                        raise UpstreamError("malformed multipart body (part longer than declared)")
-                    out.append((self._headers, body))  # a bytearray: no second copy
-                    del buffer[: len(tail)]
-                    self._body, self._state = None, "after"
+                    # whole as declared: out now, not when the delimiter comes (Orthanc sends
+                    # the closing one 0.2-0.3 s after the last part's data)
+                    out.append((self._headers, body))  # its own buffer: no second copy
+                    self._body, self._state = None, "tail"
                     continue
                 length = buffer.find(tail, self._scan)
                 if length < 0:
