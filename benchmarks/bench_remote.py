@@ -1,6 +1,9 @@
 """Remote sources (issue 16 §4): a real Orthanc (DICOMweb) and a real S3 (moto) on loopback.
 
-    uv run python benchmarks/bench_remote.py [--quick] [--json FILE]
+    uv run python benchmarks/bench_remote.py [--quick] [--only PART ...] [--runs N] [--json FILE]
+
+``--only tomo --runs 5`` runs the tomosynthesis sweep alone, five times (local then remote each
+time: the shared machine's load moves both, so each run's pair is what compares).
 
 - DICOMweb scan: the stacks benchmark's CT series (300 × 512×512; ``--quick``: 40 × 128×128)
   stored in a private Orthanc; a fresh dcmview server on ``ROOT/studies/UID``: time from the
@@ -139,6 +142,7 @@ def dicomweb_scan(orthanc: OrthancServer, slices: int, size: int) -> None:
     line("DICOMweb tag tree of one instance", tags * 1000, "ms")
 
 
+PARTS = ("scan", "tomo", "s3")
 SWEEP_SECONDS = 30.0
 """A sweep stops starting requests after this long (the rate counts completed frames)."""
 
@@ -168,25 +172,30 @@ def sweep_rate(paths: list[str], frames: int) -> tuple[float, float, str]:
         server.stop()
 
 
-def tomo_sweep(orthanc: OrthancServer, scale: workloads.Scale) -> None:
-    """Local against DICOMweb; Orthanc's frames requests are counted from its log (a
-    multi-frame instance is read in frames-list windows: one request per window)."""
+def tomo_sweep(orthanc: OrthancServer, scale: workloads.Scale, runs: int = 1) -> None:
+    """Local against DICOMweb, *runs* times (each run: a fresh server on each); Orthanc's
+    frames requests are counted from its log (a multi-frame instance is read in frames-list
+    windows: one request per window)."""
     work = workloads.tomo(scale, "native")
     path = work.paths[0]
     orthanc.upload([path])
     url = f"{orthanc.dicomweb}/studies/{study_uid(path)}"
-    local, local_first, _ = sweep_rate([str(path)], work.frames)
-    before = len(orthanc.requests())
-    remote, first, stopped = sweep_rate([url], work.frames)
-    lists = [r for r in orthanc.requests()[before:] if "/frames/" in r]
-    asked = sum(r.rsplit("/frames/", 1)[1].count(",") + 1 for r in lists)
     size = f"{work.frames}×{work.rows}×{work.columns}"
-    line(f"tomo sweep local ({size})", local, "fps", f"frame 0 {1000 * local_first:.0f} ms")
-    line("tomo sweep DICOMweb", remote, "fps", f"{100 * remote / local:.0f} % of local (≥ 50 %)")
-    line("tomo DICOMweb frame 0 after the scan", first * 1000, "ms",
-         f"{len(lists)} frames request(s) to Orthanc for {asked} frames")  # fmt: skip
-    if stopped:
-        print(f"    ({stopped})")
+    for run in range(runs):
+        suffix = f" (run {run + 1}/{runs})" if runs > 1 else ""
+        local, local_first, _ = sweep_rate([str(path)], work.frames)
+        before = len(orthanc.requests())
+        remote, first, stopped = sweep_rate([url], work.frames)
+        lists = [r for r in orthanc.requests()[before:] if "/frames/" in r]
+        asked = sum(r.rsplit("/frames/", 1)[1].count(",") + 1 for r in lists)
+        line(f"tomo sweep local ({size}){suffix}", local, "fps",
+             f"frame 0 {1000 * local_first:.0f} ms")  # fmt: skip
+        line(f"tomo sweep DICOMweb{suffix}", remote, "fps",
+             f"{100 * remote / local:.0f} % of local (≥ 50 %)")  # fmt: skip
+        line(f"tomo DICOMweb frame 0 after the scan{suffix}", first * 1000, "ms",
+             f"{len(lists)} frames request(s) to Orthanc for {asked} frames")  # fmt: skip
+        if stopped:
+            print(f"    ({stopped})")
 
 
 def write_big_object(path: Path, frames: int, rows: int, columns: int) -> int:
@@ -252,23 +261,36 @@ def s3_budget(quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable; default: all of them)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="tomosynthesis sweeps (local and remote) to run"
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     args = parser.parse_args(argv)
+    parts = set(args.only or PARTS)
     scale = workloads.SCALES["quick" if args.quick else "full"]
     slices, size = (40, 128) if args.quick else (300, 512)
     binary, why = orthanc_binary()
-    if binary is None:
+    if parts & {"scan", "tomo"} and binary is None:
         print(f"  DICOMweb figures skipped: {why}")
-    else:
+    elif parts & {"scan", "tomo"}:
         with (
             tempfile.TemporaryDirectory(prefix="dcmview-bench-orthanc-") as tmp,
             OrthancServer(Path(tmp)) as orthanc,
         ):
             print("DICOMweb (Orthanc on loopback)")
-            dicomweb_scan(orthanc, slices, size)
-            tomo_sweep(orthanc, scale)
-    print("S3 (moto on loopback)")
-    s3_budget(args.quick)
+            if "scan" in parts:
+                dicomweb_scan(orthanc, slices, size)
+            if "tomo" in parts:
+                tomo_sweep(orthanc, scale, max(args.runs, 1))
+    if "s3" in parts:
+        print("S3 (moto on loopback)")
+        s3_budget(args.quick)
     if args.json:
         args.json.write_text(json.dumps(FIGURES, indent=1))
     return 0
