@@ -25,7 +25,12 @@ from typing import Any
 
 from pydicom import config, valuerep
 from pydicom.charset import default_encoding
-from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
+from pydicom.datadict import (
+    dictionary_VR,
+    keyword_for_tag,
+    private_dictionary_VR,
+    tag_for_keyword,
+)
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filereader import _read_file_meta_info, read_dataset
@@ -190,7 +195,7 @@ MEMO_TAGS = 1 << 16
 def _memo(table: dict[int, Any], tag: int, value: Any) -> None:
     if len(table) >= MEMO_TAGS:
         table.clear()
-    table[tag] = value
+    table[int(tag)] = value  # plain int keys: a BaseTag key would compare in Python
 
 
 def _tag_text(tag: int) -> str:
@@ -420,29 +425,30 @@ def _fast_node(
     ds: Dataset, raw: Any, fast: _Fast, depth: int, offset: int, limit: int | None
 ) -> TagNode | None:
     """The node of a raw element as `_node`'s ``ds[tag]`` path renders it; None when only that
-    path can tell (deferred, SQ, UN, ambiguous VR, implicit private VR, a failing value)."""
+    path can tell (deferred, SQ, UN, ambiguous VR, a failing value or creator)."""
     if type(raw) is not RawDataElement:
         return None
     value = raw.value
     if value is None or raw.length > MAX_VALUE_BYTES:
         return None
-    tag = raw.tag
+    tag = int(raw.tag)  # a plain int: BaseTag compares (and so looks up) in Python
     if tag in LUT_DESCRIPTORS:
         return None
     creator: Any = None
     if tag >> 16 & 1:
-        # a private element keeps its explicit VR (implicit and UN: the creator's dictionary
-        # decides, in ds[tag]); Dataset.__setitem__ gives it the value of its block's creator
-        vr = raw.VR
-        if vr is None or vr in SLOW_VRS:
-            return None
+        # Dataset.__setitem__ gives a private element the value of its block's creator (looked
+        # up for a creator element too, shown only for the others); an implicit VR comes from
+        # the private dictionary by that creator (`hooks._private_vr_for_tag`)
         block = (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
-        if block != tag:  # looked up for a creator element too (shown only for the others)
+        if block != tag:
             creator = _creator(ds, block, fast)
             if creator is _FAILED:
                 return None
-            if 0x0010 <= tag & 0xFFFF < 0x0100:
-                creator = None
+        vr: str | None = raw.VR or _dictionary_vr(tag) or _private_vr(tag, creator)
+        if vr is None or vr in SLOW_VRS:
+            return None  # UN included: ds[tag] decides
+        if 0x0010 <= tag & 0xFFFF < 0x0100:
+            creator = None
     else:
         vr = raw.VR or _dictionary_vr(tag)
         if vr is None or vr in SLOW_VRS:
@@ -465,6 +471,19 @@ def _fast_node(
 
 
 _FAILED = object()
+
+
+def _private_vr(tag: int, creator: Any) -> str:
+    """`hooks._private_vr_for_tag` given the creator's value (None: no creator element)."""
+    element = tag & 0xFFFF
+    if 0x0010 <= element < 0x0100:
+        return "LO"
+    if element & 0xFF00 and creator is not None:
+        try:
+            return str(private_dictionary_VR(tag, creator))
+        except KeyError:
+            pass
+    return "UN"
 
 
 def _creator(ds: Dataset, block: int, fast: _Fast) -> Any:
