@@ -672,6 +672,10 @@ def test_a_native_frame_is_the_part_it_came_in(orthanc: OrthancServer, files: li
     np.testing.assert_array_equal(frame.samples, dc.read_frame(local, 2).samples)
     assert frame.meta == replace(dc.read_frame(local, 2).meta, transfer_syntax_uid=syntax)
     assert np.shares_memory(frame.samples, np.frombuffer(data, np.uint8))  # no copy
+    # another syntax's held header leaves the instance's own dataset alone
+    other = dicomweb.HeldFrame(instance, "1.2.840.10008.1.2", 2, data).header_dataset()
+    assert other.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2"
+    assert instance.frame_dataset().file_meta.TransferSyntaxUID == syntax
 
 
 class _KeepAlive(BaseHTTPRequestHandler):

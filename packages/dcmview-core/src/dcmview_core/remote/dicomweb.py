@@ -558,9 +558,13 @@ class HeldFrame:
     def header_dataset(self) -> Dataset:
         """The instance's frame dataset with the frame's syntax in its file meta."""
         ds = self._instance.frame_dataset()
-        held = Dataset(ds)  # the cached dataset stays as it is
-        held.file_meta = FileMetaDataset(ds.file_meta)
-        held.file_meta.TransferSyntaxUID = UID(self._syntax)
+        held = Dataset(ds)  # shares the cached dataset's elements, read only
+        meta = FileMetaDataset()  # its own elements: the cached file meta stays as it is
+        for element in ds.file_meta:
+            if element.tag != 0x00020010:  # TransferSyntaxUID
+                meta.add(element)
+        meta.TransferSyntaxUID = UID(self._syntax)
+        held.file_meta = meta
         return held
 
     def frame_bytes(self, index: int) -> bytes:
