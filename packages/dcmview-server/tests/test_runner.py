@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -427,3 +428,19 @@ def test_serve_reports_the_recovery_csv_on_stop(
     (path,) = recovered
     assert Path(path).parent == tmp_path
     assert Path(path).name.startswith("dcmview-annotations-recovered-")
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_the_heap_is_frozen_only_when_the_process_is_the_server(
+    tmp_path: Path, freeze: bool
+) -> None:
+    """The CLI asks for `gc.freeze` (fewer GC passes over the start-up heap); a notebook's
+    or a test's `serve` never freezes the caller's objects."""
+    (tmp_path / "a.txt").write_text("hello")
+    gc.unfreeze()
+    try:
+        code = serve(ServerConfig(paths=(str(tmp_path),), token=TOKEN), freeze_heap=freeze)
+        assert code == 1
+        assert (gc.get_freeze_count() > 0) is freeze
+    finally:
+        gc.unfreeze()

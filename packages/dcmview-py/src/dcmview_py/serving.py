@@ -75,6 +75,7 @@ def serve_with_output(
             on_scan_complete=on_scan_complete,
             stop_event=stop,
             on_recovered=on_recovered,
+            freeze_heap=True,  # this process is the server: see `serve`
         )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
