@@ -300,3 +300,25 @@ def test_select_meta_element_and_errors(testdata_path: Bundled) -> None:
         select_tag(path, "(0008,0060)", offset=-1)
     with pytest.raises(UsageError):
         select_tag(path, "(0008,0060)", limit=0)
+
+
+def test_a_private_creator_with_a_backslash_is_one_string(tmp_path: Path) -> None:
+    """``ACME\\1`` reads as two LO values; the node names the creator as written (the JSON
+    encoder once failed on it, and the tags request answered 500)."""
+    meta = _element(0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1\x00")
+    body = (
+        _element(0x0008, 0x0016, b"UI", b"1.2.3\x00")
+        + _element(0x0009, 0x0010, b"LO", b"ACME\\1")
+        + _element(0x0009, 0x1001, b"LO", b"hello ")
+        + _element(0x0029, 0x0010, b"LO", b"PLAIN ")
+        + _element(0x0029, 0x1002, b"SH", b"two\\parts ")
+    )
+    path = tmp_path / "creator.dcm"
+    path.write_bytes(bytes(128) + b"DICM" + meta + body)
+    nodes = tag_tree(path)
+    json.dumps(nodes)
+    assert by_tag(nodes, "(0009,1001)")["private_creator"] == "ACME\\1"
+    assert by_tag(nodes, "(0009,1001)")["value"] == {"type": "string", "value": "hello"}
+    assert by_tag(nodes, "(0029,1002)")["private_creator"] == "PLAIN"
+    page = select_tag(path, "(0009,1001)")
+    assert page["private_creator"] == "ACME\\1"

@@ -120,8 +120,9 @@ def reference_node(
         node["vr"] = _vr(elem.VR)
         if tag.is_private and not tag.is_private_creator:
             creator = getattr(elem, "private_creator", None)
-            if creator:
-                node["private_creator"] = creator
+            if creator:  # one string, as written: a backslash splits LO into values
+                values = creator if isinstance(creator, list | MultiValue) else [creator]
+                node["private_creator"] = "\\".join(str(v) for v in values)
         length = getattr(raw, "length", None)
         if isinstance(length, int) and length != UNDEFINED and length > tags.MAX_VALUE_BYTES:
             node["value"] = {"type": "binary", "length": length}

@@ -309,6 +309,11 @@ def _raw_length(raw: Any) -> int | None:
     return None
 
 
+def _creator_text(creator: Any) -> str:
+    """A private creator as one string (a value with a backslash reads as several)."""
+    return "\\".join(str(v) for v in _value_list(creator))
+
+
 def _keyword(tag: int) -> str:
     """The element's keyword; ``GenericGroupLength`` for a group length the dictionary does
     not name (``(0008,0000)``), ``Private`` for other private elements."""
@@ -465,7 +470,7 @@ def _fast_node(
         shown = _render_value(vr, converted, depth, offset, limit)
     node: TagNode = {"tag": _tag_text(tag), "vr": _vr_text(vr), "keyword": _keyword(tag)}
     if creator:
-        node["private_creator"] = creator
+        node["private_creator"] = _creator_text(creator)
     node["value"] = shown
     return node
 
@@ -529,7 +534,7 @@ def _node(
         if tag.is_private and not tag.is_private_creator:
             creator = getattr(elem, "private_creator", None)
             if creator:
-                node["private_creator"] = creator
+                node["private_creator"] = _creator_text(creator)
         length = getattr(raw, "length", None)
         if isinstance(length, int) and length != UNDEFINED and length > MAX_VALUE_BYTES:
             node["value"] = {"type": "binary", "length": length}
