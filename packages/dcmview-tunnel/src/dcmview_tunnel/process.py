@@ -13,6 +13,8 @@ from dcmview_tunnel.errors import RemoteCommandError
 
 _EOF = object()
 STDERR_LIMIT = 64 * 1024
+DRAIN_SECONDS = 2.0
+"""After the exit status, how long the end waits for stderr's last bytes to be read."""
 
 
 class RemoteProcess:
@@ -78,6 +80,9 @@ class RemoteProcess:
         try:
             self._status = self._wait_status()
         finally:
+            # the status can arrive before the stderr thread has read what came just before
+            # it: the command has ended only once its stderr is in (bounded, for a dead link)
+            self._stderr_done.wait(DRAIN_SECONDS)
             self._done.set()
 
     # -- public ------------------------------------------------------------------------
@@ -130,7 +135,7 @@ class RemoteProcess:
 
     def exit_error(self, status: int | None) -> RemoteCommandError:
         """A :class:`RemoteCommandError` describing how the command ended."""
-        self._stderr_done.wait(2)
+        self._stderr_done.wait(DRAIN_SECONDS)
         stderr = self.stderr_text()
         if status == 127:
             what = f"remote command not found: {self.command!r} (exit status 127)"
