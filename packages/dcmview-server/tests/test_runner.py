@@ -170,7 +170,9 @@ def test_idle_timeout_ignores_unauthenticated_requests(study: Path) -> None:
                 break
             time.sleep(0.2)
         assert handle.wait(3) == 0
-        assert time.monotonic() - quiet_start < 2.5
+        # a 1 s timeout ends it well before the 4 s of unauthenticated traffic would (slack
+        # for a loaded machine: had they kept it alive, this would read about 5 s)
+        assert time.monotonic() - quiet_start < 3.5
     finally:
         handle.stop()
 
